@@ -1,0 +1,502 @@
+"""Read a company's CRM exports (CSV or Parquet) into the canonical, validated tables.
+
+Two kinds of bad input, treated differently on purpose:
+- *Broken contracts* (a missing column, an unparsable timestamp or number, a duplicate or empty
+  id, an unreadable label) raise :class:`DataValidationError` listing every problem with counts
+  and examples: training on a half-understood export is worse than not training.
+- *Orphans* (events or outcomes for leads that are not in the leads table, outcomes that closed
+  before the lead existed) are dropped and each drop is counted in the :class:`LoadReport`;
+  with ``strict=True`` they are errors too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from features import contracts as c
+from features.config import AttributeType, DatasetConfig, TableSource
+from features.contracts import DataValidationError, LoadReport, Problem, examples_of
+from features.dataset import Attribute, Dataset, canonical_name
+
+_BOOLEAN_TRUE = {"1", "true", "yes", "y", "t"}
+_BOOLEAN_FALSE = {"0", "false", "no", "n", "f"}
+
+
+def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False) -> Dataset:
+    """Load and validate every table of ``config`` from ``data_dir``."""
+    report = LoadReport()
+    problems: list[Problem] = []
+
+    raw_leads = read_table(config.leads, data_dir, "leads")
+    report.rows_read["leads"] = len(raw_leads)
+    leads, attributes = _canonical_leads(raw_leads, config, problems, report)
+
+    events = empty_events()
+    outcomes = empty_outcomes()
+    if config.events is not None:
+        raw_events = read_table(config.events, data_dir, "events")
+        report.rows_read["events"] = len(raw_events)
+        events = _canonical_events(raw_events, config, problems)
+    if config.outcomes is not None:
+        raw_outcomes = read_table(config.outcomes, data_dir, "outcomes")
+        report.rows_read["outcomes"] = len(raw_outcomes)
+        outcomes = _canonical_outcomes(raw_outcomes, config, problems)
+
+    if problems:
+        raise DataValidationError(problems)
+
+    orphans: list[Problem] = []
+    events, outcomes = _drop_orphans(leads, events, outcomes, orphans)
+    if orphans and strict:
+        raise DataValidationError(orphans)
+    for problem in orphans:
+        report.drop(problem)
+
+    report.rows_kept["leads"] = len(leads)
+    if config.events is not None:
+        report.rows_kept["events"] = len(events)
+    if config.outcomes is not None:
+        report.rows_kept["outcomes"] = len(outcomes)
+    return Dataset(
+        config=config,
+        leads=leads,
+        events=events,
+        outcomes=outcomes,
+        attributes=attributes,
+        report=report,
+    )
+
+
+def read_table(source: TableSource, data_dir: Path, table: str) -> pd.DataFrame:
+    """Read one source file as written, text columns as strings (no type guessing for CSV)."""
+    path = Path(data_dir) / source.path
+    if not path.exists():
+        raise FileNotFoundError(f"{table}: file not found: {source.path} (in {data_dir})")
+    kind = source.format
+    if kind == "auto":
+        kind = "parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv"
+    if kind == "parquet":
+        return pd.read_parquet(path)
+    # Everything as text: types are decided by the config, not guessed per file.
+    options = {"dtype": str, "keep_default_na": False, "na_values": [""], **source.csv_options}
+    try:
+        return pd.read_csv(path, **options)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataValidationError([Problem(table, "*", f"unreadable CSV ({exc})", 1)]) from exc
+
+
+def empty_events() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            c.LEAD_ID: pd.Series(dtype="str"),
+            c.OCCURRED_AT: pd.Series(dtype=c.TIMESTAMP_DTYPE),
+            c.EVENT_TYPE: pd.Series(dtype="str"),
+            c.CAMPAIGN: pd.Series(dtype="str"),
+            c.CHANNEL: pd.Series(dtype="str"),
+        }
+    )
+
+
+def empty_outcomes() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            c.LEAD_ID: pd.Series(dtype="str"),
+            c.OPENED_AT: pd.Series(dtype=c.TIMESTAMP_DTYPE),
+            c.CLOSED_AT: pd.Series(dtype=c.TIMESTAMP_DTYPE),
+            c.WON: pd.Series(dtype="bool"),
+            c.AMOUNT: pd.Series(dtype="float64"),
+        }
+    )
+
+
+# --- leads -------------------------------------------------------------------------------
+
+
+def _canonical_leads(
+    raw: pd.DataFrame, config: DatasetConfig, problems: list[Problem], report: LoadReport
+) -> tuple[pd.DataFrame, tuple[Attribute, ...]]:
+    source = config.leads
+    roles = dict(source.columns)
+    _require_columns(raw, "leads", [*roles.values(), *source.attributes], problems)
+    if problems:
+        return raw, ()
+
+    out = pd.DataFrame(index=raw.index)
+    out[c.LEAD_ID] = _ids(raw[roles["lead_id"]], "leads", roles["lead_id"], problems)
+    duplicated = out[c.LEAD_ID].duplicated(keep=False) & out[c.LEAD_ID].notna()
+    if duplicated.any():
+        problems.append(
+            Problem(
+                "leads",
+                roles["lead_id"],
+                "duplicate lead ids",
+                int(duplicated.sum()),
+                examples_of(out.loc[duplicated, c.LEAD_ID]),
+            )
+        )
+    if "created_at" in roles:
+        out[c.CREATED_AT] = _timestamps(
+            raw[roles["created_at"]], source, "leads", roles["created_at"], problems
+        )
+    if "account_id" in roles:
+        account = raw[roles["account_id"]].astype("str").str.strip()
+        out[c.ACCOUNT_ID] = account.where(raw[roles["account_id"]].notna() & (account != ""))
+
+    attributes = []
+    taken = set(out.columns) | {c.LABEL}
+    for column, kind in source.attributes.items():
+        name = canonical_name(column)
+        if name in taken:
+            name = f"attr_{name}"
+        taken.add(name)
+        attributes.append(Attribute(name=name, source=column, type=kind))
+        out[name] = _attribute(raw[column], kind, source.missing_values, column, problems)
+
+    if config.static:
+        out[c.LABEL] = _binary(
+            raw[roles["label"]], source.label_positive, "leads", roles["label"], problems
+        ).astype("int8")
+
+    used = {*roles.values(), *source.attributes, *source.exclude, *source.post_outcome}
+    ignored = [column for column in raw.columns if column not in used]
+    if ignored:
+        report.notes.append(f"leads: columns not declared in the config, ignored: {ignored}")
+    if source.post_outcome:
+        report.notes.append(
+            f"leads: post-outcome columns excluded from features: {source.post_outcome}"
+        )
+    return out.reset_index(drop=True), tuple(attributes)
+
+
+def _attribute(
+    values: pd.Series, kind: AttributeType, missing: list[str], column: str, problems: list[Problem]
+) -> pd.Series:
+    text = values.astype("str").str.strip()
+    present = values.notna() & (text != "") & ~text.isin(missing)
+    if kind is AttributeType.categorical:
+        return text.where(present).astype("str")
+    if kind is AttributeType.boolean and pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype("float64")
+        bad = numbers.notna() & ~numbers.isin([0.0, 1.0])
+        if bad.any():
+            problems.append(
+                Problem(
+                    "leads", column, "not a yes/no value", int(bad.sum()), examples_of(values[bad])
+                )
+            )
+        return numbers
+    if kind is AttributeType.boolean:
+        return _binary(
+            values.where(present),
+            sorted(_BOOLEAN_TRUE),
+            "leads",
+            column,
+            problems,
+            negatives=_BOOLEAN_FALSE,
+            allow_missing=True,
+        )
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    numbers = pd.to_numeric(text.where(present), errors="coerce")
+    bad = present & numbers.isna()
+    if bad.any():
+        problems.append(
+            Problem("leads", column, "not a number", int(bad.sum()), examples_of(values[bad]))
+        )
+    return numbers.astype("float64")
+
+
+# --- events and outcomes ---------------------------------------------------------------------
+
+
+def _canonical_events(
+    raw: pd.DataFrame, config: DatasetConfig, problems: list[Problem]
+) -> pd.DataFrame:
+    source = config.events
+    assert source is not None
+    roles = {"lead_id": "lead_id", "occurred_at": "occurred_at", "event_type": "event_type"}
+    roles.update(_optional_roles(raw, (c.CAMPAIGN, c.CHANNEL)))
+    roles.update(source.columns)
+    _require_columns(raw, "events", roles.values(), problems)
+    if any(problem.table == "events" for problem in problems):
+        return empty_events()
+    out = pd.DataFrame(index=raw.index)
+    out[c.LEAD_ID] = _ids(raw[roles["lead_id"]], "events", roles["lead_id"], problems)
+    out[c.OCCURRED_AT] = _timestamps(
+        raw[roles["occurred_at"]], source, "events", roles["occurred_at"], problems
+    )
+    types = raw[roles["event_type"]]
+    if types.isna().any():
+        problems.append(
+            Problem(
+                "events",
+                roles["event_type"],
+                "missing event type",
+                int(types.isna().sum()),
+                examples_of(raw.loc[types.isna(), roles["lead_id"]]),
+            )
+        )
+    types = types.astype("str").replace(source.event_type_map)
+    out[c.EVENT_TYPE] = types.map(canonical_name, na_action="ignore").astype("str")
+    for role in (c.CAMPAIGN, c.CHANNEL):
+        column = roles.get(role)
+        out[role] = (
+            raw[column].astype("str")
+            if column is not None
+            else pd.Series(pd.NA, index=raw.index, dtype="str")
+        )
+    return out.reset_index(drop=True)
+
+
+def _canonical_outcomes(
+    raw: pd.DataFrame, config: DatasetConfig, problems: list[Problem]
+) -> pd.DataFrame:
+    source = config.outcomes
+    assert source is not None
+    roles = {"lead_id": "lead_id", "closed_at": "closed_at"}
+    if not source.all_won:
+        roles["won"] = "won"
+    roles.update(_optional_roles(raw, (c.OPENED_AT, c.AMOUNT)))
+    roles.update(source.columns)
+    if source.all_won:
+        roles.pop("won", None)
+    _require_columns(raw, "outcomes", roles.values(), problems)
+    if any(problem.table == "outcomes" for problem in problems):
+        return empty_outcomes()
+    out = pd.DataFrame(index=raw.index)
+    out[c.LEAD_ID] = _ids(raw[roles["lead_id"]], "outcomes", roles["lead_id"], problems)
+    out[c.OPENED_AT] = (
+        _timestamps(
+            raw[roles["opened_at"]],
+            source,
+            "outcomes",
+            roles["opened_at"],
+            problems,
+            allow_missing=True,
+        )
+        if "opened_at" in roles
+        else pd.Series(pd.NaT, index=raw.index, dtype=c.TIMESTAMP_DTYPE)
+    )
+    out[c.CLOSED_AT] = _timestamps(
+        raw[roles["closed_at"]], source, "outcomes", roles["closed_at"], problems
+    )
+    if source.all_won:
+        out[c.WON] = True
+    else:
+        out[c.WON] = _binary(
+            raw[roles["won"]], source.won_values, "outcomes", roles["won"], problems
+        ).astype("bool")
+    if "amount" in roles:
+        amount = raw[roles["amount"]]
+        numbers = pd.to_numeric(amount, errors="coerce")
+        bad = amount.notna() & numbers.isna()
+        if bad.any():
+            problems.append(
+                Problem(
+                    "outcomes",
+                    roles["amount"],
+                    "not a number",
+                    int(bad.sum()),
+                    examples_of(amount[bad]),
+                )
+            )
+        out[c.AMOUNT] = numbers.astype("float64")
+    else:
+        out[c.AMOUNT] = np.nan
+    reversed_ = (
+        out[c.OPENED_AT].notna() & out[c.CLOSED_AT].notna() & (out[c.OPENED_AT] > out[c.CLOSED_AT])
+    )
+    if reversed_.any():
+        problems.append(
+            Problem(
+                "outcomes",
+                roles.get("opened_at", "opened_at"),
+                "opportunity opened after it closed",
+                int(reversed_.sum()),
+                examples_of(out.loc[reversed_, c.LEAD_ID]),
+            )
+        )
+    return out.reset_index(drop=True)
+
+
+def _drop_orphans(
+    leads: pd.DataFrame, events: pd.DataFrame, outcomes: pd.DataFrame, dropped: list[Problem]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    known = pd.Index(leads[c.LEAD_ID])
+    unknown = ~events[c.LEAD_ID].isin(known)
+    if unknown.any():
+        dropped.append(
+            Problem(
+                "events",
+                c.LEAD_ID,
+                "events for unknown leads",
+                int(unknown.sum()),
+                examples_of(events.loc[unknown, c.LEAD_ID]),
+            )
+        )
+        events = events.loc[~unknown].reset_index(drop=True)
+    unknown = ~outcomes[c.LEAD_ID].isin(known)
+    if unknown.any():
+        dropped.append(
+            Problem(
+                "outcomes",
+                c.LEAD_ID,
+                "outcomes for unknown leads",
+                int(unknown.sum()),
+                examples_of(outcomes.loc[unknown, c.LEAD_ID]),
+            )
+        )
+        outcomes = outcomes.loc[~unknown].reset_index(drop=True)
+    if c.CREATED_AT in leads and len(outcomes):
+        created = outcomes[c.LEAD_ID].map(leads.set_index(c.LEAD_ID)[c.CREATED_AT])
+        early = outcomes[c.CLOSED_AT] < created
+        if early.any():
+            dropped.append(
+                Problem(
+                    "outcomes",
+                    c.CLOSED_AT,
+                    "closed before the lead was created",
+                    int(early.sum()),
+                    examples_of(outcomes.loc[early, c.LEAD_ID]),
+                )
+            )
+            outcomes = outcomes.loc[~early].reset_index(drop=True)
+    return events, outcomes
+
+
+# --- column parsers --------------------------------------------------------------------------
+
+
+def _optional_roles(raw: pd.DataFrame, roles: tuple[str, ...]) -> dict[str, str]:
+    """Optional roles default to a column of the canonical name when the file has one."""
+    return {role: role for role in roles if role in raw.columns}
+
+
+def _require_columns(
+    raw: pd.DataFrame, table: str, columns: Iterable[str], problems: list[Problem]
+) -> None:
+    missing = [column for column in dict.fromkeys(columns) if column not in raw.columns]
+    for column in missing:
+        problems.append(
+            Problem(table, column, f"missing column (found: {list(raw.columns)[:12]})", len(raw))
+        )
+
+
+def _ids(values: pd.Series, table: str, column: str, problems: list[Problem]) -> pd.Series:
+    text = values.astype("str").str.strip()
+    empty = values.isna() | (text == "")
+    if empty.any():
+        problems.append(
+            Problem(
+                table,
+                column,
+                "empty id",
+                int(empty.sum()),
+                tuple(f"row {i}" for i in np.flatnonzero(empty.to_numpy())[:5]),
+            )
+        )
+    return text.where(~empty)
+
+
+def _timestamps(
+    values: pd.Series,
+    source: TableSource,
+    table: str,
+    column: str,
+    problems: list[Problem],
+    *,
+    allow_missing: bool = False,
+) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        parsed = values
+    elif pd.api.types.is_datetime64_dtype(values.dtype):
+        parsed = values.dt.tz_localize(source.timezone)
+    else:
+        parsed = _parse_text_timestamps(values, source)
+        bad = values.notna() & parsed.isna()
+        if bad.any():
+            expected = source.timestamp_format or "ISO 8601"
+            problems.append(
+                Problem(
+                    table,
+                    column,
+                    f"unparsable timestamp (expected {expected})",
+                    int(bad.sum()),
+                    examples_of(values[bad]),
+                )
+            )
+    parsed = pd.Series(parsed, index=values.index)
+    if len(parsed) == 0:
+        return pd.Series([], dtype=c.TIMESTAMP_DTYPE)
+    if not allow_missing:
+        missing = values.isna()
+        if missing.any():
+            problems.append(
+                Problem(
+                    table,
+                    column,
+                    "missing timestamp",
+                    int(missing.sum()),
+                    tuple(f"row {i}" for i in np.flatnonzero(missing)[:5]),
+                )
+            )
+    return parsed.dt.tz_convert("UTC").astype(c.TIMESTAMP_DTYPE)
+
+
+def _parse_text_timestamps(values: pd.Series, source: TableSource) -> pd.Series:
+    """Parse text times: explicit offsets ('Z', '+02:00') are honoured, naive times are read in
+    the config's time zone. Exports often mix both, which pandas refuses in one call."""
+    fmt = source.timestamp_format or "ISO8601"
+    text = values.astype("str").str.strip()
+    has_zone = values.notna() & text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+    naive = values.notna() & ~has_zone
+    parsed = pd.Series(pd.NaT, index=values.index, dtype=c.TIMESTAMP_DTYPE)
+    if has_zone.any():
+        parsed[has_zone] = pd.to_datetime(text[has_zone], format=fmt, utc=True, errors="coerce")
+    if naive.any():
+        local = pd.to_datetime(text[naive], format=fmt, errors="coerce")
+        parsed[naive] = local.dt.tz_localize(
+            source.timezone, ambiguous="NaT", nonexistent="shift_forward"
+        ).dt.tz_convert("UTC")
+    return parsed
+
+
+def _binary(
+    values: pd.Series,
+    positives: Iterable[str],
+    table: str,
+    column: str,
+    problems: list[Problem],
+    *,
+    negatives: Iterable[str] | None = None,
+    allow_missing: bool = False,
+) -> pd.Series:
+    """Parse a yes/no column. Without ``negatives`` anything not positive counts as negative."""
+    text = values.astype("str").str.strip().str.lower()
+    present = values.notna() & (text != "")
+    positive = text.isin({value.lower() for value in positives})
+    if negatives is not None:
+        negative = text.isin(set(negatives))
+        bad = present & ~positive & ~negative
+        if bad.any():
+            problems.append(
+                Problem(
+                    table, column, "not a yes/no value", int(bad.sum()), examples_of(values[bad])
+                )
+            )
+    if not allow_missing and (~present).any():
+        problems.append(
+            Problem(
+                table,
+                column,
+                "missing value",
+                int((~present).sum()),
+                tuple(f"row {i}" for i in np.flatnonzero(~present)[:5]),
+            )
+        )
+        return positive.astype("float64")
+    return positive.astype("float64").where(present)

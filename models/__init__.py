@@ -1,0 +1,1 @@
+"""The deployable model: pyfunc bundle, scoring, explanations and registry helpers."""
