@@ -240,8 +240,7 @@ def _canonical_events(
                 examples_of(raw.loc[types.isna(), roles["lead_id"]]),
             )
         )
-    types = types.astype("str").replace(source.event_type_map)
-    out[c.EVENT_TYPE] = types.map(canonical_name, na_action="ignore").astype("str")
+    out[c.EVENT_TYPE] = _event_types(types, source.event_type_map)
     for role in (c.CAMPAIGN, c.CHANNEL):
         column = roles.get(role)
         out[role] = (
@@ -250,6 +249,19 @@ def _canonical_events(
             else pd.Series(pd.NA, index=raw.index, dtype="str")
         )
     return out.reset_index(drop=True)
+
+
+def _event_types(types: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """Rename and snake_case event types. Done on the distinct values (a handful) rather than
+    per row: event tables have tens of millions of rows."""
+    codes, uniques = pd.factorize(types, use_na_sentinel=True)
+    names = np.array(
+        [canonical_name(mapping.get(str(value), str(value))) for value in uniques], dtype=object
+    )
+    renamed = pd.Series(
+        names[codes] if len(names) else np.array([], dtype=object), index=types.index
+    )
+    return renamed.where(codes >= 0).astype("str")
 
 
 def _canonical_outcomes(
