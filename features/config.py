@@ -110,6 +110,11 @@ class OutcomesSource(TableSource):
         default_factory=lambda: ["1", "true", "yes", "won", "closed won", "closed_won"],
         description="Values of the 'won' column that mean won (case-insensitive).",
     )
+    lost_values: list[str] = Field(
+        default_factory=lambda: ["0", "false", "no", "lost", "closed lost", "closed_lost"],
+        description="Values of the 'won' column that mean lost (case-insensitive). Anything "
+        "neither won nor lost is rejected rather than silently read as a loss.",
+    )
 
 
 class SnapshotConfig(_Strict):

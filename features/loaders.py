@@ -258,10 +258,9 @@ def _event_types(types: pd.Series, mapping: dict[str, str]) -> pd.Series:
     names = np.array(
         [canonical_name(mapping.get(str(value), str(value))) for value in uniques], dtype=object
     )
-    renamed = pd.Series(
-        names[codes] if len(names) else np.array([], dtype=object), index=types.index
-    )
-    return renamed.where(codes >= 0).astype("str")
+    # -1 marks a missing type (reported by the caller); index a trailing None for it.
+    names = np.append(names, None)
+    return pd.Series(names[codes], index=types.index, dtype="str")
 
 
 def _canonical_outcomes(
@@ -300,7 +299,12 @@ def _canonical_outcomes(
         out[c.WON] = True
     else:
         out[c.WON] = _binary(
-            raw[roles["won"]], source.won_values, "outcomes", roles["won"], problems
+            raw[roles["won"]],
+            source.won_values,
+            "outcomes",
+            roles["won"],
+            problems,
+            negatives=[value.lower() for value in source.lost_values],
         ).astype("bool")
     if "amount" in roles:
         amount = raw[roles["amount"]]

@@ -139,6 +139,16 @@ def test_valid_tables_become_canonical(tmp_path: Path) -> None:
             OUTCOMES.replace("closed,", "closed_date,", 1),
             "outcomes.closed: missing column",
         ),
+        (
+            "outcomes",
+            OUTCOMES.replace(",lost,", ",pending,"),
+            "outcomes.won: not a yes/no value: 1 row(s) (e.g. 'pending')",
+        ),
+        (
+            "events",
+            "lead_id,ts,type\nL1,2024-01-02T00:00:00Z,\n",
+            "events.type: missing event type: 1 row(s)",
+        ),
     ],
 )
 def test_broken_contracts_are_rejected_with_names_counts_examples(
