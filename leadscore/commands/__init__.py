@@ -12,6 +12,7 @@ import typer
 _COMMANDS: list[tuple[str, str, str | None]] = [
     ("leadscore.commands.data", "simulate", None),
     ("leadscore.commands.data", "validate", None),
+    ("leadscore.commands.features", "app", "features"),
 ]
 
 

@@ -1,0 +1,104 @@
+"""Glue: dataset -> snapshots + labels + features, and writing the result with its schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from features import contracts as c
+from features.batch import AS_OF, compute_features
+from features.dataset import Dataset
+from features.snapshots import SnapshotSet, build_snapshots
+from features.spec import FeatureParams, FeatureSpec, build_feature_spec
+
+
+def feature_spec_for(dataset: Dataset, params: FeatureParams) -> FeatureSpec:
+    """The spec for a dataset: its declared attributes and the event types it contains."""
+    attributes = [(a.name, a.type.value, a.label) for a in dataset.attributes]
+    missing = [name for name, _, _ in attributes if name not in dataset.leads.columns]
+    if missing:
+        raise ValueError(f"leads: declared attribute columns missing: {missing}")
+    if dataset.static:
+        return build_feature_spec(attributes, (), params, static=True)
+    types = dataset.events[c.EVENT_TYPE].dropna().unique().tolist()
+    with_events = dataset.config.events is not None
+    return build_feature_spec(attributes, types, params, with_events=with_events)
+
+
+def build_feature_table(
+    dataset: Dataset,
+    params: FeatureParams,
+    progress: Callable[[int], None] | None = None,
+    *,
+    spec: FeatureSpec | None = None,
+    observed_until: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Labelled training rows: lead_id, as_of, label, then the spec's features.
+
+    The spec (built from the dataset unless given) is attached as ``table.attrs["spec"]``
+    (its dict form) and the snapshot summary as ``table.attrs["snapshots"]``.
+    """
+    spec = spec or feature_spec_for(dataset, params)
+    snapshots = build_snapshots_for(dataset, params, observed_until)
+    labelled = snapshots.labelled
+    table = compute_features(
+        spec, dataset.leads, dataset.events, dataset.outcomes, labelled, progress=progress
+    )
+    table.insert(2, c.LABEL, labelled[c.LABEL].to_numpy())
+    table.attrs["spec"] = spec.to_dict()
+    table.attrs["snapshots"] = snapshots.summary()
+    return table
+
+
+def build_snapshots_for(
+    dataset: Dataset, params: FeatureParams, observed_until: pd.Timestamp | None = None
+) -> SnapshotSet:
+    """Snapshots with the dataset's grid settings, falling back to ``params`` for spacing and
+    horizon when the dataset config leaves them unset."""
+    config = dataset.config.snapshots
+    return build_snapshots(
+        dataset,
+        every_days=config.every_days or params.every_days,
+        horizon_days=config.horizon_days or params.horizon_days,
+        observed_until=observed_until,
+    )
+
+
+def schema_path(out_path: Path) -> Path:
+    """Where the feature schema of ``out_path`` lives: ``<out>.schema.json``."""
+    return out_path.with_name(out_path.name + ".schema.json")
+
+
+def write_feature_table(table: pd.DataFrame, spec: FeatureSpec, out_path: Path) -> Path:
+    """Write the table as Parquet and the spec as ``<out>.schema.json``, each atomically."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    missing = [name for name in [c.LEAD_ID, AS_OF, *spec.names] if name not in table.columns]
+    if missing:
+        raise ValueError(f"feature table lacks columns of its spec: {missing[:10]}")
+    plain = table.copy()
+    plain.attrs = {}
+    _atomic(out_path, lambda tmp: plain.to_parquet(tmp, index=False))
+    schema = {"spec": spec.to_dict(), "rows": len(table), "columns": list(table.columns)}
+    _atomic(
+        schema_path(out_path),
+        lambda tmp: Path(tmp).write_text(json.dumps(schema, indent=2, default=str)),
+    )
+    return out_path
+
+
+def _atomic(path: Path, write: Callable[[str], object]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,252 @@
+"""Training examples in time: (lead, as_of) snapshots, their labels, and honest splits.
+
+Rules (shared with the engines, see ``features.spec``): as_of is a whole second; a lead has a
+snapshot only once it exists (``created_at <= as_of``); the label is 1 iff a won deal closed in
+``(as_of, as_of + horizon]``; a snapshot is labelled only when that whole window is observed
+(``as_of + horizon <= observed_until``), otherwise it is what you would *score* today, not
+train on. Leads that already won (a won deal closed ``<= as_of``) are excluded unless the
+target is a repeat purchase.
+
+The periodic grid is aligned to the Unix epoch (as_of = k * every_days days, 00:00 UTC), so a
+lead's snapshots never depend on which other leads were loaded with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from features import contracts as c
+from features.batch import AS_OF, count_in_windows
+from features.dataset import Dataset
+from features.spec import DAY_NS, SECOND_NS
+
+DEFAULT_FRACTIONS: Mapping[str, float] = {
+    "train": 0.6,
+    "valid": 0.15,
+    "calibration": 0.1,
+    "holdout": 0.15,
+}
+
+
+@dataclass(frozen=True)
+class SnapshotSet:
+    """Labelled snapshots (to train on) and unlabelled ones (window not yet observed)."""
+
+    labelled: pd.DataFrame  # lead_id, as_of, label (int8)
+    unlabelled: pd.DataFrame  # lead_id, as_of
+    observed_until: pd.Timestamp | None
+    excluded_already_won: int = 0
+
+    def summary(self) -> str:
+        positives = int(self.labelled[c.LABEL].sum()) if len(self.labelled) else 0
+        return (
+            f"{len(self.labelled):,} labelled snapshots ({positives:,} positive), "
+            f"{len(self.unlabelled):,} not yet labellable, "
+            f"{self.excluded_already_won:,} excluded (lead already won)"
+        )
+
+
+def observed_until_of(dataset: Dataset) -> pd.Timestamp:
+    """The last timestamp seen in any table: the end of what the data can tell."""
+    candidates = [
+        dataset.leads[c.CREATED_AT].max() if c.CREATED_AT in dataset.leads else pd.NaT,
+        dataset.events[c.OCCURRED_AT].max(),
+        dataset.outcomes[c.CLOSED_AT].max(),
+    ]
+    present = [stamp for stamp in candidates if not pd.isna(stamp)]
+    if not present:
+        raise ValueError("dataset has no timestamps: cannot place snapshots in time")
+    return max(present)
+
+
+def build_snapshots(
+    dataset: Dataset,
+    every_days: int,
+    horizon_days: int,
+    *,
+    observed_until: pd.Timestamp | None = None,
+) -> SnapshotSet:
+    """Lay (lead, as_of) snapshots over history per ``dataset.config.snapshots`` and label them.
+
+    Static datasets get one unlabelled-time row per lead (as_of NaT) with their given label.
+    """
+    if dataset.static:
+        labelled = pd.DataFrame(
+            {
+                c.LEAD_ID: dataset.leads[c.LEAD_ID].to_numpy(),
+                AS_OF: pd.Series(pd.NaT, index=dataset.leads.index, dtype=c.TIMESTAMP_DTYPE),
+                c.LABEL: dataset.leads[c.LABEL].astype("int8").to_numpy(),
+            }
+        )
+        return SnapshotSet(labelled, labelled.iloc[:0, :2], None)
+    config = dataset.config.snapshots
+    until = observed_until if observed_until is not None else observed_until_of(dataset)
+    until_ns = pd.Timestamp(until).value
+    leads = dataset.leads
+    created = leads[c.CREATED_AT]
+    if created.isna().any():
+        missing = leads.loc[created.isna(), c.LEAD_ID].head(5).tolist()
+        raise ValueError(
+            f"leads.created_at: missing for {int(created.isna().sum())} (e.g. {missing})"
+        )
+    created_ns = created.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    lead_index, as_of_ns = _grid(
+        created_ns, until_ns, config.grid, every_days, config.max_lead_age_days
+    )
+    lead_ids = pd.Index(leads[c.LEAD_ID])
+    outcome_lead = lead_ids.get_indexer(dataset.outcomes[c.LEAD_ID])
+    if (outcome_lead < 0).any():
+        unknown = dataset.outcomes.loc[outcome_lead < 0, c.LEAD_ID].head(5).tolist()
+        raise ValueError(f"outcomes.lead_id: leads not in the leads table (e.g. {unknown})")
+    won = dataset.outcomes[c.WON].to_numpy(dtype=bool)
+    won_lead = outcome_lead[won]
+    won_ns = dataset.outcomes[c.CLOSED_AT].to_numpy(dtype="datetime64[ns]").astype(np.int64)[won]
+    if not config.repeat_purchase:
+        already = count_in_windows(won_lead, won_ns, lead_index, None, as_of_ns) > 0
+        excluded = int(already.sum())
+        lead_index, as_of_ns = lead_index[~already], as_of_ns[~already]
+    else:
+        excluded = 0
+    horizon_ns = horizon_days * DAY_NS
+    observed = as_of_ns + horizon_ns <= until_ns
+    label = count_in_windows(
+        won_lead, won_ns, lead_index[observed], as_of_ns[observed], as_of_ns[observed] + horizon_ns
+    )
+    labelled = pd.DataFrame(
+        {
+            c.LEAD_ID: lead_ids[lead_index[observed]].to_numpy(),
+            AS_OF: pd.to_datetime(as_of_ns[observed], utc=True),
+            c.LABEL: (label > 0).astype("int8"),
+        }
+    )
+    unlabelled = pd.DataFrame(
+        {
+            c.LEAD_ID: lead_ids[lead_index[~observed]].to_numpy(),
+            AS_OF: pd.to_datetime(as_of_ns[~observed], utc=True),
+        }
+    )
+    return SnapshotSet(labelled, unlabelled, pd.Timestamp(until), excluded)
+
+
+def _grid(
+    created_ns: np.ndarray,
+    until_ns: int,
+    grid: Literal["periodic", "at_creation"],
+    every_days: int,
+    max_age_days: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(lead position, as_of ns) for every snapshot, sorted by lead then time."""
+    created_s = -((-created_ns) // SECOND_NS)  # first whole second at or after creation
+    if grid == "at_creation":
+        keep = created_s * SECOND_NS <= until_ns
+        return np.flatnonzero(keep), created_s[keep] * SECOND_NS
+    step_ns = every_days * DAY_NS
+    last_ns = np.full(created_ns.shape, until_ns, dtype=np.int64)
+    if max_age_days is not None:
+        last_ns = np.minimum(last_ns, created_ns + max_age_days * DAY_NS)
+    first_k = -((-created_s * SECOND_NS) // step_ns)
+    last_k = last_ns // step_ns
+    sizes = np.maximum(last_k - first_k + 1, 0)
+    lead = np.repeat(np.arange(created_ns.size), sizes)
+    starts = np.cumsum(sizes) - sizes
+    k = first_k[lead] + (np.arange(lead.size) - starts[lead])
+    return lead, k * step_ns
+
+
+@dataclass(frozen=True)
+class Split:
+    """Named segments (in time order for out-of-time splits) and what purging removed."""
+
+    segments: dict[str, pd.DataFrame]
+    purged: dict[str, int] = field(default_factory=dict)
+    starts: dict[str, pd.Timestamp] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = []
+        for name, frame in self.segments.items():
+            positives = int(frame[c.LABEL].sum()) if len(frame) else 0
+            start = self.starts.get(name)
+            since = f" from {start:%Y-%m-%d}" if start is not None else ""
+            purged = self.purged.get(name, 0)
+            dropped = f", {purged:,} purged" if purged else ""
+            parts.append(f"{name}: {len(frame):,} rows, {positives:,} positive{since}{dropped}")
+        return "; ".join(parts)
+
+
+def _check_fractions(fractions: Mapping[str, float]) -> None:
+    if not fractions or any(f <= 0 for f in fractions.values()):
+        raise ValueError(f"split fractions must be positive, got {dict(fractions)}")
+
+
+def split_out_of_time(
+    snapshots: pd.DataFrame,
+    horizon_days: int,
+    fractions: Mapping[str, float] = DEFAULT_FRACTIONS,
+) -> Split:
+    """Cut labelled snapshots into consecutive as_of periods holding about ``fractions`` of the
+    rows; each earlier segment keeps only snapshots whose label window ends at or before the
+    next segment's first as_of (the rest are purged and counted), so no label of an earlier
+    segment looks into a later one."""
+    _check_fractions(fractions)
+    names = list(fractions)
+    as_of = snapshots[AS_OF].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    dates, per_date = np.unique(as_of, return_counts=True)
+    if dates.size < len(names):
+        raise ValueError(
+            f"snapshots.as_of: {dates.size} distinct as_of dates cannot make "
+            f"{len(names)} time segments {names}"
+        )
+    share = np.cumsum(per_date) / per_date.sum()
+    targets = np.cumsum([fractions[n] for n in names]) / sum(fractions.values())
+    # First date index of each segment: at least one date per segment, in order.
+    cuts = [0]
+    for i, target in enumerate(targets[:-1]):
+        cut = int(np.searchsorted(share, target, side="left")) + 1
+        cut = min(max(cut, cuts[-1] + 1), dates.size - (len(names) - 1 - i))
+        cuts.append(cut)
+    cuts.append(dates.size)
+    segments, purged, starts = {}, {}, {}
+    horizon_ns = horizon_days * DAY_NS
+    for i, name in enumerate(names):
+        low, high = dates[cuts[i]], dates[cuts[i + 1] - 1]
+        in_segment = (as_of >= low) & (as_of <= high)
+        keep = in_segment.copy()
+        if i + 1 < len(names):
+            keep &= as_of + horizon_ns <= dates[cuts[i + 1]]
+        segments[name] = snapshots.loc[keep].reset_index(drop=True)
+        purged[name] = int(in_segment.sum() - keep.sum())
+        starts[name] = pd.Timestamp(low, tz="UTC")
+    empty = [name for name, frame in segments.items() if frame.empty]
+    if empty:
+        raise ValueError(
+            f"out-of-time split: segment(s) {empty} empty after purging label windows of "
+            f"{horizon_days} days ({dates.size} as_of dates): use more history, a shorter "
+            "horizon or fewer segments"
+        )
+    return Split(segments, purged, starts)
+
+
+def split_static(
+    labelled: pd.DataFrame, fractions: Mapping[str, float] = DEFAULT_FRACTIONS, seed: int = 0
+) -> Split:
+    """Stratified random split (static datasets: no time to split on), seeded."""
+    _check_fractions(fractions)
+    names = list(fractions)
+    weights = np.array([fractions[n] for n in names], dtype=float)
+    weights /= weights.sum()
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    label = labelled[c.LABEL].to_numpy()
+    assignment = np.empty(len(labelled), dtype=np.intp)
+    for value in np.unique(label):
+        rows = rng.permutation(np.flatnonzero(label == value))
+        bounds = np.round(np.cumsum(weights) * rows.size).astype(int)
+        assignment[rows] = np.searchsorted(bounds, np.arange(rows.size), side="right")
+    segments = {
+        name: labelled.loc[assignment == i].reset_index(drop=True) for i, name in enumerate(names)
+    }
+    return Split(segments, {name: 0 for name in names})
