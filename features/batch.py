@@ -1,12 +1,15 @@
 """Batch engine: the spec's features for many (lead, as_of) snapshots at once.
 
-Why numpy and not DuckDB: every feature is "events of this lead in a time window ending at
-as_of", which is two binary searches in events sorted by (lead, time). Encoding (lead, time)
-as one int64 key (``lead_rank * span + seconds``) turns that into ``np.searchsorted`` over
-the whole chunk: O((events + snapshots) log events), no joins, no per-group Python. A DuckDB
-version needs a range join of snapshots x events (one row per pair) for each window, which
-materialises several times the event count; see ``benchmarks/features.py`` for the measured
-throughput and the pandas reference it is compared with.
+Why numpy: every feature is "events of this lead in a time window ending at as_of", which is
+two binary searches in events sorted by (lead, time). Encoding (lead, time) as one int64 key
+(``lead_rank * span + seconds``) turns that into ``np.searchsorted`` over a whole chunk: no
+joins, no per-group Python, exact integer time comparisons shared with the online engine.
+Measured (``benchmarks/features.py``, 2 shared cores, 20k leads / 0.5M events, two runs):
+this engine computes the whole spec in 0.85-0.94 s, the plain pandas merge + group-by of the
+same spec takes 5.2-8.1 s (6-9x), and DuckDB needs 0.5-1.2 s for the per-type windowed counts
+*alone* (a range join on both cores); recency, decay, active days and account roll-ups would
+each need another join there, so numpy stays the engine. A compiled per-lead kernel (numba
+is already installed) is the next step if more throughput is needed.
 
 Memory is bounded by chunking over leads (whole accounts stay in one chunk so account
 roll-ups see every colleague): a chunk holds its events, its snapshots and a few
@@ -26,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from features import contracts as c
 from features.contracts import INTENT_EVENT_TYPES, DataValidationError, Problem, examples_of
@@ -116,7 +121,7 @@ def iter_features(
             [Problem("leads", c.LEAD_ID, "duplicate lead ids", int(lead_ids.duplicated().sum()),
                      examples_of(leads[c.LEAD_ID][lead_ids.duplicated()]))]
         )  # fmt: skip
-    query_lead = _lead_positions(lead_ids, snapshots[c.LEAD_ID], "snapshots")
+    query_lead = _lead_positions(leads[c.LEAD_ID], snapshots[c.LEAD_ID], "snapshots")
     if spec.static:
         if progress is not None:
             progress(len(leads))
@@ -161,8 +166,20 @@ def _frame(
     return frame
 
 
-def _lead_positions(lead_ids: pd.Index, values: pd.Series, table: str) -> np.ndarray:
-    positions = lead_ids.get_indexer(values)
+def positions_in(values: pd.Series, universe: pd.Series) -> np.ndarray:
+    """Position of each value in ``universe`` (-1 when absent), hashed by Arrow: on string ids
+    this is ~8x faster than ``pd.Index.get_indexer``, which converts to Python objects."""
+    found = pc.index_in(_arrow_strings(values), value_set=_arrow_strings(universe))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    array = pa.array(values, from_pandas=True)
+    return array if pa.types.is_large_string(array.type) else array.cast(pa.large_string())
+
+
+def _lead_positions(lead_ids: pd.Series, values: pd.Series, table: str) -> np.ndarray:
+    positions = positions_in(values, lead_ids)
     unknown = positions < 0
     if unknown.any():
         raise DataValidationError(
@@ -217,7 +234,24 @@ class _Sorted:
 
     @classmethod
     def of(cls, rank: np.ndarray, ns: np.ndarray, extra: np.ndarray) -> _Sorted:
-        order = np.lexsort((ns, rank))
+        """Sort by (rank, ns): one int64 sort on (rank, second) keys, then only the rows that
+        share a key are ordered by ns (a two-key lexsort of everything was 4x slower)."""
+        if ns.size == 0:
+            return cls(rank, ns, extra)
+        seconds = ceil_seconds(ns)
+        low = int(seconds.min())
+        span = int(seconds.max()) - low + 1
+        if (int(rank.max()) + 1) * span >= 2**62:  # would overflow: take the slow path
+            order = np.lexsort((ns, rank))
+        else:
+            key = rank * span + (seconds - low)
+            order = np.argsort(key)
+            ordered = key[order]
+            tie = np.flatnonzero(ordered[1:] == ordered[:-1])
+            if tie.size:
+                rows = np.unique(np.r_[tie, tie + 1])
+                sub = order[rows]
+                order[rows] = sub[np.lexsort((ns[sub], key[sub]))]
         return cls(rank[order], ns[order], extra[order])
 
     def between(self, low: int, high: int) -> _Sorted:
@@ -238,14 +272,14 @@ class _Prepared:
         query_lead: np.ndarray,
     ) -> None:
         self.spec = spec
-        lead_ids = pd.Index(leads[c.LEAD_ID])
+        lead_ids = leads[c.LEAD_ID]
         rank, self.account_start, self.account_end = _lead_order(leads)
         missing_type = events[c.EVENT_TYPE].isna().to_numpy()
         if missing_type.any():
             raise DataValidationError(
                 [Problem("events", c.EVENT_TYPE, "missing event type", int(missing_type.sum()))]
             )
-        codes = pd.Index(spec.event_types).get_indexer(events[c.EVENT_TYPE])
+        codes = positions_in(events[c.EVENT_TYPE], pd.Series(spec.event_types, dtype="str"))
         codes = np.where(codes < 0, len(spec.event_types), codes)  # unseen: overall only
         self.events = _Sorted.of(
             rank[_lead_positions(lead_ids, events[c.LEAD_ID], "events")],
@@ -513,10 +547,10 @@ def count_in_windows(
 
     Bounds must be whole seconds (as_of is truncated; windows are whole days).
     """
-    data_s = ceil_seconds(data_ns)
+    rows = _Sorted.of(data_rank, data_ns, np.empty(data_ns.size, dtype=bool))
+    data_s = ceil_seconds(rows.ns)
     keys = _Keys.covering(data_s)
-    order = np.lexsort((data_ns, data_rank))
-    data_keys = keys.data(data_rank[order], data_s[order])
+    data_keys = keys.data(rows.rank, data_s)
     high = np.searchsorted(data_keys, keys.query(query_rank, high_ns // SECOND_NS), "right")
     if low_ns is None:
         low_s = np.full(query_rank.shape, -(2**40), dtype=np.int64)

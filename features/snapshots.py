@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features import contracts as c
-from features.batch import AS_OF, count_in_windows
+from features.batch import AS_OF, count_in_windows, positions_in
 from features.dataset import Dataset
 from features.spec import DAY_NS, SECOND_NS
 
@@ -98,8 +98,8 @@ def build_snapshots(
     lead_index, as_of_ns = _grid(
         created_ns, until_ns, config.grid, every_days, config.max_lead_age_days
     )
-    lead_ids = pd.Index(leads[c.LEAD_ID])
-    outcome_lead = lead_ids.get_indexer(dataset.outcomes[c.LEAD_ID])
+    lead_ids = leads[c.LEAD_ID].array  # taken as is: no Python string objects per snapshot
+    outcome_lead = positions_in(dataset.outcomes[c.LEAD_ID], leads[c.LEAD_ID])
     if (outcome_lead < 0).any():
         unknown = dataset.outcomes.loc[outcome_lead < 0, c.LEAD_ID].head(5).tolist()
         raise ValueError(f"outcomes.lead_id: leads not in the leads table (e.g. {unknown})")
@@ -119,14 +119,14 @@ def build_snapshots(
     )
     labelled = pd.DataFrame(
         {
-            c.LEAD_ID: lead_ids[lead_index[observed]].to_numpy(),
+            c.LEAD_ID: lead_ids.take(lead_index[observed]),
             AS_OF: pd.to_datetime(as_of_ns[observed], utc=True),
             c.LABEL: (label > 0).astype("int8"),
         }
     )
     unlabelled = pd.DataFrame(
         {
-            c.LEAD_ID: lead_ids[lead_index[~observed]].to_numpy(),
+            c.LEAD_ID: lead_ids.take(lead_index[~observed]),
             AS_OF: pd.to_datetime(as_of_ns[~observed], utc=True),
         }
     )

@@ -31,7 +31,7 @@ def build(
     ] = None,
 ) -> None:
     """Load a dataset, lay snapshots over its history, label them and compute every feature;
-    write ``OUT`` (Parquet) and ``OUT.schema.json`` (the feature spec)."""
+    write OUT (Parquet) and OUT.schema.json (the feature spec)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from features.config import load_config

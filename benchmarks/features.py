@@ -1,0 +1,429 @@
+"""Feature engines: batch throughput, its ratio to plain pandas and DuckDB, online latency, memory.
+
+Measures, in one run on the same generated CRM:
+- batch engine end to end (snapshots + labels + every feature) in events/s, for two input
+  sizes, each in a fresh process so its peak RSS is its own;
+- the same spec written as a straightforward pandas merge + group-by (checked equal to the
+  batch engine on every row) and the windowed counts alone as a DuckDB range join, both on a
+  smaller slice, as the peers the batch engine is compared with;
+- the online engine's latency per lead with 200 events (p50/p99).
+
+Usage: ``python benchmarks/features.py [--leads 1000000] [--quick]``. Writes
+``benchmarks/results/features.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from features import contracts as c  # noqa: E402
+from features.batch import AS_OF, compute_features, iter_features  # noqa: E402
+from features.config import DatasetConfig, LeadsSource, OutcomesSource  # noqa: E402
+from features.dataset import Dataset  # noqa: E402
+from features.online import OnlineEngine  # noqa: E402
+from features.snapshots import build_snapshots  # noqa: E402
+from features.spec import (  # noqa: E402
+    DAY_NS,
+    PASSIVE_EVENT_TYPES,
+    FeatureParams,
+    FeatureSpec,
+    build_feature_spec,
+)
+
+RESULTS = ROOT / "benchmarks" / "results" / "features.json"
+EXTRA_TYPES = ("webinar_registered",)
+ATTRIBUTES = [("industry", "categorical", "Industry"), ("annual_revenue", "numeric", "Revenue")]
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+def generate(n_leads: int, seed: int, events_per_lead: float = 25.0) -> Dataset:
+    """A random canonical CRM (two years, accounts, open event vocabulary), vectorised."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    start = pd.Timestamp("2024-01-01", tz="UTC").value
+    span = 730 * DAY_NS
+    created = start + rng.integers(0, span * 3 // 4, n_leads)
+    ids = pd.Series(np.arange(n_leads)).astype("str")
+    lead_ids = ("L" + ids).astype("str")
+    account = "A" + pd.Series(rng.integers(0, max(n_leads // 4, 1), n_leads)).astype("str")
+    account = account.where(rng.random(n_leads) < 0.7).astype("str")
+    leads = pd.DataFrame(
+        {
+            c.LEAD_ID: lead_ids,
+            c.CREATED_AT: pd.to_datetime(created, utc=True),
+            c.ACCOUNT_ID: account,
+            "industry": pd.Series(
+                rng.choice(np.array(["saas", "retail", "finance", None], dtype=object), n_leads),
+                dtype="str",
+            ),
+            "annual_revenue": rng.lognormal(13, 1, n_leads),
+        }
+    )
+    counts = rng.poisson(events_per_lead, n_leads)
+    owner = np.repeat(np.arange(n_leads), counts)
+    times = created[owner] + rng.integers(-5 * DAY_NS, span // 2, owner.size)
+    vocabulary = np.array([*c.KNOWN_EVENT_TYPES, *EXTRA_TYPES], dtype=object)
+    events = pd.DataFrame(
+        {
+            c.LEAD_ID: lead_ids.to_numpy()[owner],
+            c.OCCURRED_AT: pd.to_datetime(times, utc=True),
+            c.EVENT_TYPE: pd.Series(vocabulary[rng.integers(0, vocabulary.size, owner.size)]),
+        }
+    ).astype({c.LEAD_ID: "str", c.EVENT_TYPE: "str"})
+    deals = np.repeat(np.arange(n_leads), rng.poisson(0.4, n_leads))
+    outcomes = pd.DataFrame(
+        {
+            c.LEAD_ID: pd.Series(lead_ids.to_numpy()[deals], dtype="str"),
+            c.CLOSED_AT: pd.to_datetime(
+                created[deals] + rng.integers(DAY_NS, span // 2, deals.size), utc=True
+            ),
+            c.WON: rng.random(deals.size) < 0.4,
+        }
+    )
+    config = DatasetConfig(
+        name="bench",
+        leads=LeadsSource(
+            path="-",
+            columns={"lead_id": "lead_id", "created_at": "created_at"},
+            attributes={"industry": "categorical", "annual_revenue": "numeric"},
+        ),
+        outcomes=OutcomesSource(path="-"),
+    )
+    return Dataset(config, leads, events, outcomes, ())
+
+
+def spec_of(data: Dataset, params: FeatureParams) -> FeatureSpec:
+    return build_feature_spec(ATTRIBUTES, [*c.KNOWN_EVENT_TYPES, *EXTRA_TYPES], params)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+# --- the pandas peer: the same spec as merge + group-by ----------------------------------------
+
+
+def pandas_features(spec: FeatureSpec, data: Dataset, snapshots: pd.DataFrame) -> pd.DataFrame:
+    """The spec computed the obvious pandas way: join snapshots to events, filter, group."""
+    p = spec.params
+    snaps = snapshots[[c.LEAD_ID, AS_OF]].reset_index(drop=True)
+    snaps["snap"] = np.arange(len(snaps))
+    snaps["now"] = snaps[AS_OF].dt.floor("s")
+    out = pd.DataFrame(index=pd.RangeIndex(len(snaps)))
+    leads = data.leads.set_index(c.LEAD_ID)
+    for name, _, _ in ATTRIBUTES:
+        out[name] = snaps[c.LEAD_ID].map(leads[name]).to_numpy()
+    out["tenure_days"] = (
+        (snaps["now"] - snaps[c.LEAD_ID].map(leads[c.CREATED_AT])).dt.total_seconds() / 86_400
+    ).to_numpy()
+    deals = snaps.merge(data.outcomes, on=c.LEAD_ID)
+    deals = deals[deals[c.CLOSED_AT] <= deals["now"]]
+    wins = deals[deals[c.WON]].groupby("snap").size()
+    lost = deals[~deals[c.WON]].groupby("snap").size()
+    out["prior_wins"] = wins.reindex(out.index, fill_value=0).astype(float)
+    out["prior_lost_deals"] = lost.reindex(out.index, fill_value=0).astype(float)
+    out["is_recycled"] = (out["prior_lost_deals"] > 0).astype(float)
+
+    pairs = snaps.merge(data.events[[c.LEAD_ID, c.OCCURRED_AT, c.EVENT_TYPE]], on=c.LEAD_ID)
+    pairs = pairs[pairs[c.OCCURRED_AT] <= pairs["now"]]
+    pairs["age"] = (
+        (pairs["now"] - pairs[c.OCCURRED_AT]).to_numpy(dtype="timedelta64[ns]").astype(np.int64)
+    )
+    pairs["weight"] = np.exp2(-(pairs["age"] / DAY_NS) / p.half_life_days)
+    types = list(spec.event_types)
+
+    def per_type(frame: pd.DataFrame, column: str, how: str) -> pd.DataFrame:
+        grouped = frame.groupby(["snap", c.EVENT_TYPE])[column].agg(how).unstack()
+        return grouped.reindex(index=out.index, columns=types)
+
+    windows = sorted({*p.windows, p.intent_window_days, p.click_rate_window_days})
+    counts = {
+        w: per_type(pairs[pairs["age"] < w * DAY_NS], "age", "size").fillna(0) for w in windows
+    }
+    newest = per_type(pairs, "age", "min") / DAY_NS
+    decay = per_type(pairs, "weight", "sum").fillna(0.0)
+    for t in types:
+        for w in p.windows:
+            out[f"n_{t}_{w}d"] = counts[w][t].astype(float)
+        out[f"days_since_{t}"] = newest[t]
+        out[f"decay_{t}"] = decay[t]
+        if t in c.INTENT_EVENT_TYPES:
+            out[f"intent_{t}_{p.intent_window_days}d"] = (
+                counts[p.intent_window_days][t] > 0
+            ).astype(float)
+    active = pairs[~pairs[c.EVENT_TYPE].isin(PASSIVE_EVENT_TYPES)]
+    out["decay_engagement"] = active.groupby("snap")["weight"].sum().reindex(out.index).fillna(0)
+    recent, previous = p.trend_recent_days, p.trend_previous_days
+    n_recent = active[active["age"] < recent * DAY_NS].groupby("snap").size()
+    n_both = active[active["age"] < (recent + previous) * DAY_NS].groupby("snap").size()
+    n_recent = n_recent.reindex(out.index, fill_value=0)
+    n_previous = n_both.reindex(out.index, fill_value=0) - n_recent
+    out[f"trend_{recent}d_vs_{previous}d"] = n_recent / recent - n_previous / previous
+    opens = counts[p.click_rate_window_days]["email_open"]
+    clicks = counts[p.click_rate_window_days]["email_click"]
+    out[f"email_click_rate_{p.click_rate_window_days}d"] = (clicks / opens).where(opens > 0)
+    window = active[active["age"] < p.active_window_days * DAY_NS]
+    days = (window["age"] // DAY_NS).groupby(window["snap"]).nunique()
+    out[f"active_days_{p.active_window_days}d"] = days.reindex(out.index, fill_value=0).astype(
+        float
+    )
+    # Account roll-up: colleagues (same account, not self) with an engagement event in window.
+    accounts = data.leads[[c.LEAD_ID, c.ACCOUNT_ID]].dropna()
+    mates = snaps.merge(accounts, on=c.LEAD_ID).merge(
+        accounts.rename(columns={c.LEAD_ID: "mate"}), on=c.ACCOUNT_ID
+    )
+    mates = mates[mates["mate"] != mates[c.LEAD_ID]]
+    engaged_events = data.events[~data.events[c.EVENT_TYPE].isin(PASSIVE_EVENT_TYPES)]
+    hits = mates.merge(
+        engaged_events[[c.LEAD_ID, c.OCCURRED_AT]].rename(columns={c.LEAD_ID: "mate"}), on="mate"
+    )
+    hits = hits[
+        (hits[c.OCCURRED_AT] <= hits["now"])
+        & (hits["now"] - hits[c.OCCURRED_AT] < pd.Timedelta(days=p.account_window_days))
+    ]
+    engaged = hits.groupby("snap")["mate"].nunique()
+    has_account = snaps[c.LEAD_ID].map(leads[c.ACCOUNT_ID]).notna().to_numpy()
+    colleagues = engaged.reindex(out.index, fill_value=0).astype(float).where(has_account)
+    out[f"account_engaged_colleagues_{p.account_window_days}d"] = colleagues
+    out.insert(0, AS_OF, snaps[AS_OF].to_numpy())
+    out.insert(0, c.LEAD_ID, snaps[c.LEAD_ID].to_numpy())
+    return out[[c.LEAD_ID, AS_OF, *spec.names]]
+
+
+def duckdb_counts(data: Dataset, snapshots: pd.DataFrame, windows: tuple[int, ...]) -> float:
+    """Seconds DuckDB needs for the per-type windowed counts alone (a range join)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    snaps = snapshots[[c.LEAD_ID, AS_OF]].reset_index(drop=True)
+    snaps["snap"] = np.arange(len(snaps))
+    events = data.events[[c.LEAD_ID, c.OCCURRED_AT, c.EVENT_TYPE]]
+    con.register("snaps", snaps)
+    con.register("events", events)
+    widest = max(windows)
+    filters = ", ".join(
+        f"count(*) FILTER (WHERE e.occurred_at > s.as_of - INTERVAL {w} DAY) AS n_{w}d"
+        for w in windows
+    )
+    started = time.perf_counter()
+    con.execute(
+        f"""CREATE TABLE counts AS SELECT s.snap, e.event_type, {filters}
+        FROM snaps s JOIN events e ON s.lead_id = e.lead_id
+          AND e.occurred_at <= s.as_of AND e.occurred_at > s.as_of - INTERVAL {widest} DAY
+        GROUP BY s.snap, e.event_type"""
+    )
+    return time.perf_counter() - started
+
+
+def max_difference(spec: FeatureSpec, left: pd.DataFrame, right: pd.DataFrame) -> float:
+    """Largest numeric difference (NaN must match NaN); categoricals must be identical."""
+    worst = 0.0
+    for feature in spec.features:
+        a, b = left[feature.name], right[feature.name]
+        if feature.kind == "categorical":
+            if (
+                not a.astype(object)
+                .where(a.notna(), None)
+                .equals(b.astype(object).where(b.notna(), None))
+            ):
+                return float("inf")
+            continue
+        x, y = a.to_numpy(dtype=float), b.to_numpy(dtype=float)
+        if not np.array_equal(np.isnan(x), np.isnan(y)):
+            return float("inf")
+        both = ~np.isnan(x)
+        if both.any():
+            worst = max(worst, float(np.abs(x[both] - y[both]).max()))
+    return worst
+
+
+# --- workers (each in its own process) ---------------------------------------------------------
+
+
+def throughput_worker(n_leads: int, seed: int) -> dict[str, float]:
+    """End-to-end batch engine on ``n_leads``: snapshots + labels + features, streamed."""
+    data = generate(n_leads, seed)
+    params = FeatureParams()
+    spec = spec_of(data, params)
+    baseline = current_rss_mb()
+    started = time.perf_counter()
+    snaps = build_snapshots(data, params.every_days, params.horizon_days)
+    snapshot_seconds = time.perf_counter() - started
+    rows = 0
+    for _, part in iter_features(spec, data.leads, data.events, data.outcomes, snaps.labelled):
+        rows += len(part)
+    seconds = time.perf_counter() - started
+    return {
+        "leads": n_leads,
+        "events": len(data.events),
+        "snapshots": rows,
+        "features": len(spec.names),
+        "seconds": seconds,
+        "snapshot_seconds": snapshot_seconds,
+        "events_per_s": len(data.events) / seconds,
+        "snapshot_rows_per_s": rows / seconds,
+        "rss_inputs_mb": baseline,
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_over_inputs_mb": peak_rss_mb() - baseline,
+    }
+
+
+def peer_worker(n_leads: int, seed: int) -> dict[str, float]:
+    """Batch engine vs the pandas implementation and DuckDB counts, same data, same run."""
+    data = generate(n_leads, seed)
+    params = FeatureParams()
+    spec = spec_of(data, params)
+    snaps = build_snapshots(data, params.every_days, params.horizon_days).labelled
+    started = time.perf_counter()
+    batch = compute_features(spec, data.leads, data.events, data.outcomes, snaps)
+    batch_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    reference = pandas_features(spec, data, snaps)
+    pandas_seconds = time.perf_counter() - started
+    difference = max_difference(spec, batch, reference)
+    duck_seconds = duckdb_counts(data, snaps, params.windows)
+    return {
+        "leads": n_leads,
+        "events": len(data.events),
+        "snapshots": len(snaps),
+        "batch_seconds": batch_seconds,
+        "pandas_seconds": pandas_seconds,
+        "duckdb_counts_only_seconds": duck_seconds,
+        "batch_events_per_s": len(data.events) / batch_seconds,
+        "pandas_events_per_s": len(data.events) / pandas_seconds,
+        "speedup_vs_pandas": pandas_seconds / batch_seconds,
+        "speedup_vs_duckdb_counts_only": duck_seconds / batch_seconds,
+        "max_abs_difference_vs_pandas": difference,
+    }
+
+
+def online_worker(n_events: int, seed: int, repeats: int) -> dict[str, float]:
+    """Latency of one online request for a lead with ``n_events`` events."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    spec = build_feature_spec(ATTRIBUTES, [*c.KNOWN_EVENT_TYPES, *EXTRA_TYPES], FeatureParams())
+    engine = OnlineEngine(spec)
+    now = np.datetime64("2025-06-01T12:00:00", "ns")
+    times = now - rng.integers(0, 365 * DAY_NS, n_events).astype("timedelta64[ns]")
+    vocabulary = np.array([*c.KNOWN_EVENT_TYPES, *EXTRA_TYPES], dtype=object)
+    kinds = vocabulary[rng.integers(0, vocabulary.size, n_events)]
+    closed = np.array([now - np.timedelta64(100, "D")], dtype="datetime64[ns]")
+    won = np.array([False])
+    attributes = {"industry": "saas", "annual_revenue": 1e6}
+    created = pd.Timestamp("2024-01-01", tz="UTC")
+    as_of = pd.Timestamp(now, tz="UTC")
+    latencies = np.empty(repeats)
+    for i in range(repeats + 200):
+        started = time.perf_counter_ns()
+        engine.compute(
+            attributes, times, kinds, as_of, created_at=created,
+            outcome_closed_at=closed, outcome_won=won, account_engaged_colleagues=2,
+        )  # fmt: skip
+        if i >= 200:  # warm-up excluded
+            latencies[i - 200] = (time.perf_counter_ns() - started) / 1000
+    return {
+        "events_per_lead": n_events,
+        "requests": repeats,
+        "p50_us": float(np.percentile(latencies, 50)),
+        "p99_us": float(np.percentile(latencies, 99)),
+        "mean_us": float(latencies.mean()),
+    }
+
+
+WORKERS = {"throughput": throughput_worker, "peer": peer_worker}
+
+
+def run_worker(kind: str, n_leads: int, seed: int) -> dict[str, float]:
+    """Run a worker in a fresh Python process so its peak RSS is its own."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, "--leads", str(n_leads), "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if result.returncode:
+        raise RuntimeError(f"{kind} worker failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def write_results(results: dict[str, object]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=RESULTS.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(results, handle, indent=2)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, RESULTS)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000, help="large input size")
+    parser.add_argument("--peer-leads", type=int, default=20_000, help="size for pandas/DuckDB")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for development")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(WORKERS[args.worker](args.leads, args.seed)))
+        return 0
+    large = 50_000 if args.quick else args.leads
+    peer = 5_000 if args.quick else args.peer_leads
+    sizes = [large // 5, large]
+    results: dict[str, object] = {"argv": sys.argv[1:], "cpu_count": os.cpu_count()}
+    results["throughput"] = [run_worker("throughput", n, args.seed) for n in sizes]
+    results["peers"] = run_worker("peer", peer, args.seed)
+    results["online"] = online_worker(200, args.seed, 500 if args.quick else 5000)
+    write_results(results)
+    print_table(results)
+    return 0
+
+
+def print_table(results: dict[str, object]) -> None:
+    print(f"{'batch engine (end to end)':<34}{'leads':>10}{'events':>12}{'rows':>11}"
+          f"{'events/s':>12}{'peak MB':>9}{'over inputs':>12}")  # fmt: skip
+    for row in results["throughput"]:
+        print(
+            f"{'':<34}{row['leads']:>10,}{row['events']:>12,}{row['snapshots']:>11,}"
+            f"{row['events_per_s']:>12,.0f}{row['peak_rss_mb']:>9,.0f}"
+            f"{row['peak_over_inputs_mb']:>12,.0f}"
+        )
+    peers = results["peers"]
+    print(
+        f"peers on {peers['leads']:,} leads / {peers['events']:,} events: batch "
+        f"{peers['batch_seconds']:.2f}s, pandas {peers['pandas_seconds']:.2f}s "
+        f"(x{peers['speedup_vs_pandas']:.1f}), DuckDB counts only "
+        f"{peers['duckdb_counts_only_seconds']:.2f}s (x{peers['speedup_vs_duckdb_counts_only']:.1f}),"
+        f" max |batch - pandas| = {peers['max_abs_difference_vs_pandas']:.2e}"
+    )
+    online = results["online"]
+    print(
+        f"online engine, {online['events_per_lead']} events/lead: p50 {online['p50_us']:.0f} us, "
+        f"p99 {online['p99_us']:.0f} us"
+    )
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
