@@ -1,0 +1,691 @@
+"""A B2B lead-lifecycle simulator with a known ground truth.
+
+Each lead follows a continuous-time Markov chain over four latent states:
+
+    OUT (nurture, not buying)  --a-->  IN (in market)  --lam-->  OPP (open opportunity)
+    IN  --b-->  OUT                      OPP --mu*w--> WON -> OUT (now a customer: can buy again)
+                                         OPP --mu*(1-w)--> OUT (lost, recycled into nurture)
+
+``a`` (market entry), ``lam`` (sales-ready -> opportunity) and ``w`` (win probability) grow with
+the lead's *fit* (industry, company size, seniority, department, source, existing customer);
+engagement (web visits, pricing-page views, downloads, webinars, demo requests, forms) arrives
+as Poisson streams whose intensity depends on the state and on the lead's engagement propensity;
+nurture emails are sent on a cadence and opened/clicked more while in market; unsubscribes stop
+them, bad addresses bounce. Most opportunities are preceded by a demo request or a form.
+
+Ground truth (``truth.parquet``, never a feature): one row per latent-state interval with the
+lead's rates. :func:`oracle_probability` returns, for a (lead, as_of) pair, the exact
+probability that a won deal closes in ``(as_of, as_of + horizon]`` *given the latent state at
+as_of* -- the first passage into WON, computed in closed form from the 4-state generator
+(``expm(Q * horizon)``). It is the best any model could do without seeing the future.
+
+Output (Parquet, written atomically, one row group per chunk): ``leads`` (lead_id, account_id,
+created_at, industry, company_size, annual_revenue, country, seniority, department,
+lead_source, is_customer), ``events`` (lead_id, occurred_at, event_type, campaign, channel),
+``outcomes`` (lead_id, opened_at, closed_at, won, amount -- lost deals carry NaN amount;
+opportunities still open at the end of the history have no row), ``truth`` and
+``simulation.json`` (config, counts, realised rates).
+
+Determinism: the output is a pure function of ``(config, chunk_size)``: every chunk draws from
+its own stream spawned from ``SeedSequence(seed)``. Changing ``chunk_size`` changes the draws.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features import contracts as c
+
+OUT, IN, OPP, WON = 0, 1, 2, 3
+STATE_NAMES = ("out_of_market", "in_market", "opportunity", "won")
+DAY_NS = 86_400 * 10**9
+
+# (values, probabilities, fit coefficients). Coefficients are log-rate effects on buying.
+INDUSTRY = (
+    ("software", "financial_services", "healthcare", "manufacturing", "retail", "education",
+     "public_sector", "professional_services"),
+    (0.22, 0.14, 0.12, 0.14, 0.12, 0.08, 0.06, 0.12),
+    (0.6, 0.4, 0.1, 0.2, -0.3, -0.5, -0.6, 0.2),
+)  # fmt: skip
+COMPANY_SIZE = (
+    ("1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+"),
+    (0.22, 0.24, 0.22, 0.16, 0.10, 0.06),
+    (-0.9, -0.3, 0.3, 0.6, 0.4, 0.1),
+)
+REVENUE_BY_SIZE = np.array([0.8e6, 5e6, 25e6, 120e6, 600e6, 3e9])
+DEAL_BY_SIZE = np.array([3e3, 8e3, 20e3, 45e3, 90e3, 150e3])
+COUNTRY = (
+    ("US", "GB", "DE", "FR", "CA", "AU", "NL", "IN", "BR", "ES"),
+    (0.38, 0.12, 0.10, 0.07, 0.06, 0.05, 0.05, 0.08, 0.05, 0.04),
+    (0.2, 0.1, 0.1, 0.0, 0.1, 0.1, 0.1, -0.4, -0.3, -0.1),
+)
+SENIORITY = (
+    ("c_level", "vp", "director", "manager", "individual_contributor"),
+    (0.08, 0.10, 0.20, 0.30, 0.32),
+    (0.5, 0.6, 0.5, 0.1, -0.4),
+)
+DEPARTMENT = (
+    ("it", "engineering", "marketing", "sales", "finance", "operations", "hr"),
+    (0.24, 0.20, 0.18, 0.14, 0.08, 0.10, 0.06),
+    (0.4, 0.3, 0.1, 0.0, -0.2, 0.0, -0.6),
+)
+LEAD_SOURCE = (
+    ("organic_search", "paid_search", "webinar", "referral", "event", "content_syndication",
+     "outbound", "partner"),
+    (0.24, 0.18, 0.10, 0.08, 0.10, 0.12, 0.12, 0.06),
+    (0.2, 0.0, 0.3, 0.7, 0.2, -0.5, -0.4, 0.5),
+)  # fmt: skip
+CAMPAIGNS = tuple(f"nurture_{i:02d}" for i in range(1, 9))
+
+# Engagement intensity per day in each state (OUT, IN, OPP) for a lead of propensity 1.
+ENGAGEMENT_RATES: dict[str, tuple[float, float, float]] = {
+    "web_visit": (0.004, 0.040, 0.030),
+    "pricing_page_view": (0.0003, 0.012, 0.008),
+    "content_download": (0.001, 0.006, 0.003),
+    "webinar_attended": (0.0004, 0.003, 0.002),
+    "form_submit": (0.0002, 0.003, 0.002),
+    "demo_request": (0.00005, 0.0015, 0.001),
+}
+CHANNEL = {
+    "email_send": "email",
+    "email_open": "email",
+    "email_click": "email",
+    "email_bounce": "email",
+    "unsubscribe": "email",
+    "web_visit": "web",
+    "pricing_page_view": "web",
+    "content_download": "web",
+    "form_submit": "web",
+    "demo_request": "web",
+    "webinar_attended": "webinar",
+}
+EVENT_TYPES = tuple(CHANNEL)
+# Touches counted before a purchase: everything the lead did, not what we sent.
+TOUCH_TYPES = tuple(t for t in CHANNEL if t not in ("email_send", "email_bounce"))
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to simulate. Rates are per day; the fit effects are in log space."""
+
+    n_leads: int = 10_000
+    seed: int = 42
+    start: str = "2024-01-01"
+    days: int = 730
+    leads_per_account: float = 3.0
+    base_conversion: float = 0.10  # share of leads that win at least once within the history
+    customer_share: float = 0.12
+    chunk_size: int = 50_000
+    market_entry_per_day: float = 1 / 150  # OUT -> IN for a prospect
+    customer_entry_boost: float = 2.0  # customers re-enter the market more often
+    market_exit_per_day: float = 1 / 35  # IN -> OUT
+    opportunity_close_per_day: float = 1 / 30  # OPP -> closed
+    win_logit: float = -1.2  # win probability of an average-fit opportunity: ~0.23
+    start_in_market: float = 0.35  # share of new leads that arrive in market (inquiries)
+    email_every_days: float = 14.0
+    open_rate: tuple[float, float] = (0.10, 0.30)  # (not in market, in market / opportunity)
+    click_rate: tuple[float, float] = (0.08, 0.25)  # of opens
+    unsubscribe_rate: float = 0.004  # per email sent
+    bad_address_share: float = 0.03  # every email to these bounces
+    intent_before_opportunity: float = 0.7  # opportunities preceded by a demo request/form
+
+    def __post_init__(self) -> None:
+        if self.n_leads < 1 or self.chunk_size < 1 or self.days < 30:
+            raise ValueError("SimulationConfig: n_leads, chunk_size >= 1 and days >= 30")
+        if not 0 < self.base_conversion < 0.9:
+            raise ValueError(f"base_conversion must be in (0, 0.9), got {self.base_conversion}")
+
+
+@dataclass
+class SimulationSummary:
+    """Row counts, realised rates and where the files are."""
+
+    config: SimulationConfig
+    leads: int
+    events: int
+    outcomes: int
+    accounts: int
+    conversion_rate: float
+    win_rate: float
+    mean_touches_before_purchase: float
+    opportunity_lift_top_vs_bottom_fit: float
+    seconds: float
+    paths: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["config"] = asdict(self.config)
+        return out
+
+
+# ------------------------------------------------------------------ ground truth
+
+
+def generator_matrices(
+    a: np.ndarray, b: np.ndarray, lam: np.ndarray, mu: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    """(n, 4, 4) generators with WON absorbing: first passage into WON is the label event."""
+    q = np.zeros((len(a), 4, 4))
+    q[:, OUT, IN] = a
+    q[:, OUT, OUT] = -a
+    q[:, IN, OUT] = b
+    q[:, IN, OPP] = lam
+    q[:, IN, IN] = -(b + lam)
+    q[:, OPP, WON] = mu * w
+    q[:, OPP, OUT] = mu * (1 - w)
+    q[:, OPP, OPP] = -mu
+    return q
+
+
+def expm_batched(a: np.ndarray) -> np.ndarray:
+    """exp(A) for a stack of small matrices: scaling and squaring with a Taylor series.
+
+    scipy's expm loops over the stack in Python-level overhead; this stays vectorised. After
+    scaling, ||A|| <= 1/2, where 18 Taylor terms are exact to double precision."""
+    norm = np.abs(a).sum(axis=-1).max(axis=-1)
+    squarings = np.maximum(0, np.ceil(np.log2(np.maximum(norm, 1e-300))) + 1).astype(int)
+    scaled = a / (2.0**squarings)[:, None, None]
+    eye = np.broadcast_to(np.eye(a.shape[-1]), a.shape)
+    out = eye.copy()
+    for k in range(18, 0, -1):  # Horner: I + A/1 (I + A/2 (I + ...))
+        out = eye + (scaled @ out) / k
+    for step in range(int(squarings.max(initial=0))):
+        square = step < squarings
+        out[square] = out[square] @ out[square]
+    return out
+
+
+def _win_within(q: np.ndarray, state: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """P(WON reached within ``days`` from ``state``)."""
+    out = np.empty(len(q))
+    for lo in range(0, len(q), 50_000):  # bound the (n, 4, 4) temporaries
+        hi = lo + 50_000
+        p = expm_batched(q[lo:hi] * days[lo:hi, None, None])
+        out[lo:hi] = p[np.arange(len(p)), state[lo:hi], WON]
+    return np.clip(out, 0.0, 1.0)
+
+
+def oracle_probability(
+    truth: pd.DataFrame, lead_ids: Any, as_of: Any, horizon_days: float
+) -> np.ndarray:
+    """True P(a won deal closes in (as_of, as_of + horizon]) for each (lead, as_of) pair, given
+    the latent state at as_of. NaN where the lead did not exist yet or is unknown."""
+    lead_ids = np.asarray(lead_ids, dtype=object)
+    as_of_ns = pd.to_datetime(pd.Series(as_of), utc=True).to_numpy("datetime64[ns]").view("i8")
+    frame = truth.sort_values([c.LEAD_ID, "start"], kind="stable")
+    codes = pd.Index(frame[c.LEAD_ID].unique())
+    lead_code = codes.get_indexer(frame[c.LEAD_ID])
+    query_code = codes.get_indexer(pd.Index(lead_ids))
+    start = frame["start"].to_numpy("datetime64[ns]").view("i8")
+    # Interval containing as_of: the last one of that lead starting at or before it.
+    span = np.int64(1) << np.int64(62)
+    keys = lead_code.astype(np.int64) * (span >> np.int64(20)) + (start >> np.int64(20))
+    query = query_code.astype(np.int64) * (span >> np.int64(20)) + (as_of_ns >> np.int64(20))
+    pos = np.searchsorted(keys, query, side="right") - 1
+    valid = (query_code >= 0) & (pos >= 0)
+    pos = np.where(valid, pos, 0)
+    valid &= lead_code[pos] == query_code
+    # Shift granularity (~1 ms) must not move as_of across an interval start: check exactly.
+    valid &= start[pos] <= as_of_ns
+    out = np.full(len(lead_ids), np.nan)
+    if not valid.any():
+        return out
+    rows = frame.iloc[pos[valid]]
+    q = generator_matrices(*(rows[k].to_numpy(float) for k in ("a", "b", "lam", "mu", "w")))
+    state = rows["state"].to_numpy(np.int64)
+    out[valid] = _win_within(q, state, np.full(len(rows), float(horizon_days)))
+    return out
+
+
+# ------------------------------------------------------------------ simulation
+
+
+def _choice(rng: np.random.Generator, spec: tuple, n: int) -> tuple[np.ndarray, np.ndarray]:
+    values, probs, coefs = spec
+    idx = rng.choice(len(values), size=n, p=np.asarray(probs) / np.sum(probs))
+    return idx, np.asarray(coefs)[idx]
+
+
+@dataclass
+class _People:
+    """Attributes and latent rates of one chunk of leads (times in days since start)."""
+
+    n: int
+    account: np.ndarray
+    created: np.ndarray
+    attrs: dict[str, np.ndarray]
+    size_idx: np.ndarray
+    fit: np.ndarray
+    customer: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    lam: np.ndarray
+    mu: np.ndarray
+    w: np.ndarray
+    engagement: np.ndarray
+    bad_address: np.ndarray
+
+
+def _draw_people(
+    config: SimulationConfig, rng: np.random.Generator, n: int, lam0: float
+) -> _People:
+    n_accounts = max(1, round(n / config.leads_per_account))
+    account = rng.integers(0, n_accounts, size=n)
+    # Firmographics belong to the account; person attributes to the lead.
+    ind_a, ind_c = _choice(rng, INDUSTRY, n_accounts)
+    size_a, size_c = _choice(rng, COMPANY_SIZE, n_accounts)
+    cty_a, cty_c = _choice(rng, COUNTRY, n_accounts)
+    cust_a = rng.random(n_accounts) < config.customer_share
+    rev_a = REVENUE_BY_SIZE[size_a] * rng.lognormal(0.0, 0.6, n_accounts)
+    acct_quality = rng.normal(0.0, 0.35, n_accounts)  # unobserved account-level fit
+    sen, sen_c = _choice(rng, SENIORITY, n)
+    dep, dep_c = _choice(rng, DEPARTMENT, n)
+    src, src_c = _choice(rng, LEAD_SOURCE, n)
+    customer = cust_a[account]
+    fit = (
+        ind_c[account] + size_c[account] + cty_c[account] + sen_c + dep_c + src_c
+        + 0.6 * customer + acct_quality[account] + rng.normal(0.0, 0.3, n)
+    )  # fmt: skip
+    engagement = rng.lognormal(0.0, 0.5, n) * np.exp(0.25 * fit)
+    revenue = rev_a[account].copy()
+    revenue[rng.random(n) < 0.15] = np.nan  # CRM gaps
+    seniority = np.asarray(SENIORITY[0], dtype=object)[sen]
+    seniority[rng.random(n) < 0.08] = None
+    department = np.asarray(DEPARTMENT[0], dtype=object)[dep]
+    department[rng.random(n) < 0.05] = None
+    attrs = {
+        "industry": np.asarray(INDUSTRY[0], dtype=object)[ind_a[account]],
+        "company_size": np.asarray(COMPANY_SIZE[0], dtype=object)[size_a[account]],
+        "annual_revenue": revenue,
+        "country": np.asarray(COUNTRY[0], dtype=object)[cty_a[account]],
+        "seniority": seniority,
+        "department": department,
+        "lead_source": np.asarray(LEAD_SOURCE[0], dtype=object)[src],
+        "is_customer": customer,
+    }
+    a = config.market_entry_per_day * np.where(customer, config.customer_entry_boost, 1.0)
+    a = a * np.exp(0.2 * fit)
+    created = rng.random(n) * config.days * 0.9
+    return _People(
+        n=n,
+        account=account,
+        created=created,
+        attrs=attrs,
+        size_idx=size_a[account],
+        fit=fit,
+        customer=customer,
+        a=a,
+        b=np.full(n, config.market_exit_per_day),
+        lam=lam0 * np.exp(0.5 * fit),
+        mu=np.full(n, config.opportunity_close_per_day),
+        w=1 / (1 + np.exp(-(config.win_logit + 0.4 * fit))),
+        engagement=engagement,
+        bad_address=rng.random(n) < config.bad_address_share,
+    )
+
+
+def calibrate_opportunity_rate(config: SimulationConfig) -> float:
+    """The IN -> OPP base rate whose expected share of leads winning within the history equals
+    ``base_conversion`` (exact expectation over a pilot population, by bisection)."""
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 7_777_777]))
+    pilot = _draw_people(config, rng, 4000, 1.0)
+    remaining = config.days - pilot.created
+    p_in = config.start_in_market
+
+    def expected(lam0: float) -> float:
+        q = generator_matrices(pilot.a, pilot.b, lam0 * pilot.lam, pilot.mu, pilot.w)
+        n = pilot.n
+        from_in = _win_within(q, np.full(n, IN), remaining)
+        from_out = _win_within(q, np.full(n, OUT), remaining)
+        return float(np.mean(p_in * from_in + (1 - p_in) * from_out))
+
+    lo, hi = np.log(1e-5), np.log(5.0)
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if expected(np.exp(mid)) < config.base_conversion else (lo, mid)
+    return float(np.exp((lo + hi) / 2))
+
+
+def _walk(
+    config: SimulationConfig, rng: np.random.Generator, people: _People
+) -> dict[str, np.ndarray]:
+    """Run every lead's chain from creation to the end of history; return state intervals."""
+    n, end = people.n, float(config.days)
+    state = np.where(rng.random(n) < config.start_in_market, IN, OUT)
+    now = people.created.copy()
+    active = np.arange(n)
+    leads, states, starts, ends, nexts = [], [], [], [], []
+    exit_rate = np.stack(
+        [people.a, people.b + people.lam, people.mu], axis=1
+    )  # total leaving rate of OUT, IN, OPP
+    while active.size:
+        s = state[active]
+        hold = rng.exponential(1.0, active.size) / exit_rate[active, s]
+        stop = np.minimum(now[active] + hold, end)
+        u = rng.random(active.size)
+        nxt = np.select(
+            [s == OUT, s == IN],
+            [
+                np.full(active.size, IN),
+                np.where(u < people.b[active] / exit_rate[active, IN], OUT, OPP),
+            ],
+            np.where(u < people.w[active], WON, OUT),
+        )
+        nxt = np.where(stop >= end, -1, nxt)  # censored at the end of history
+        leads.append(active)
+        states.append(s)
+        starts.append(now[active])
+        ends.append(stop)
+        nexts.append(nxt)
+        now[active] = stop
+        state[active] = np.where(nxt == WON, OUT, nxt)  # a buyer goes back to nurture
+        active = active[nxt >= 0]
+    order_keys = [np.concatenate(x) for x in (leads, states, starts, ends, nexts)]
+    lead, st, start, stop, nxt = order_keys
+    order = np.lexsort((start, lead))
+    return {
+        "lead": lead[order],
+        "state": st[order],
+        "start": start[order],
+        "end": stop[order],
+        "next": nxt[order],
+    }
+
+
+def _poisson_times(
+    rng: np.random.Generator, lead: np.ndarray, start: np.ndarray, end: np.ndarray, rate: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    counts = rng.poisson(rate * (end - start))
+    idx = np.repeat(np.arange(len(lead)), counts)
+    times = start[idx] + rng.random(idx.size) * (end - start)[idx]
+    return lead[idx], times
+
+
+def _events(
+    config: SimulationConfig,
+    rng: np.random.Generator,
+    people: _People,
+    walk: dict[str, np.ndarray],
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Engagement from the state intervals, nurture emails and their responses."""
+    end = float(config.days)
+    leads, times, types = [], [], []
+
+    def add(lead: np.ndarray, t: np.ndarray, kind: str) -> None:
+        keep = t < end
+        leads.append(lead[keep])
+        times.append(t[keep])
+        types.append(np.full(int(keep.sum()), EVENT_TYPES.index(kind), dtype=np.int8))
+
+    lead, state = walk["lead"], walk["state"]
+    scale = people.engagement[lead]
+    for kind, by_state in ENGAGEMENT_RATES.items():
+        rate = np.asarray(by_state)[state] * scale
+        add(*_poisson_times(rng, lead, walk["start"], walk["end"], rate), kind)
+    # Sales-ready: most opportunities open right after a demo request or a form.
+    opp = state == OPP
+    signal = opp & (rng.random(len(state)) < config.intent_before_opportunity)
+    before = walk["start"][signal] - rng.random(int(signal.sum())) * 3.0
+    t_ok = before >= people.created[lead[signal]]
+    kind = np.where(rng.random(int(signal.sum())) < 0.6, "demo_request", "form_submit")
+    for k in ("demo_request", "form_submit"):
+        sel = t_ok & (kind == k)
+        add(lead[signal][sel], before[sel], k)
+
+    # Nurture emails on a cadence from creation; responses depend on the state at send time.
+    span = end - people.created
+    n_sends = rng.poisson(span / config.email_every_days)
+    send_lead = np.repeat(np.arange(people.n), n_sends)
+    send_t = people.created[send_lead] + rng.random(send_lead.size) * span[send_lead]
+    order = np.lexsort((send_t, send_lead))
+    send_lead, send_t = send_lead[order], send_t[order]
+    unsub = rng.random(send_lead.size) < config.unsubscribe_rate
+    # Sends after a lead's first unsubscribe never happen: exclusive cumulative count per lead.
+    cum = np.cumsum(unsub)
+    first = np.r_[0, np.flatnonzero(np.diff(send_lead)) + 1]
+    base = np.repeat(cum[first] - unsub[first], np.diff(np.r_[first, send_lead.size]))
+    sent = (cum - unsub - base) == 0
+    send_lead, send_t, unsub = send_lead[sent], send_t[sent], unsub[sent]
+    add(send_lead, send_t, "email_send")
+    bounced = people.bad_address[send_lead]
+    add(send_lead[bounced], send_t[bounced] + 1e-4, "email_bounce")
+    ok = ~bounced
+    send_lead, send_t, unsub = send_lead[ok], send_t[ok], unsub[ok]
+    engaged = _state_at(walk, send_lead, send_t) != OUT
+    boost = np.clip(people.engagement[send_lead], 0.2, 3.0)
+    p_open = np.where(engaged, config.open_rate[1], config.open_rate[0]) * np.sqrt(boost)
+    opened = rng.random(send_lead.size) < np.clip(p_open, 0, 0.95)
+    open_t = send_t + rng.exponential(0.5, send_lead.size)
+    add(send_lead[opened], open_t[opened], "email_open")
+    p_click = np.where(engaged, config.click_rate[1], config.click_rate[0])
+    clicked = opened & (rng.random(send_lead.size) < p_click)
+    add(
+        send_lead[clicked],
+        open_t[clicked] + rng.exponential(0.02, send_lead.size)[clicked],
+        "email_click",
+    )
+    add(send_lead[unsub], open_t[unsub] + 0.01, "unsubscribe")
+    return leads, times, types
+
+
+def _state_at(walk: dict[str, np.ndarray], lead: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """State of each lead at time t (intervals are sorted by lead, start)."""
+    key = walk["lead"].astype(np.float64) * 1e5 + walk["start"]
+    pos = np.searchsorted(key, lead.astype(np.float64) * 1e5 + t, side="right") - 1
+    return walk["state"][np.clip(pos, 0, None)]
+
+
+def _ns(start_ns: int, days: np.ndarray) -> np.ndarray:
+    """Days since start -> UTC timestamps, truncated to whole seconds."""
+    seconds = np.floor(days * 86_400.0).astype(np.int64)
+    return (start_ns + seconds * 10**9).astype("datetime64[ns]")
+
+
+def _ts(values: np.ndarray) -> pa.Array:
+    return pa.array(values, type=pa.timestamp("ns", tz="UTC"))
+
+
+@dataclass
+class _ChunkTables:
+    leads: pa.Table
+    events: pa.Table
+    outcomes: pa.Table
+    truth: pa.Table
+    stats: dict[str, float]
+
+
+def simulate_chunk(
+    config: SimulationConfig, seed: np.random.SeedSequence, offset: int, n: int, lam0: float
+) -> _ChunkTables:
+    """Simulate leads ``offset .. offset + n`` with their own random stream."""
+    rng = np.random.default_rng(seed)
+    people = _draw_people(config, rng, n, lam0)
+    walk = _walk(config, rng, people)
+    leads_l, times_l, types_l = _events(config, rng, people, walk)
+    start_ns = pd.Timestamp(config.start, tz="UTC").value
+    ids = np.array([f"L{offset + i + 1:07d}" for i in range(n)], dtype=object)
+    accounts = np.array(
+        [f"A{offset + i + 1:07d}" for i in range(people.account.max() + 1)], dtype=object
+    )
+    leads = pa.table(
+        {
+            c.LEAD_ID: pa.array(ids, pa.string()),
+            c.ACCOUNT_ID: pa.array(accounts[people.account], pa.string()),
+            c.CREATED_AT: _ts(_ns(start_ns, people.created)),
+            **{
+                k: pa.array(v, pa.bool_() if k == "is_customer" else None)
+                for k, v in people.attrs.items()
+            },
+        }
+    )
+    ev_lead = np.concatenate(leads_l)
+    ev_t = np.concatenate(times_l)
+    ev_type = np.concatenate(types_l)
+    # Truncating to seconds can put an event a fraction before creation: clamp to created_at.
+    ev_ns = np.maximum(_ns(start_ns, ev_t), _ns(start_ns, people.created[ev_lead]))
+    order = np.lexsort((ev_ns.view("i8"), ev_lead))
+    ev_lead, ev_ns, ev_type = ev_lead[order], ev_ns[order], ev_type[order]
+    channel = np.asarray([CHANNEL[t] for t in EVENT_TYPES], dtype=object)[ev_type]
+    campaign = np.asarray(CAMPAIGNS, dtype=object)[rng.integers(0, len(CAMPAIGNS), len(ev_type))]
+    campaign[channel == "web"] = None
+    events = pa.table(
+        {
+            c.LEAD_ID: pa.array(ids[ev_lead], pa.string()),
+            c.OCCURRED_AT: _ts(ev_ns),
+            c.EVENT_TYPE: pa.array(np.asarray(EVENT_TYPES, dtype=object)[ev_type], pa.string()),
+            c.CAMPAIGN: pa.array(campaign, pa.string()),
+            c.CHANNEL: pa.array(channel, pa.string()),
+        }
+    )
+    closed = (walk["state"] == OPP) & (walk["next"] >= 0)
+    won = walk["next"][closed] == WON
+    o_lead = walk["lead"][closed]
+    amount = np.where(
+        won, DEAL_BY_SIZE[people.size_idx[o_lead]] * rng.lognormal(0.0, 0.5, o_lead.size), np.nan
+    )
+    outcomes = pa.table(
+        {
+            c.LEAD_ID: pa.array(ids[o_lead], pa.string()),
+            c.OPENED_AT: _ts(_ns(start_ns, walk["start"][closed])),
+            c.CLOSED_AT: _ts(_ns(start_ns, walk["end"][closed])),
+            c.WON: pa.array(won),
+            c.AMOUNT: pa.array(np.round(amount, 2)),
+        }
+    )
+    w_lead = walk["lead"]
+    truth = pa.table(
+        {
+            c.LEAD_ID: pa.array(ids[w_lead], pa.string()),
+            "state": pa.array(walk["state"].astype(np.int8)),
+            "state_name": pa.array(
+                np.asarray(STATE_NAMES, dtype=object)[walk["state"]], pa.string()
+            ),
+            "start": _ts(_ns(start_ns, walk["start"])),
+            "end": _ts(_ns(start_ns, walk["end"])),
+            "fit": pa.array(people.fit[w_lead]),
+            "engagement_propensity": pa.array(people.engagement[w_lead]),
+            **{k: pa.array(getattr(people, k)[w_lead]) for k in ("a", "b", "lam", "mu", "w")},
+        }
+    )
+    stats = _chunk_stats(people, walk, ev_lead, ev_ns, ev_type, o_lead, won, start_ns)
+    return _ChunkTables(leads, events, outcomes, truth, stats)
+
+
+def _chunk_stats(
+    people: _People,
+    walk: dict[str, np.ndarray],
+    ev_lead: np.ndarray,
+    ev_ns: np.ndarray,
+    ev_type: np.ndarray,
+    o_lead: np.ndarray,
+    won: np.ndarray,
+    start_ns: int,
+) -> dict[str, float]:
+    """Sums needed for the realised rates (added up across chunks)."""
+    buyers = np.unique(o_lead[won])
+    # Touches before a purchase: the lead's own actions in the 90 days before the first winning
+    # opportunity opened.
+    opp_closed = (walk["state"] == OPP) & (walk["next"] == WON)
+    first_win = pd.Series(walk["start"][opp_closed]).groupby(walk["lead"][opp_closed]).min()
+    touch = np.isin(ev_type, [EVENT_TYPES.index(t) for t in TOUCH_TYPES])
+    t_lead, t_days = ev_lead[touch], (ev_ns[touch].view("i8") - start_ns) / DAY_NS
+    win_at = np.full(people.n, np.nan)
+    win_at[first_win.index.to_numpy()] = first_win.to_numpy()
+    w_t = win_at[t_lead]
+    before = (t_days <= w_t) & (t_days > w_t - 90)
+    top = people.fit >= np.quantile(people.fit, 0.8)
+    bottom = people.fit <= np.quantile(people.fit, 0.2)
+    return {
+        "buyers": float(buyers.size),
+        "touches": float(before.sum()),
+        "opportunities": float(o_lead.size),
+        "wins": float(won.sum()),
+        "buyers_top_fit": float(np.isin(np.flatnonzero(top), buyers).sum()),
+        "buyers_bottom_fit": float(np.isin(np.flatnonzero(bottom), buyers).sum()),
+        "top_fit": float(top.sum()),
+        "bottom_fit": float(bottom.sum()),
+        "accounts": float(np.unique(people.account).size),
+    }
+
+
+def simulate_crm(
+    config: SimulationConfig, out_dir: Path, progress: Callable[[int], None] | None = None
+) -> SimulationSummary:
+    """Simulate ``config.n_leads`` leads chunk by chunk and write the tables atomically."""
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lam0 = calibrate_opportunity_rate(config)
+    n_chunks = -(-config.n_leads // config.chunk_size)
+    seeds = np.random.SeedSequence(config.seed).spawn(n_chunks)
+    names = ("leads", "events", "outcomes", "truth")
+    tmp = {name: _temp_path(out_dir, f"{name}.parquet") for name in names}
+    writers: dict[str, pq.ParquetWriter] = {}
+    totals: dict[str, float] = {}
+    counts = dict.fromkeys(names, 0)
+    try:
+        for i, seed in enumerate(seeds):
+            offset = i * config.chunk_size
+            n = min(config.chunk_size, config.n_leads - offset)
+            chunk = simulate_chunk(config, seed, offset, n, lam0)
+            for name in names:
+                table = getattr(chunk, name)
+                if name not in writers:
+                    writers[name] = pq.ParquetWriter(tmp[name], table.schema)
+                writers[name].write_table(table)
+                counts[name] += table.num_rows
+            for key, value in chunk.stats.items():
+                totals[key] = totals.get(key, 0.0) + value
+            if progress:
+                progress(n)
+        for writer in writers.values():
+            writer.close()
+        paths = {}
+        for name in names:
+            final = out_dir / f"{name}.parquet"
+            os.replace(tmp[name], final)
+            paths[name] = str(final)
+    except BaseException:
+        for writer in writers.values():
+            writer.close()
+        for path in tmp.values():
+            Path(path).unlink(missing_ok=True)
+        raise
+    summary = SimulationSummary(
+        config=config,
+        leads=counts["leads"],
+        events=counts["events"],
+        outcomes=counts["outcomes"],
+        accounts=int(totals["accounts"]),
+        conversion_rate=totals["buyers"] / counts["leads"],
+        win_rate=totals["wins"] / max(totals["opportunities"], 1.0),
+        mean_touches_before_purchase=totals["touches"] / max(totals["buyers"], 1.0),
+        opportunity_lift_top_vs_bottom_fit=(totals["buyers_top_fit"] / max(totals["top_fit"], 1))
+        / max(totals["buyers_bottom_fit"] / max(totals["bottom_fit"], 1), 1e-9),
+        seconds=time.perf_counter() - started,
+    )
+    summary.paths = {**paths, "summary": str(out_dir / "simulation.json")}
+    meta = {**summary.to_dict(), "opportunity_base_rate": lam0}
+    final = out_dir / "simulation.json"
+    tmp_json = _temp_path(out_dir, "simulation.json")
+    Path(tmp_json).write_text(json.dumps(meta, indent=2, default=str))
+    os.replace(tmp_json, final)
+    return summary
+
+
+def _temp_path(folder: Path, name: str) -> str:
+    fd, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    return path
