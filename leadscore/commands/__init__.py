@@ -13,6 +13,7 @@ _COMMANDS: list[tuple[str, str, str | None]] = [
     ("leadscore.commands.data", "simulate", None),
     ("leadscore.commands.data", "validate", None),
     ("leadscore.commands.features", "app", "features"),
+    ("leadscore.commands.demo", "demo", None),
 ]
 
 
