@@ -89,18 +89,23 @@ def compute_features(
     the number of leads finished after each chunk. Use :func:`iter_features` to stream chunks
     instead of holding the whole table.
     """
-    parts = list(
-        iter_features(
-            spec, leads, events, outcomes, snapshots, chunk_leads=chunk_leads, progress=progress
-        )
-    )
-    if not parts:
-        return _frame(spec, leads, snapshots, np.arange(0), {})
-    rows = np.concatenate([positions for positions, _ in parts])
-    frame = pd.concat([part for _, part in parts], ignore_index=True)
-    restore = np.empty_like(rows)
-    restore[rows] = np.arange(rows.size)
-    return frame.iloc[restore].reset_index(drop=True)
+    query_lead = _query_leads(leads, snapshots)
+    if spec.static:
+        if progress is not None:
+            progress(len(leads))
+        return _frame(spec, leads, snapshots, query_lead, {})
+    engine = _Prepared(spec, leads, events, outcomes, snapshots, query_lead)
+    # Chunks fill one preallocated (features x rows) block in snapshot order: concatenating
+    # and reordering per-chunk DataFrames cost more than computing the features.
+    names = _computed_names(spec)
+    block = np.empty((len(names), len(snapshots)), dtype=np.float64)
+    for low, high in _chunks(engine.account_start, chunk_leads):
+        positions, values = engine.chunk(low, high)
+        for i, name in enumerate(names):
+            block[i, positions] = values[name]
+        if progress is not None:
+            progress(high - low)
+    return _frame(spec, leads, snapshots, query_lead, block=block)
 
 
 def iter_features(
@@ -115,13 +120,7 @@ def iter_features(
 ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
     """Feature rows chunk by chunk of leads: ``(positions in snapshots, frame)`` pairs, so a
     caller can write each chunk out and keep memory bounded by the chunk size."""
-    lead_ids = pd.Index(leads[c.LEAD_ID])
-    if not lead_ids.is_unique:
-        raise DataValidationError(
-            [Problem("leads", c.LEAD_ID, "duplicate lead ids", int(lead_ids.duplicated().sum()),
-                     examples_of(leads[c.LEAD_ID][lead_ids.duplicated()]))]
-        )  # fmt: skip
-    query_lead = _lead_positions(leads[c.LEAD_ID], snapshots[c.LEAD_ID], "snapshots")
+    query_lead = _query_leads(leads, snapshots)
     if spec.static:
         if progress is not None:
             progress(len(leads))
@@ -136,12 +135,29 @@ def iter_features(
         yield positions, part
 
 
+def _query_leads(leads: pd.DataFrame, snapshots: pd.DataFrame) -> np.ndarray:
+    """Position in ``leads`` of each snapshot's lead; unique ids and known leads required."""
+    lead_ids = pd.Index(leads[c.LEAD_ID])
+    if not lead_ids.is_unique:
+        raise DataValidationError(
+            [Problem("leads", c.LEAD_ID, "duplicate lead ids", int(lead_ids.duplicated().sum()),
+                     examples_of(leads[c.LEAD_ID][lead_ids.duplicated()]))]
+        )  # fmt: skip
+    return _lead_positions(leads[c.LEAD_ID], snapshots[c.LEAD_ID], "snapshots")
+
+
+def _computed_names(spec: FeatureSpec) -> list[str]:
+    return [f.name for f in spec.features if f.family != "attribute"]
+
+
 def _frame(
     spec: FeatureSpec,
     leads: pd.DataFrame,
     snapshots: pd.DataFrame,
     query_lead: np.ndarray,
-    computed: dict[str, np.ndarray],
+    computed: dict[str, np.ndarray] | None = None,
+    *,
+    block: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Assemble lead_id, as_of and the spec's features (attributes looked up per row).
 
@@ -149,10 +165,11 @@ def _frame(
     columns made pandas consolidate them, which cost as much as computing them.
     """
     n = len(snapshots)
-    names = [f.name for f in spec.features if f.family != "attribute"]
-    block = np.empty((len(names), n), dtype=np.float64)
-    for i, name in enumerate(names):
-        block[i] = computed[name] if n else 0.0
+    names = _computed_names(spec)
+    if block is None:
+        block = np.empty((len(names), n), dtype=np.float64)
+        for i, name in enumerate(names):
+            block[i] = computed[name] if n else 0.0
     frame = pd.DataFrame(block.T, columns=names, copy=False)
     attributes = spec.of_family("attribute")
     for position, feature in enumerate(attributes):
