@@ -77,13 +77,13 @@ def compute_features_distributed(
     progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """Same result as :func:`compute_features`, computed by the workers of a
-    ``dask.distributed.Client``. ``progress(n)`` receives snapshot rows as partitions finish."""
+    ``dask.distributed.Client``. ``progress(n)`` receives the leads of each finished partition."""
     from distributed import as_completed
 
     if n_partitions is None:
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
         n_partitions = 4 * workers  # a few tasks per worker keep both busy to the end
-    futures, positions = {}, {}
+    futures, positions, n_leads = {}, {}, {}
     for k, (rows, pieces) in enumerate(
         split_by_partition(leads, events, outcomes, snapshots, n_partitions)
     ):
@@ -91,11 +91,12 @@ def compute_features_distributed(
         future = client.submit(compute_features, spec, *remote, key=f"features-{k}-{id(spec)}")
         futures[future.key] = future
         positions[future.key] = rows
+        n_leads[future.key] = len(pieces[0])
     results = {}
     for future in as_completed(list(futures.values())):
         results[future.key] = future.result()
         if progress is not None:
-            progress(len(results[future.key]))
+            progress(n_leads[future.key])
     if not results:
         return compute_features(spec, leads, events, outcomes, snapshots)
     keys = list(results)

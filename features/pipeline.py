@@ -37,8 +37,12 @@ def build_feature_table(
     *,
     spec: FeatureSpec | None = None,
     observed_until: pd.Timestamp | None = None,
+    compute: Callable[..., pd.DataFrame] = compute_features,
 ) -> pd.DataFrame:
     """Labelled training rows: lead_id, as_of, label, then the spec's features.
+
+    ``compute`` is the engine (default: the local batch engine; e.g. a
+    ``functools.partial(compute_features_distributed, client)`` for Dask).
 
     The spec (built from the dataset unless given) is attached as ``table.attrs["spec"]``
     (its dict form) and the snapshot summary as ``table.attrs["snapshots"]``.
@@ -46,7 +50,7 @@ def build_feature_table(
     spec = spec or feature_spec_for(dataset, params)
     snapshots = build_snapshots_for(dataset, params, observed_until)
     labelled = snapshots.labelled
-    table = compute_features(
+    table = compute(
         spec, dataset.leads, dataset.events, dataset.outcomes, labelled, progress=progress
     )
     table.insert(2, c.LABEL, labelled[c.LABEL].to_numpy())

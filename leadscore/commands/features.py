@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -29,11 +31,20 @@ def build(
     data_dir: Annotated[
         Path | None, typer.Option(help="Folder with the data files (default: settings).")
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(help="local: this process; dask: the workers of a Dask cluster."),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://host:8786); default: a local cluster."),
+    ] = None,
 ) -> None:
     """Load a dataset, lay snapshots over its history, label them and compute every feature;
     write OUT (Parquet) and OUT.schema.json (the feature spec)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from features.batch import compute_features
     from features.config import load_config
     from features.contracts import DataValidationError
     from features.loaders import load_dataset
@@ -53,11 +64,23 @@ def build(
     )
     spec = feature_spec_for(loaded, params)
     columns = [TimeElapsedColumn(), BarColumn(), MofNCompleteColumn()]
-    with Progress(*Progress.get_default_columns()[:1], *columns, console=console) as progress:
-        task = progress.add_task("features (leads)", total=len(loaded.leads))
+    with ExitStack() as stack:
+        compute = compute_features
+        if engine == "dask":
+            from features.distributed import compute_features_distributed
+            from leadscore.cluster import dask_client
+
+            client = stack.enter_context(dask_client(scheduler))
+            compute = partial(compute_features_distributed, client)
+        elif engine != "local":
+            raise typer.BadParameter(f"--engine must be local or dask, got {engine!r}")
+        progress = stack.enter_context(
+            Progress(*Progress.get_default_columns()[:1], *columns, console=console)
+        )
+        task = progress.add_task(f"features ({engine}, leads)", total=len(loaded.leads))
         try:
             table = build_feature_table(
-                loaded, params, lambda n: progress.advance(task, n), spec=spec
+                loaded, params, lambda n: progress.advance(task, n), spec=spec, compute=compute
             )
         except (DataValidationError, ValueError) as exc:
             console.print(f"[red]cannot build features:[/red] {exc}")
