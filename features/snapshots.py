@@ -201,17 +201,15 @@ def split_out_of_time(
             f"snapshots.as_of: {dates.size} distinct as_of dates cannot make "
             f"{len(names)} time segments {names}"
         )
-    share = np.cumsum(per_date) / per_date.sum()
-    targets = np.cumsum([fractions[n] for n in names]) / sum(fractions.values())
-    # First date index of each segment: at least one date per segment, in order.
-    cuts = [0]
-    for i, target in enumerate(targets[:-1]):
-        cut = int(np.searchsorted(share, target, side="left")) + 1
-        cut = min(max(cut, cuts[-1] + 1), dates.size - (len(names) - 1 - i))
-        cuts.append(cut)
-    cuts.append(dates.size)
-    segments, purged, starts = {}, {}, {}
     horizon_ns = horizon_days * DAY_NS
+    cuts = _segment_cuts(dates, per_date, [fractions[n] for n in names], horizon_ns)
+    if cuts is None:
+        raise ValueError(
+            f"out-of-time split: {dates.size} as_of dates cannot make {len(names)} segments "
+            f"{names} that keep rows after purging label windows of {horizon_days} days: use "
+            "more history, a shorter horizon or fewer segments"
+        )
+    segments, purged, starts = {}, {}, {}
     for i, name in enumerate(names):
         low, high = dates[cuts[i]], dates[cuts[i + 1] - 1]
         in_segment = (as_of >= low) & (as_of <= high)
@@ -229,6 +227,51 @@ def split_out_of_time(
             "horizon or fewer segments"
         )
     return Split(segments, purged, starts)
+
+
+def _segment_cuts(
+    dates: np.ndarray, per_date: np.ndarray, fractions: list[float], horizon_ns: int
+) -> list[int] | None:
+    """First date index of each segment (plus the end), such that the rows each segment
+    *keeps after purging* are as close as possible to ``fractions``.
+
+    Purging costs the last ``horizon`` of every segment but the last, so cutting on raw row
+    shares would starve short segments. Instead: the largest scale ``s`` for which segments
+    laid out in time order each keep at least ``s * fraction * rows`` (bisection; a layout is
+    greedy: each segment ends at the first date where it keeps enough)."""
+    total = float(per_date.sum())
+    weights = np.asarray(fractions, dtype=float) / sum(fractions)
+    m = dates.size
+
+    def kept(a: int, b: int) -> float:
+        mask = dates[a:b] + horizon_ns <= dates[b]
+        return float(per_date[a:b][mask].sum())
+
+    def layout(scale: float) -> list[int] | None:
+        cuts = [0]
+        for weight in weights[:-1]:
+            need = max(scale * weight * total, 1.0)
+            a = cuts[-1]
+            end = next((b for b in range(a + 1, m) if kept(a, b) >= need), None)
+            if end is None:
+                return None
+            cuts.append(end)
+        if float(per_date[cuts[-1] :].sum()) < max(scale * weights[-1] * total, 1.0):
+            return None
+        return [*cuts, m]
+
+    best = layout(0.0)
+    if best is None:
+        return None
+    low, high = 0.0, 1.0
+    for _ in range(30):
+        mid = (low + high) / 2
+        candidate = layout(mid)
+        if candidate is None:
+            high = mid
+        else:
+            low, best = mid, candidate
+    return best
 
 
 def split_static(
