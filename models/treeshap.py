@@ -113,7 +113,7 @@ class FastTreeShap:
         if self._tables is None:
             f = self._forest
             n_slots = np.diff(f.leaf_slot_start)
-            # A zero cover ratio would make hot_ratio infinite: such leaves use the fallback.
+            # A zero cover ratio would make (1 - z) / z infinite: such leaves use the fallback.
             has_zero = np.zeros(len(n_slots), dtype=np.bool_)
             has_zero[np.repeat(np.arange(len(n_slots)), n_slots)[f.slot_z == 0]] = True
             tabled = f.is_leaf & (n_slots <= self.max_table_bits) & ~has_zero
@@ -124,8 +124,10 @@ class FastTreeShap:
             table = np.zeros(int(offsets[-1]), dtype=np.float64)
             weights = _shapley_weights(int(n_slots.max(initial=0)))
             _build_tables(table, table_start, f.leaf_value, f.leaf_slot_start, f.slot_z, weights)
+            # Per slot [cold, hot] factor, looked up by the hot bit instead of branching on it.
+            slot_factor = np.full((len(f.slot_z), 2), -1.0)
             with np.errstate(divide="ignore"):
-                hot_ratio = np.where(f.slot_z > 0, (1.0 - f.slot_z) / f.slot_z, 0.0)
+                slot_factor[:, 1] = np.where(f.slot_z > 0, (1.0 - f.slot_z) / f.slot_z, 0.0)
             # NaN reaches the default child under NaN and Zero missing types (LightGBM maps NaN
             # to 0 unless the split tracks NaN), otherwise it is compared as 0.0.
             nan_left = np.where(f.missing_type == 0, f.threshold >= 0.0, f.default_left)
@@ -153,7 +155,7 @@ class FastTreeShap:
                 f.slot_z,
                 table_start,
                 table,
-                hot_ratio,
+                slot_factor,
                 weights,
             )
             self._tables = (nodes, leaves)
@@ -163,8 +165,8 @@ class FastTreeShap:
 def top_k_reasons(contribs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the k feature columns with the largest |contribution|, largest first.
 
-    ``contribs`` is (n_rows, n_features) or the (n_rows, n_features + 1) output of
-    ``shap_values`` minus its bias column: pass ``contribs[:, :-1]``. Ties keep the lower column
+    ``contribs`` is (n_rows, n_features): ``shap_values(X)[:, :-1]`` (drop the bias column).
+    Fully vectorised (partition + stable sorts, no loop over rows). Ties keep the lower column
     first so results are reproducible. Returns (indices int64, values float64), each (n_rows, k).
     """
     contribs = np.asarray(contribs, dtype=np.float64)
@@ -492,7 +494,7 @@ def _explain_chunk(
         cat_words,
         cat_bits,
     ) = nodes
-    leaf_value, leaf_slot_start, slot_feature, slot_z, table_start, table, hot_ratio, weights = (
+    leaf_value, leaf_slot_start, slot_feature, slot_z, table_start, table, slot_factor, weights = (
         leaves
     )
     one = np.uint64(1)
@@ -516,8 +518,9 @@ def _explain_chunk(
                 clear = ~slot_bit[n]
                 want = is_left[n]
                 for i in range(cnt):
-                    pm = masks[lp, i]
-                    masks[ln, i] = pm | keep if lefts[lp, i] == want else pm & clear
+                    # branch-free: the branch taken is data dependent and mispredicts often
+                    took = np.uint64(0) - np.uint64(lefts[lp, i] == want)
+                    masks[ln, i] = (masks[lp, i] | (keep & took)) & (clear | took)
             if not is_leaf[n]:
                 f = feature[n]
                 if categorical[n]:
@@ -549,13 +552,13 @@ def _explain_chunk(
                 for k in range(d):
                     bit = one << np.uint64(k)
                     clear = ~bit
-                    ratio = hot_ratio[s0 + k]
+                    factor = slot_factor[s0 + k]  # [-1, (1 - z) / z] for [cold, hot]
                     f = slot_feature[s0 + k]
                     for i in range(cnt):
                         m = masks[ln, i]
                         # uint64 + int64 would promote to float64 in numba: index with int64
                         value = table[base + np.int64(m & clear)]
-                        acc[f, i] += value * ratio if m & bit else -value
+                        acc[f, i] += value * factor[np.int64((m >> np.uint64(k)) & one)]
             else:
                 for i in range(cnt):
                     _leaf_without_table(
