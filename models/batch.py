@@ -122,6 +122,7 @@ def score_dataset(
     compute: Callable[..., pd.DataFrame] = compute_features,
     score: Callable[..., pd.DataFrame] = score_features_in_chunks,
     previous: pd.DataFrame | None = None,
+    model_version: str | None = None,
     progress: Callable[[str, int], None] | None = None,
 ) -> pd.DataFrame:
     """Features as of ``as_of`` for every lead, then scores, reasons and tier changes.
@@ -139,7 +140,7 @@ def score_dataset(
         progress=report("features"),
     )  # fmt: skip
     scores = score(model, features, explain_k, progress=report("scores"))
-    scores["model_version"] = str(model.metadata.get("version", "unregistered"))
+    scores["model_version"] = model_version or str(model.metadata.get("version", "unregistered"))
     scores = mark_tier_changes(scores, previous)
     return scores[[column for column in SCORE_COLUMNS if column in scores.columns]]
 
@@ -182,9 +183,9 @@ def tier_summary(scores: pd.DataFrame) -> pd.DataFrame:
     grouped = scores.groupby("tier", observed=True)
     return pd.DataFrame(
         {
-            "leads": grouped.size(),
-            "sales_ready": grouped["sales_ready"].sum(),
-            "tier_changed": grouped["tier_changed"].sum(),
+            "leads": grouped.size().astype(int),
+            "sales_ready": grouped["sales_ready"].sum().astype(int),
+            "tier_changed": grouped["tier_changed"].sum().astype(int),
             "mean_probability": grouped["probability"].mean().round(4),
         }
     ).reindex([t for t in ("A", "B", "C", "D") if t in set(np.unique(scores["tier"]))])

@@ -1,1 +1,1 @@
-"""training package."""
+"""Training: feature tables -> leakage audit -> LightGBM -> calibration -> MLflow run."""

@@ -14,6 +14,12 @@ _COMMANDS: list[tuple[str, str, str | None]] = [
     ("leadscore.commands.data", "validate", None),
     ("leadscore.commands.features", "app", "features"),
     ("leadscore.commands.demo", "demo", None),
+    ("leadscore.commands.training", "train", None),
+    ("leadscore.commands.training", "retrain", None),
+    ("leadscore.commands.registry", "promote", None),
+    ("leadscore.commands.registry", "rollback", None),
+    ("leadscore.commands.registry", "models", None),
+    ("leadscore.commands.scoring", "score", None),
 ]
 
 

@@ -1,0 +1,192 @@
+"""Training commands: ``train`` a challenger, ``retrain`` with newly closed deals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from leadscore.settings import Settings
+
+if TYPE_CHECKING:
+    from features.dataset import Dataset
+    from training.config import TrainingConfig
+    from training.pipeline import TrainResult
+    from training.tracking import LoggedRun
+
+console = Console(stderr=True)
+
+DatasetOption = Annotated[
+    str, typer.Option(help="Dataset config: a YAML path or a shipped name (demo, olist, ...).")
+]
+DataDirOption = Annotated[
+    Path | None, typer.Option(help="Folder with the data files (default: settings).")
+]
+TrainingConfigOption = Annotated[
+    Path | None,
+    typer.Option(help="Training options YAML (thresholds, floors, LightGBM params, ...)."),
+]
+AllowOption = Annotated[
+    list[str] | None,
+    typer.Option("--allow-feature", help="Keep this feature even if the leakage audit flags it."),
+]
+TuneOption = Annotated[int, typer.Option(min=0, help="Optuna trials (0 = default params).")]
+TuneMinutesOption = Annotated[float, typer.Option(min=0.1, help="Time budget for tuning.")]
+
+
+def train(
+    ctx: typer.Context,
+    dataset: DatasetOption,
+    data_dir: DataDirOption = None,
+    training_config: TrainingConfigOption = None,
+    allow_feature: AllowOption = None,
+    tune: TuneOption = 0,
+    tune_minutes: TuneMinutesOption = 5.0,
+) -> None:
+    """Train a model on DATASET, log the run to MLflow and register it as `challenger`."""
+    from features.config import load_config
+
+    settings: Settings = ctx.obj
+    config = _training_config(training_config)
+    loaded = _load(load_config(dataset), data_dir or settings.data_dir)
+    result, logged = run_training(
+        loaded, settings, config, allow=allow_feature or [], tune=tune, tune_minutes=tune_minutes
+    )
+    _print_result(result, logged)
+
+
+def retrain(
+    ctx: typer.Context,
+    dataset: DatasetOption,
+    outcomes: Annotated[Path, typer.Option(help="CSV/Parquet of newly closed deals.")],
+    data_dir: DataDirOption = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the combined outcomes file goes (default: DATA_DIR/retrain)."),
+    ] = None,
+    training_config: TrainingConfigOption = None,
+    allow_feature: AllowOption = None,
+) -> None:
+    """Append newly closed deals, retrain, and promote the new model if it is better."""
+    from features.config import load_config
+    from models.registry import client_for, promote
+    from training.retrain import append_outcomes
+
+    settings: Settings = ctx.obj
+    config = _training_config(training_config)
+    folder = data_dir or settings.data_dir
+    try:
+        appended = append_outcomes(
+            load_config(dataset), folder, outcomes, work_dir or Path(folder) / "retrain"
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]cannot append outcomes:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    console.print(appended.summary())
+    loaded = _load(appended.config, folder)
+    result, logged = run_training(loaded, settings, config, allow=allow_feature or [])
+    _print_result(result, logged)
+    decision = promote(
+        client_for(settings.mlflow_tracking_uri),
+        settings.model_name,
+        metric=config.promote_metric,
+        tolerance=config.tolerance,
+        floors=config.floors,
+    )
+    console.print(("[green]" if decision.promoted else "[yellow]") + decision.message)
+
+
+def run_training(
+    dataset: Dataset,
+    settings: Settings,
+    config: TrainingConfig,
+    *,
+    allow: list[str],
+    tune: int = 0,
+    tune_minutes: float = 5.0,
+) -> tuple[TrainResult, LoggedRun]:
+    """Train and log; data problems exit with code 2 and the message."""
+    from training.dataset import InsufficientDataError, feature_params
+    from training.pipeline import train_model
+    from training.tracking import log_training_run
+
+    params = feature_params(dataset, settings.horizon_days, settings.snapshot_every_days)
+    try:
+        with console.status("training"):
+            result = train_model(
+                dataset, params, config, settings.seed,
+                allow_features=allow, tune_trials=tune, tune_minutes=tune_minutes,
+            )  # fmt: skip
+    except (InsufficientDataError, ValueError) as exc:
+        console.print(f"[red]cannot train:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    resolved = {
+        "dataset": dataset.config.model_dump(mode="json"),
+        "settings": settings.model_dump(mode="json", exclude={"api_keys"}),
+        "training": config.model_dump(mode="json"),
+        "allow_features": allow,
+        "tune_trials": tune,
+    }
+    with console.status("logging to MLflow"):
+        logged = log_training_run(
+            result,
+            dataset,
+            tracking_uri=settings.mlflow_tracking_uri,
+            artifact_root=settings.mlflow_artifact_root,
+            model_name=settings.model_name,
+            resolved_config=resolved,
+        )
+    return result, logged
+
+
+def _training_config(path: Path | None) -> TrainingConfig:
+    from training.config import load_training_config
+
+    try:
+        return load_training_config(path)
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]invalid training config:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+
+
+def _load(config: Any, data_dir: Path) -> Dataset:
+    from features.contracts import DataValidationError
+    from features.loaders import load_dataset
+
+    try:
+        return load_dataset(config, data_dir)
+    except (DataValidationError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]invalid:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+
+
+def _print_result(result: TrainResult, logged: LoggedRun) -> None:
+    from rich.table import Table
+
+    table = Table(title="Leakage audit (excluded or flagged)")
+    for column in ("feature", "reason", "auc", "auc_populated"):
+        table.add_column(column)
+    for row in result.leakage.table().to_dict(orient="records"):
+        table.add_row(
+            str(row["feature"]), str(row["reason"]), f"{row['auc']:.3f}",
+            f"{row['auc_populated']:.3f}",
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"split: {result.training_set.split.summary()}")
+    typer.echo(
+        json.dumps(
+            {
+                "run_id": logged.run_id,
+                "model_uri": logged.model_uri,
+                "registered_version": logged.version,
+                "excluded_features": result.leakage.excluded,
+                "holdout_metrics": result.metrics,
+                "cv_roc_auc": result.cv_auc,
+                "thresholds": result.model.thresholds,
+            },
+            indent=2,
+        )
+    )

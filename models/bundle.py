@@ -1,0 +1,313 @@
+"""The deployable lead-scoring model: everything needed to turn features into served scores.
+
+A :class:`LeadScoreModel` holds the feature spec, the features the booster uses (after the
+leakage audit), category mappings, the LightGBM model text, the calibrator, the reference
+distribution for percentile scores, thresholds and metadata. It is stored as two files —
+``bundle.json`` and ``booster.txt`` — so it is inspectable, diffable and free of pickles.
+
+Outputs per lead (see ``models.schema.ScoreOut``): ``probability`` (calibrated), ``score``
+(percentile of the probability among the reference population — the calibration slice —
+clipped to 1–99), ``tier`` (score cut-offs), ``sales_ready`` (probability threshold chosen at
+training), ``fit``/``engagement`` (``models.explain``) and the top-k ``reasons``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.online import OnlineEngine
+from features.spec import FeatureSpec
+from models.calibration import apply_calibrator
+from models.encoding import RowEncoder, encode_frame
+from models.explain import contributions, group_scores, top_reasons
+from models.schema import LeadIn, Reason, ScoreOut
+
+BUNDLE_JSON = "bundle.json"
+BOOSTER_TXT = "booster.txt"
+BUNDLE_FORMAT = 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass
+class LeadScoreModel:
+    """Feature spec + booster + calibrator + thresholds: scores feature frames and leads."""
+
+    spec: FeatureSpec
+    features: list[str]
+    categories: dict[str, list[str]]
+    booster_text: str
+    calibrator: dict[str, Any]
+    reference: list[float]
+    thresholds: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        import lightgbm as lgb
+
+        unknown = sorted(set(self.features) - set(self.spec.names))
+        if unknown:
+            raise ValueError(f"model features not in the feature spec: {unknown}")
+        self._booster = lgb.Booster(model_str=self.booster_text)
+        if self._booster.num_feature() != len(self.features):
+            raise ValueError(
+                f"booster expects {self._booster.num_feature()} features, bundle lists "
+                f"{len(self.features)}"
+            )
+        self._engine = OnlineEngine(self.spec)
+        self._rows = RowEncoder(self.features, self.categories)
+        self._reference = np.asarray(self.reference, dtype=np.float64)
+        groups = np.array([self.spec[name].group for name in self.features])
+        self._fit_mask = groups == "fit"
+        self._engagement_mask = groups == "engagement"
+        self._labels = [self.spec[name].label for name in self.features]
+        self._attributes = {f.name for f in self.spec.of_family("attribute")}
+        self._fast: Any = None
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, folder: Path) -> Path:
+        """Write ``bundle.json`` and ``booster.txt`` into ``folder`` (each atomically)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        document = {
+            "format": BUNDLE_FORMAT,
+            "spec": self.spec.to_dict(),
+            "features": self.features,
+            "categories": self.categories,
+            "calibrator": self.calibrator,
+            "reference": self.reference,
+            "thresholds": self.thresholds,
+            "metadata": self.metadata,
+        }
+        _write_atomic(folder / BOOSTER_TXT, self.booster_text)
+        _write_atomic(folder / BUNDLE_JSON, json.dumps(document, indent=1, sort_keys=True))
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path) -> LeadScoreModel:
+        """Read a bundle written by :meth:`save`."""
+        folder = Path(folder)
+        document = json.loads((folder / BUNDLE_JSON).read_text())
+        if document.get("format") != BUNDLE_FORMAT:
+            raise ValueError(f"{folder}: bundle format {document.get('format')!r} unsupported")
+        return cls(
+            spec=FeatureSpec.from_dict(document["spec"]),
+            features=list(document["features"]),
+            categories={k: list(v) for k, v in document["categories"].items()},
+            booster_text=(folder / BOOSTER_TXT).read_text(),
+            calibrator=document["calibrator"],
+            reference=list(document["reference"]),
+            thresholds=document["thresholds"],
+            metadata=document["metadata"],
+        )
+
+    # ------------------------------------------------------------------ scoring
+
+    @property
+    def booster(self) -> Any:
+        return self._booster
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """The booster's input matrix for a feature frame."""
+        return encode_frame(frame, self.features, self.categories)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities for a feature frame (no explanations)."""
+        raw = self._booster.predict(self.encode(frame), raw_score=True)
+        return apply_calibrator(self.calibrator, raw)
+
+    def score_matrix(self, X: np.ndarray, explain_k: int) -> dict[str, np.ndarray]:
+        """Every output as arrays: probability, score, tier, sales_ready, fit, engagement,
+        reason_index and reason_impact ((rows, k), largest |impact| first)."""
+        contribs = contributions(self._booster, X, self._fast_explainer(X.shape[0]))
+        probability = apply_calibrator(self.calibrator, contribs.sum(axis=1))
+        score = self.percentile_scores(probability)
+        cut = self.thresholds["tiers"]
+        tier = np.where(
+            score >= cut["A"],
+            "A",
+            np.where(score >= cut["B"], "B", np.where(score >= cut["C"], "C", "D")),
+        )
+        index, impact = top_reasons(contribs, explain_k)
+        return {
+            "probability": probability,
+            "score": score,
+            "tier": tier,
+            "sales_ready": probability >= self.thresholds["sales_ready"],
+            "fit": group_scores(contribs, self._fit_mask),
+            "engagement": group_scores(contribs, self._engagement_mask),
+            "reason_index": index,
+            "reason_impact": impact,
+        }
+
+    def percentile_scores(self, probability: np.ndarray) -> np.ndarray:
+        """1–99: share of the reference population scoring at or below each probability."""
+        rank = np.searchsorted(self._reference, probability, side="right")
+        return np.clip(np.rint(100.0 * rank / self._reference.size), 1, 99).astype(np.int64)
+
+    def score_features(self, frame: pd.DataFrame, explain_k: int = 3) -> pd.DataFrame:
+        """Score a feature frame (batch engine output); reasons as a JSON list per row."""
+        out = self.score_matrix(self.encode(frame), explain_k)
+        result = pd.DataFrame(
+            {key: out[key] for key in ("probability", "score", "tier", "sales_ready")}
+        )
+        result["fit"] = np.round(out["fit"], 1)
+        result["engagement"] = np.round(out["engagement"], 1)
+        for key in ("lead_id", "as_of"):
+            if key in frame.columns:
+                result.insert(0 if key == "lead_id" else 1, key, frame[key].to_numpy())
+        values = self._reason_values(frame, out["reason_index"])
+        result["reasons"] = [
+            json.dumps([r.model_dump(mode="json") for r in reasons])
+            for reasons in self._reasons(out["reason_index"], out["reason_impact"], values)
+        ]
+        return result
+
+    def score_leads(self, leads: Sequence[LeadIn], explain_k: int = 3) -> list[ScoreOut]:
+        """Score leads as the API receives them, through the online feature engine."""
+        now = datetime.now(UTC)
+        rows, stamps = [], []
+        for lead in leads:
+            as_of = lead.as_of or now
+            rows.append(self._features_of(lead, as_of))
+            stamps.append(as_of)
+        if not rows:
+            return []
+        X = self._rows.encode(rows)
+        out = self.score_matrix(X, explain_k)
+        index = out["reason_index"]
+        values = np.empty(index.shape, dtype=object)
+        for i, row in enumerate(rows):
+            for j in range(index.shape[1]):
+                values[i, j] = row[self.features[index[i, j]]]
+        version = str(self.metadata.get("version", "unregistered"))
+        reasons = self._reasons(index, out["reason_impact"], values)
+        return [
+            ScoreOut(
+                lead_id=lead.lead_id,
+                as_of=stamps[i],
+                probability=float(out["probability"][i]),
+                score=int(out["score"][i]),
+                tier=str(out["tier"][i]),
+                sales_ready=bool(out["sales_ready"][i]),
+                fit=round(float(out["fit"][i]), 1),
+                engagement=round(float(out["engagement"][i]), 1),
+                reasons=reasons[i],
+                model_version=version,
+            )
+            for i, lead in enumerate(leads)
+        ]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _features_of(self, lead: LeadIn, as_of: datetime) -> dict[str, Any]:
+        unknown = sorted(set(lead.attributes) - self._attributes)
+        if unknown:
+            raise ValueError(
+                f"lead {lead.lead_id!r}: attributes {unknown} are not model attributes "
+                f"(known: {sorted(self._attributes)})"
+            )
+        if lead.created_at is not None and lead.created_at > as_of:
+            raise ValueError(
+                f"lead {lead.lead_id!r}: created_at {lead.created_at.isoformat()} is after "
+                f"as_of {as_of.isoformat()}"
+            )
+        return self._engine.compute(
+            lead.attributes,
+            _ns_array([e.occurred_at for e in lead.events]),
+            [e.event_type for e in lead.events],
+            as_of,
+            created_at=lead.created_at,
+            outcome_closed_at=_ns_array([o.closed_at for o in lead.outcomes]),
+            outcome_won=[o.won for o in lead.outcomes],
+            account_engaged_colleagues=lead.account_engaged_colleagues_30d,
+        )
+
+    def _fast_explainer(self, n_rows: int) -> Any:
+        from models.explain import FAST_SHAP_MIN_ROWS
+
+        if n_rows < FAST_SHAP_MIN_ROWS:
+            return None
+        if self._fast is None:
+            from models.treeshap import FastTreeShap
+
+            self._fast = FastTreeShap(self._booster)
+        return self._fast
+
+    def _reason_values(self, frame: pd.DataFrame, index: np.ndarray) -> np.ndarray:
+        """Raw feature values at the reason positions, gathered column by column."""
+        values = np.empty(index.shape, dtype=object)
+        for j in np.unique(index):
+            where = index == j
+            column = frame[self.features[j]].to_numpy(dtype=object)
+            values[where] = column[np.nonzero(where)[0]]
+        return values
+
+    def _reasons(
+        self, index: np.ndarray, impact: np.ndarray, values: np.ndarray
+    ) -> list[list[Reason]]:
+        out = []
+        for i in range(index.shape[0]):
+            reasons = []
+            for j in range(index.shape[1]):
+                name = self.features[index[i, j]]
+                value = _plain(values[i, j])
+                effect = float(impact[i, j])
+                reasons.append(
+                    Reason(
+                        feature=name,
+                        label=self._labels[index[i, j]],
+                        value=value,
+                        impact=round(effect, 4),
+                        direction="up" if effect >= 0 else "down",
+                        sentence=_sentence(self.spec[name], value),
+                    )
+                )
+            out.append(reasons)
+        return out
+
+
+def _sentence(feature: Any, value: Any) -> str:
+    if value is None:
+        return f"{feature.label}: unknown"
+    return feature.sentence(value)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly value: NaN/NA -> None, numpy scalars -> Python."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _ns_array(stamps: list[datetime]) -> np.ndarray:
+    """Aware datetimes -> exact datetime64[ns] (integer arithmetic, no float rounding)."""
+    ns = [(s - _EPOCH) // _MICROSECOND * 1000 for s in stamps]
+    return np.array(ns, dtype=np.int64).astype("datetime64[ns]")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,104 @@
+"""Champion/challenger through the CLI on a real SQLite registry: first promotion, refusal
+naming the metric and both numbers, forced promotion (recorded), rollback, listing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("training_registry")]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    from features.config import load_config
+    from features.loaders import load_dataset
+    from features.simulator import SimulationConfig, simulate_crm
+    from training.config import TrainingConfig
+    from training.dataset import feature_params
+    from training.pipeline import train_model
+    from training.tracking import log_training_run
+
+    folder = tmp_path_factory.mktemp("registry")
+    simulate_crm(SimulationConfig(n_leads=3000, days=730, seed=9), folder / "data")
+    dataset = load_dataset(load_config("demo"), folder / "data")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+
+    def train(config: TrainingConfig) -> str:
+        result = train_model(dataset, feature_params(dataset, 90, 30), config, seed=3)
+        return log_training_run(
+            result, dataset, tracking_uri=uri, artifact_root=folder / "artifacts",
+            model_name="leadscore", resolved_config={},
+        ).version  # fmt: skip
+
+    good = TrainingConfig(num_boost_round=300, early_stopping_rounds=30)
+    # A stump ensemble on a tiny learning rate: clearly worse than the good model.
+    weak = TrainingConfig(
+        num_boost_round=3,
+        early_stopping_rounds=1,
+        lgbm_params={"num_leaves": 2, "learning_rate": 0.001, "feature_fraction": 0.3},
+    )
+    return uri, folder, train, good, weak
+
+
+def _cli(uri: str, *args: str):
+    from leadscore.cli import app
+
+    return CliRunner().invoke(app, ["--tracking-uri", uri, *args], catch_exceptions=False)
+
+
+def test_promote_refuse_force_rollback(store) -> None:
+    from models.registry import alias_version, client_for
+
+    uri, _, train, good, weak = store
+    client = client_for(uri)
+    empty = _cli(uri, "promote")
+    assert empty.exit_code == 2 and "no 'challenger'" in empty.output
+
+    v1 = train(good)
+    first = _cli(uri, "promote")
+    assert first.exit_code == 0, first.output
+    assert "first champion" in first.output
+    assert alias_version(client, "leadscore", "champion") == v1
+
+    v2 = train(weak)
+    refused = _cli(uri, "promote")
+    assert refused.exit_code == 1
+    text = " ".join(refused.output.split())
+    assert f"roc_auc: challenger v{v2}" in text and f"champion v{v1}" in text
+    promotion = json.loads(client.get_model_version("leadscore", v2).tags["promotion"])
+    assert not promotion["promoted"]
+    new, old = promotion["challenger_metrics"]["roc_auc"], promotion["champion_metrics"]["roc_auc"]
+    assert new < old and f"{new:.4f}" in text and f"{old:.4f}" in text
+    assert alias_version(client, "leadscore", "champion") == v1
+
+    forced = _cli(uri, "promote", "--force")
+    assert forced.exit_code == 0 and "FORCED" in forced.output
+    assert alias_version(client, "leadscore", "champion") == v2
+    tag = json.loads(client.get_model_version("leadscore", v2).tags["promotion"])
+    assert tag["forced"] and tag["promoted"]
+
+    listed = _cli(uri, "models")
+    assert listed.exit_code == 0 and "champion" in listed.output and "challenger" in listed.output
+
+    back = _cli(uri, "rollback")
+    assert back.exit_code == 0 and f"v{v2} -> v{v1}" in back.output
+    assert alias_version(client, "leadscore", "champion") == v1
+    again = _cli(uri, "rollback")
+    assert again.exit_code == 2 and "no previous champion" in " ".join(again.output.split())
+
+
+def test_floors_refuse_a_first_champion(store, tmp_path) -> None:
+    from models.registry import client_for, promote
+
+    uri, _, train, good, _ = store
+    client = client_for(uri)
+    challenger = train(good)
+    if client.get_registered_model("leadscore").aliases.get("champion"):
+        client.delete_registered_model_alias("leadscore", "champion")
+    decision = promote(client, "leadscore", floors={"roc_auc": 0.999})
+    assert not decision.promoted
+    assert "roc_auc" in decision.message and "below the floor 0.9990" in decision.message
+    assert decision.challenger == str(challenger)

@@ -1,0 +1,206 @@
+"""``train_model``: dataset -> features -> split -> checks -> LightGBM -> calibration -> bundle.
+
+Pure orchestration: no MLflow here (``training.tracking`` records the result), so tests and
+notebooks can train in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features import contracts as c
+from features.dataset import Dataset
+from features.spec import FeatureParams, FeatureSpec
+from models.bundle import LeadScoreModel
+from models.calibration import apply_calibrator
+from training.calibration import fit_calibrator
+from training.config import TrainingConfig
+from training.dataset import (
+    TrainingSet,
+    build_training_set,
+    check_minimum_data,
+    dataset_fingerprint,
+    segment_keys_hash,
+)
+from training.leakage import LeakageReport, audit_leakage
+from training.lightgbm_model import FittedBooster, fit_booster
+from training.metrics import holdout_metrics
+from training.thresholds import build_thresholds, reference_distribution
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Independent seeds for each random choice, all derived from the one settings seed."""
+
+    split: int
+    leakage: int
+    booster: int
+    cv: int
+    tuning: int
+
+    @classmethod
+    def from_seed(cls, seed: int) -> Seeds:
+        state = np.random.SeedSequence(seed).generate_state(5, dtype=np.uint32)
+        return cls(*(int(s) % (2**31 - 1) for s in state))
+
+
+@dataclass
+class TrainResult:
+    """The trained bundle plus everything a run should record about it."""
+
+    model: LeadScoreModel
+    training_set: TrainingSet
+    leakage: LeakageReport
+    fitted: FittedBooster
+    metrics: dict[str, float]
+    cv_auc: list[float] = field(default_factory=list)
+    tuning: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    @property
+    def holdout(self) -> pd.DataFrame:
+        return self.training_set.segment("holdout")
+
+
+def train_model(
+    dataset: Dataset,
+    params: FeatureParams,
+    config: TrainingConfig,
+    seed: int,
+    *,
+    allow_features: Iterable[str] = (),
+    tune_trials: int = 0,
+    tune_minutes: float = 5.0,
+) -> TrainResult:
+    """Train, calibrate and package one model (see DESIGN.md "Training, validation")."""
+    seeds = Seeds.from_seed(seed)
+    training_set = build_training_set(dataset, params, config, seeds.split)
+    check_minimum_data(training_set.split, config)
+    spec = training_set.spec
+    train = training_set.segment("train")
+    valid = training_set.segment("valid")
+    leakage = audit_leakage(
+        train,
+        spec,
+        config,
+        seeds.leakage,
+        allow=allow_features,
+        post_outcome=dataset.config.leads.post_outcome,
+    )
+    features = [name for name in spec.names if name not in set(leakage.excluded)]
+    lgbm_params = dict(config.lgbm_params)
+    tuning: dict[str, Any] = {}
+    if tune_trials > 0:
+        from training.tuning import tune_params
+
+        tuning = tune_params(
+            train, valid, features, spec.categorical, config, seeds.tuning,
+            trials=tune_trials, minutes=tune_minutes,
+        )  # fmt: skip
+        lgbm_params.update(tuning["best_params"])
+    fitted = fit_booster(
+        train, valid, features, spec.categorical, lgbm_params,
+        seed=seeds.booster, num_threads=config.num_threads,
+        num_boost_round=config.num_boost_round,
+        early_stopping_rounds=config.early_stopping_rounds,
+    )  # fmt: skip
+    if config.refit_with_valid:
+        refit = fit_booster(
+            pd.concat([train, valid], ignore_index=True), None, features, spec.categorical,
+            lgbm_params, seed=seeds.booster, num_threads=config.num_threads,
+            num_boost_round=fitted.best_iteration, early_stopping_rounds=1,
+        )  # fmt: skip
+        fitted = FittedBooster(
+            refit.booster, refit.features, refit.categories, fitted.best_iteration, refit.params
+        )
+    model = package_model(fitted, spec, training_set, config)
+    holdout = training_set.segment("holdout")
+    metrics = holdout_metrics(holdout[c.LABEL].to_numpy(), model.predict_proba(holdout))
+    cv_auc: list[float] = []
+    if dataset.static and config.cv_folds >= 2:
+        cv_auc = cross_validated_auc(
+            training_set.table, features, spec.categorical, lgbm_params, config, seeds.cv
+        )
+        metrics["cv_roc_auc"] = float(np.mean(cv_auc))
+    fingerprint = dataset_fingerprint(dataset)
+    model.metadata.update(
+        {
+            "trained_at": datetime.now(UTC).isoformat(),
+            "holdout_metrics": metrics,
+            "holdout_keys_sha256": segment_keys_hash(holdout),
+            "dataset": dataset.config.name,
+            "dataset_fingerprint": fingerprint,
+            "best_iteration": fitted.best_iteration,
+            "refit_with_valid": config.refit_with_valid,
+            "excluded_features": leakage.excluded,
+            "split": training_set.split.summary(),
+        }
+    )
+    return TrainResult(model, training_set, leakage, fitted, metrics, cv_auc, tuning, fingerprint)
+
+
+def package_model(
+    fitted: FittedBooster, spec: FeatureSpec, training_set: TrainingSet, config: TrainingConfig
+) -> LeadScoreModel:
+    """Calibrate on the calibration slice and bundle booster, spec and thresholds."""
+    calibration = training_set.segment("calibration")
+    raw = fitted.booster.predict(
+        _encode(calibration, fitted), raw_score=True, num_threads=config.num_threads
+    )
+    y = calibration[c.LABEL].to_numpy()
+    calibrator = fit_calibrator(raw, y, config.calibration)
+    probability = apply_calibrator(calibrator, raw)
+    return LeadScoreModel(
+        spec=spec,
+        features=list(fitted.features),
+        categories=fitted.categories,
+        booster_text=fitted.model_text,
+        calibrator=calibrator,
+        reference=reference_distribution(probability),
+        thresholds=build_thresholds(probability, y, config),
+        metadata={"explain_k": config.explain_k},
+    )
+
+
+def cross_validated_auc(
+    table: pd.DataFrame,
+    features: list[str],
+    categorical: list[str],
+    lgbm_params: dict[str, Any],
+    config: TrainingConfig,
+    seed: int,
+) -> list[float]:
+    """Static mode: stratified k-fold ROC-AUC; each fold early-stops on 15 % of its training
+    part, so no fold sees its test rows before scoring them."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    y = table[c.LABEL].to_numpy()
+    folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=seed)
+    scores = []
+    for fold_train, fold_test in folds.split(np.zeros(len(y)), y):
+        inner, stop = train_test_split(
+            fold_train, test_size=0.15, stratify=y[fold_train], random_state=seed
+        )
+        fitted = fit_booster(
+            table.iloc[inner], table.iloc[stop], features, categorical, lgbm_params,
+            seed=seed, num_threads=config.num_threads,
+            num_boost_round=config.num_boost_round,
+            early_stopping_rounds=config.early_stopping_rounds,
+        )  # fmt: skip
+        test = table.iloc[fold_test]
+        raw = fitted.booster.predict(_encode(test, fitted), raw_score=True)
+        scores.append(float(roc_auc_score(y[fold_test], raw)))
+    return scores
+
+
+def _encode(frame: pd.DataFrame, fitted: FittedBooster) -> np.ndarray:
+    from models.encoding import encode_frame
+
+    return encode_frame(frame, fitted.features, fitted.categories)
