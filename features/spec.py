@@ -19,6 +19,7 @@ with missing as NA; numeric and boolean attributes are float64 (boolean as 0/1) 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -84,10 +85,13 @@ class Feature:
     family: str
     event_type: str | None = None
     window_days: int | None = None
+    boolean: bool = False  # a 0/1 flag: read as no/yes in sentences
 
     def sentence(self, value: Any) -> str:
-        """The explanation sentence for a value (numbers shown compactly)."""
-        if isinstance(value, float) and value.is_integer():
+        """The explanation sentence for a value (numbers shown compactly, flags as yes/no)."""
+        if self.boolean and isinstance(value, int | float) and not math.isnan(value):
+            value = "yes" if value else "no"
+        elif isinstance(value, float) and value.is_integer():
             value = int(value)
         elif isinstance(value, float):
             value = f"{value:.2g}" if abs(value) < 1 else f"{value:.1f}"
@@ -198,6 +202,10 @@ def _vocabulary(event_types: Iterable[str]) -> tuple[str, ...]:
 def _attribute_feature(name: str, kind: str, label: str) -> Feature:
     if kind == "categorical":
         return Feature(name, "fit", "categorical", label, f"{label}: {{value}}", "attribute")
+    if kind == "boolean":
+        return Feature(
+            name, "fit", "numeric", label, f"{label}: {{value}}", "attribute", boolean=True
+        )
     return Feature(name, "fit", "numeric", label, f"{label} is {{value}}", "attribute")
 
 
@@ -217,7 +225,7 @@ def _history_features() -> list[Feature]:
         ),
         Feature(
             "is_recycled", "fit", "numeric", "Recycled lead (an earlier deal was lost)",
-            "Recycled lead (earlier deal lost): {value}", "recycled",
+            "Recycled lead (earlier deal lost): {value}", "recycled", boolean=True,
         ),
     ]  # fmt: skip
 
@@ -248,7 +256,8 @@ def _event_type_features(event_type: str, params: FeatureParams) -> list[Feature
         Feature(
             f"decay_{event_type}", "engagement", "numeric",
             f"Recent {noun}s (decayed, half-life {params.half_life_days:g} days)",
-            f"Recent {noun} activity score {{value}}", "decay", event_type,
+            f"Recent {noun} activity {{value}} (1 = one {noun} today; halves every "
+            f"{params.half_life_days:g} days)", "decay", event_type,
         )
     )  # fmt: skip
     if event_type in INTENT_EVENT_TYPES:
@@ -258,7 +267,7 @@ def _event_type_features(event_type: str, params: FeatureParams) -> list[Feature
                 f"intent_{event_type}_{window}d", "engagement", "numeric",
                 f"Buying intent: {noun} in the last {window} days",
                 f"Showed buying intent ({noun} in the last {window} days): {{value}}",
-                "intent", event_type, window,
+                "intent", event_type, window, boolean=True,
             )
         )  # fmt: skip
     return features
@@ -269,7 +278,8 @@ def _overall_features(params: FeatureParams) -> list[Feature]:
     return [
         Feature(
             "decay_engagement", "engagement", "numeric", "Overall recent engagement (decayed)",
-            "Overall recent engagement score {value}", "decay_engagement",
+            "Overall recent engagement {value} (1 = one action today; older ones count less)",
+            "decay_engagement",
         ),
         Feature(
             f"trend_{recent}d_vs_{previous}d", "engagement", "numeric",

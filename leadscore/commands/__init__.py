@@ -14,6 +14,7 @@ _COMMANDS: list[tuple[str, str, str | None]] = [
     ("leadscore.commands.data", "validate", None),
     ("leadscore.commands.features", "app", "features"),
     ("leadscore.commands.demo", "demo", None),
+    ("leadscore.commands.serve", "serve", None),
     ("leadscore.commands.training", "train", None),
     ("leadscore.commands.training", "retrain", None),
     ("leadscore.commands.registry", "promote", None),

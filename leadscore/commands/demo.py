@@ -1,7 +1,12 @@
-"""`leadscore demo`: the whole product on a simulated CRM, one step after another."""
+"""`leadscore demo`: the whole product on a simulated CRM, one step after another.
+
+Everything lives under ``--workdir`` (data, MLflow store, reports, score log), so the demo
+never touches a real registry. The last step replaces this process with the BentoML service.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -16,34 +21,96 @@ console = Console(stderr=True)
 def demo(
     ctx: typer.Context,
     workdir: Annotated[
-        Path, typer.Option(help="Folder for the demo's data, MLflow store, logs.")
+        Path, typer.Option(help="Folder for the demo's data, MLflow store, report and logs.")
     ] = Path(".demo"),
-    leads: Annotated[int, typer.Option(min=1000, help="Leads to simulate.")] = 20_000,
+    leads: Annotated[int, typer.Option(min=2000, help="Leads to simulate.")] = 20_000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the service.")] = 3000,
+    serve: Annotated[
+        bool, typer.Option(help="End by serving the champion (--no-serve stops before).")
+    ] = True,
 ) -> None:
-    """Simulate a CRM, build point-in-time features and show what the data looks like."""
+    """Simulate a CRM, train, validate, register the champion, score and serve it."""
     from features.config import load_config
     from features.loaders import load_dataset
-    from features.pipeline import build_feature_table, write_feature_table
     from features.simulator import SimulationConfig, simulate_crm
-    from features.spec import FeatureParams, FeatureSpec
+    from leadscore.commands.training import run_training
+    from models.batch import read_previous, score_dataset, tier_summary, write_scores_atomically
+    from models.registry import alias_version, client_for, load_bundle, promote
+    from training.config import TrainingConfig
 
-    settings: Settings = ctx.obj
-    data = workdir / "data"
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    base: Settings = ctx.obj
+    settings = base.model_copy(
+        update={
+            "data_dir": workdir / "data",
+            "mlflow_tracking_uri": f"sqlite:///{workdir / 'mlflow.db'}",
+            "mlflow_artifact_root": workdir / "mlartifacts",
+            "score_log": workdir / "scores.sqlite",
+        }
+    )
+    data = settings.data_dir
+
     console.rule("1. simulate a CRM")
     summary = simulate_crm(SimulationConfig(n_leads=leads, seed=settings.seed), data)
     console.print(
         f"{summary.leads:,} leads, {summary.events:,} events, {summary.outcomes:,} closed deals; "
         f"{summary.conversion_rate:.1%} of leads bought ({summary.seconds:.1f}s)"
     )
+
     console.rule("2. load and validate")
     dataset = load_dataset(load_config("demo"), data)
     console.print(dataset.report.summary())
-    console.rule("3. point-in-time features")
-    params = FeatureParams(
-        horizon_days=settings.horizon_days, every_days=settings.snapshot_every_days
+
+    console.rule("3. train (point-in-time features, leakage audit, LightGBM, calibration)")
+    config = TrainingConfig()
+    result, logged = run_training(dataset, settings, config, allow=[])
+    metrics = result.metrics
+    console.print(
+        f"registered v{logged.version} as challenger: out-of-time ROC-AUC "
+        f"{metrics['roc_auc']:.3f}, PR-AUC {metrics['pr_auc']:.3f} (run {logged.run_id})"
     )
-    table = build_feature_table(dataset, params)
-    out = write_feature_table(
-        table, FeatureSpec.from_dict(table.attrs["spec"]), workdir / "features.parquet"
+
+    console.rule("4. validate against closed deals and promote")
+    _evaluate(ctx, settings, workdir)
+    client = client_for(settings.mlflow_tracking_uri)
+    decision = promote(
+        client,
+        settings.model_name,
+        metric=config.promote_metric,
+        tolerance=config.tolerance,
+        floors=config.floors,
     )
-    console.print(f"{table.attrs['snapshots']}\nwrote {out}")
+    console.print(decision.message)
+
+    console.rule("5. score every lead (what a nurture system runs nightly)")
+    champion = alias_version(client, settings.model_name, "champion")
+    model = load_bundle(client, settings.model_name, champion)
+    out = workdir / "scores.parquet"
+    scores = score_dataset(
+        model, dataset, explain_k=3, previous=read_previous(out), model_version=champion
+    )
+    write_scores_atomically(scores, out)
+    console.print(tier_summary(scores).to_string())
+    hottest = scores.nlargest(1, "probability").iloc[0]
+    console.print(
+        f"hottest lead {hottest['lead_id']}: score {hottest['score']}, tier {hottest['tier']}, "
+        f"because: " + "; ".join(r["sentence"] for r in json.loads(hottest["reasons"]))
+    )
+    console.print(f"wrote {out}")
+
+    if serve:
+        console.rule("6. serve the champion")
+        from leadscore.commands.serve import serve as serve_command
+
+        ctx.obj = settings
+        serve_command(ctx, host="127.0.0.1", port=port, demo_key=True)
+
+
+def _evaluate(ctx: typer.Context, settings: Settings, workdir: Path) -> None:
+    """The validation report, when the evaluate command is installed."""
+    try:
+        from leadscore.commands.evaluate import run_evaluation
+    except ImportError:
+        return
+    run_evaluation(settings, dataset="demo", data_dir=settings.data_dir, out=workdir / "report")

@@ -1,0 +1,318 @@
+"""Scoring API throughput and latency: the BentoML service vs ``mlflow models serve``.
+
+Both servers serve the same registered model (a small model trained here on a simulated CRM,
+registered as champion in a throwaway SQLite store). The load generator runs in a separate
+process (threads with one keep-alive HTTP client each) so it does not share an interpreter
+with either server. Scenarios, each for ``--seconds``:
+- single-lead requests with 5 reasons at 1, 8 and 32 concurrent clients;
+- batches of 1000 leads (5 reasons) from one client.
+Reported per server and scenario: requests/s, leads/s, p50/p99 latency, errors; and the
+BentoML/MLflow ratios measured in the same run. Both servers run one worker; on a two-core
+machine the load generator competes with the server for CPU, so absolute numbers are modest
+and the ratios are the meaningful part.
+
+Usage: ``python benchmarks/serving.py [--seconds 8] [--leads 3000] [--quick]``.
+Writes ``benchmarks/results/serving.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "serving.json"
+API_KEY = "benchmark-key"
+SEED = 42
+
+
+# --- model and payloads --------------------------------------------------------------------
+
+
+def train_and_register(store: Path, n_leads: int) -> tuple[str, list[dict], list[dict]]:
+    """Train a champion in ``store``; return its URI and 1000 leads as API and pyfunc rows."""
+    sys.path.insert(0, str(ROOT))
+    from features.config import load_config
+    from features.loaders import load_dataset
+    from features.simulator import SimulationConfig, simulate_crm
+    from features.spec import FeatureParams
+    from models.pyfunc import leads_to_frame
+    from models.registry import client_for
+    from training.config import TrainingConfig
+    from training.pipeline import train_model
+    from training.tracking import example_leads, log_training_run
+
+    simulate_crm(SimulationConfig(n_leads=n_leads, seed=SEED), store / "data")
+    dataset = load_dataset(load_config("demo"), store / "data")
+    result = train_model(
+        dataset,
+        FeatureParams(horizon_days=90, every_days=30),
+        TrainingConfig(cv_folds=0),
+        seed=SEED,
+    )
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    logged = log_training_run(
+        result,
+        dataset,
+        tracking_uri=uri,
+        artifact_root=store / "artifacts",
+        model_name="leadscore",
+        resolved_config={"benchmark": "serving"},
+    )
+    client_for(uri).set_registered_model_alias("leadscore", "champion", logged.version)
+    holdout = result.holdout
+    sample = holdout.sample(n=min(1000, len(holdout)), random_state=SEED)
+    leads = example_leads(dataset, sample, n=len(sample))
+    attributes = [f.name for f in result.model.spec.of_family("attribute")]
+    frame = leads_to_frame(leads, attributes)
+    api_rows = [lead.model_dump(mode="json") for lead in leads]
+    frame = frame.astype(object).where(frame.notna(), None)
+    return uri, api_rows, frame.to_dict("records")
+
+
+# --- servers -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> Iterator[None]:
+    """Run a server in its own process group until the block ends."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 180
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{command[2:4]} did not start:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(ready_url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        yield
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+# --- load generator (runs in its own process) ------------------------------------------------
+
+
+def _load_worker(
+    url: str,
+    headers: dict[str, str],
+    bodies: list[bytes],
+    clients: int,
+    seconds: float,
+    queue: Any,
+) -> None:
+    import httpx
+
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    stop_at = time.perf_counter() + seconds
+
+    def run(i: int) -> None:
+        with httpx.Client(headers=headers, timeout=120) as http:
+            k = i
+            while time.perf_counter() < stop_at:
+                body = bodies[k % len(bodies)]
+                k += clients
+                started = time.perf_counter()
+                try:
+                    response = http.post(url, content=body)
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies[i].append(time.perf_counter() - started)
+                errors[i] += 0 if ok else 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    flat = [x for lat in latencies for x in lat]
+    queue.put({"latencies": flat, "errors": sum(errors), "elapsed": elapsed})
+
+
+def measure(
+    url: str, headers: dict[str, str], bodies: list[bytes], clients: int, seconds: float
+) -> dict[str, float]:
+    """Drive ``url`` from a separate process; summarise requests/s and latency."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    process = ctx.Process(target=_load_worker, args=(url, headers, bodies, clients, seconds, queue))
+    process.start()
+    result = queue.get(timeout=seconds + 600)
+    process.join()
+    lat = np.asarray(result["latencies"]) * 1000.0
+    n = len(lat)
+    return {
+        "requests": n,
+        "errors": int(result["errors"]),
+        "req_per_s": n / result["elapsed"],
+        "p50_ms": float(np.percentile(lat, 50)) if n else float("nan"),
+        "p99_ms": float(np.percentile(lat, 99)) if n else float("nan"),
+    }
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def scenarios(
+    api_rows: list[dict], pyfunc_rows: list[dict]
+) -> list[tuple[str, int, int, Callable[[str], list[bytes]]]]:
+    """(name, clients, leads per request, body builder per server)."""
+
+    def single(kind: str) -> list[bytes]:
+        if kind == "bentoml":
+            return [json.dumps({"leads": [row], "explain": 5}).encode() for row in api_rows]
+        return [
+            json.dumps({"dataframe_records": [row], "params": {"explain_k": 5}}).encode()
+            for row in pyfunc_rows
+        ]
+
+    def batch(kind: str) -> list[bytes]:
+        if kind == "bentoml":
+            return [json.dumps({"leads": api_rows, "explain": 5}).encode()]
+        return [json.dumps({"dataframe_records": pyfunc_rows, "params": {"explain_k": 5}}).encode()]
+
+    n = len(api_rows)
+    return [
+        ("single lead, 1 client", 1, 1, single),
+        ("single lead, 8 clients", 8, 1, single),
+        ("single lead, 32 clients", 32, 1, single),
+        (f"batch of {n}, 1 client", 1, n, batch),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="Duration per scenario.")
+    parser.add_argument("--leads", type=int, default=3000, help="Leads to simulate for training.")
+    parser.add_argument("--quick", action="store_true", help="2 s per scenario (smoke run).")
+    args = parser.parse_args()
+    seconds = 2.0 if args.quick else args.seconds
+
+    with tempfile.TemporaryDirectory(prefix="leadscore-bench-") as tmp:
+        store = Path(tmp)
+        t0 = time.perf_counter()
+        uri, api_rows, pyfunc_rows = train_and_register(store, args.leads)
+        print(f"trained and registered champion in {time.perf_counter() - t0:.0f}s")
+        base_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("LEADSCORE_", "MLFLOW_"))
+        }
+        # `mlflow models serve` execs `uvicorn` by name: put this interpreter's bin first.
+        base_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.defpath])
+        bento_port, mlflow_port = free_port(), free_port()
+        servers = {
+            "bentoml": (
+                [
+                    *(sys.executable, "-m", "bentoml", "serve", "serving.service:LeadScoreService"),
+                    *("--host", "127.0.0.1", "--port", str(bento_port)),
+                ],
+                {
+                    **base_env,
+                    "LEADSCORE_MLFLOW_TRACKING_URI": uri,
+                    "LEADSCORE_API_KEYS": API_KEY,
+                    "LEADSCORE_SCORE_LOG": str(store / "scores.sqlite"),
+                    "BENTOML_HOME": str(store / "bentoml"),
+                },
+                f"http://127.0.0.1:{bento_port}",
+                "/score",
+                {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+            ),
+            "mlflow": (
+                [
+                    *(sys.executable, "-m", "mlflow", "models", "serve"),
+                    *("-m", "models:/leadscore@champion", "--env-manager", "local"),
+                    *("-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "1"),
+                ],
+                {**base_env, "MLFLOW_TRACKING_URI": uri},
+                f"http://127.0.0.1:{mlflow_port}",
+                "/invocations",
+                {"Content-Type": "application/json"},
+            ),
+        }
+        rows: list[dict[str, Any]] = []
+        for kind, (command, env, base, route, headers) in servers.items():
+            ready = f"{base}/readyz" if kind == "bentoml" else f"{base}/ping"
+            with server(command, env, ready, store / f"{kind}.log"):
+                for name, clients, per_request, build in scenarios(api_rows, pyfunc_rows):
+                    bodies = build(kind)
+                    measure(base + route, headers, bodies[:50], clients, 1.0)  # warm-up
+                    stats = measure(base + route, headers, bodies, clients, seconds)
+                    stats["leads_per_s"] = stats["req_per_s"] * per_request
+                    rows.append({"server": kind, "scenario": name, **stats})
+                    print(
+                        f"{kind:8s} {name:26s} {stats['req_per_s']:9.1f} req/s "
+                        f"p50 {stats['p50_ms']:8.1f} ms  p99 {stats['p99_ms']:8.1f} ms  "
+                        f"errors {stats['errors']}",
+                        flush=True,
+                    )
+
+    by = {(r["server"], r["scenario"]): r for r in rows}
+    ratios = []
+    header = f"{'scenario':28s} {'bentoml req/s':>14s} {'mlflow req/s':>13s} {'ratio':>6s}"
+    print("\n" + header + f" {'p50 b/m ms':>16s} {'p99 b/m ms':>18s} {'errors b/m':>11s}")
+    for name, *_ in scenarios(api_rows, pyfunc_rows):
+        b, m = by[("bentoml", name)], by[("mlflow", name)]
+        ratio = b["req_per_s"] / m["req_per_s"] if m["req_per_s"] else float("nan")
+        ratios.append({"scenario": name, "bentoml_over_mlflow_req_per_s": ratio})
+        print(
+            f"{name:28s} {b['req_per_s']:14.1f} {m['req_per_s']:13.1f} {ratio:6.2f} "
+            f"{b['p50_ms']:7.1f}/{m['p50_ms']:<8.1f} {b['p99_ms']:8.1f}/{m['p99_ms']:<9.1f} "
+            f"{b['errors']:5d}/{m['errors']:<5d}"
+        )
+    payload = {
+        "benchmark": "serving",
+        "seconds_per_scenario": seconds,
+        "simulated_leads": args.leads,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "notes": "one worker per server; load generator in a separate process on the same host",
+        "results": rows,
+        "ratios": ratios,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = RESULTS.with_suffix(".json.tmp")
+    tmp_path.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp_path, RESULTS)
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Load the registered champion into an immutable :class:`ServedModel`.
+
+The service holds exactly one ``ServedModel`` reference; reloading builds a new one completely
+and then swaps the reference (see :mod:`serving.reload`), so a request always sees one whole
+model: version, metadata and scorer together.
+
+The pyfunc's python model exposes ``score_leads(leads, explain_k) -> list[ScoreOut]`` and its
+metadata (``trained_at``, ``holdout_metrics``, ``thresholds``) as attributes or a ``metadata``
+object. The registry version, not whatever the artifact says, is the served version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from models.schema import LeadIn, ScoreOut
+
+
+class ModelUnavailableError(RuntimeError):
+    """No model is registered under the requested name and alias."""
+
+
+class LeadScorer(Protocol):
+    """What the service needs from the python model inside the pyfunc."""
+
+    def score_leads(self, leads: list[LeadIn], explain_k: int) -> list[ScoreOut]: ...
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One loaded model version and what ``GET /model`` reports about it."""
+
+    name: str
+    alias: str
+    version: str
+    scorer: LeadScorer
+    trained_at: datetime | None
+    holdout_metrics: Mapping[str, float]
+    thresholds: Mapping[str, Any]
+    loaded_at: datetime
+
+    def score(self, leads: Sequence[LeadIn], explain_k: int) -> list[ScoreOut]:
+        """Score leads in order and stamp the registry version on every result."""
+        scores = self.scorer.score_leads(list(leads), explain_k)
+        if len(scores) != len(leads):
+            raise RuntimeError(
+                f"model {self.name} v{self.version} returned {len(scores)} scores "
+                f"for {len(leads)} leads"
+            )
+        return [s.model_copy(update={"model_version": self.version}) for s in scores]
+
+
+def resolve_version(tracking_uri: str, name: str, alias: str) -> str:
+    """The registry version the alias points to, or :class:`ModelUnavailableError`."""
+    from models.registry import alias_version, client_for
+
+    version = alias_version(client_for(tracking_uri), name, alias)
+    if version is None:
+        raise ModelUnavailableError(
+            f"no model registered as models:/{name}@{alias} in the MLflow registry at "
+            f"{tracking_uri!r}: train one (`leadscore train`) and promote it to {alias} "
+            f"(`leadscore promote`), or point LEADSCORE_MLFLOW_TRACKING_URI at the right store"
+        )
+    return version
+
+
+def load_served_model(
+    tracking_uri: str, name: str, alias: str, version: str | None = None
+) -> ServedModel:
+    """Load version ``version`` (default: the alias's current one) of ``name`` completely."""
+    import mlflow
+
+    from models.registry import client_for
+
+    client = client_for(tracking_uri)
+    version = version or resolve_version(tracking_uri, name, alias)
+    # Loading from the version's download URI needs no process-wide tracking URI.
+    pyfunc = mlflow.pyfunc.load_model(client.get_model_version_download_uri(name, version))
+    python_model = pyfunc.unwrap_python_model()
+    if not callable(getattr(python_model, "score_leads", None)):
+        raise ModelUnavailableError(
+            f"models:/{name}/{version} is not a leadscore model: its python model "
+            f"{type(python_model).__name__} has no score_leads(leads, explain_k)"
+        )
+    meta = _metadata(python_model)
+    metrics = dict(meta.get("holdout_metrics") or {}) or _tag_metrics(
+        client.get_model_version(name, version).tags
+    )
+    return ServedModel(
+        name=name,
+        alias=alias,
+        version=version,
+        scorer=python_model,
+        trained_at=_as_datetime(meta.get("trained_at")),
+        holdout_metrics={
+            str(k): float(v) for k, v in metrics.items() if isinstance(v, int | float)
+        },
+        thresholds=dict(meta.get("thresholds") or {}),
+        loaded_at=datetime.now(UTC),
+    )
+
+
+def _tag_metrics(tags: Mapping[str, str]) -> dict[str, float]:
+    """Holdout metrics from ``holdout_<metric>`` version tags (set at registration)."""
+    metrics: dict[str, float] = {}
+    for key, value in tags.items():
+        if key.startswith("holdout_"):
+            try:
+                metrics[key.removeprefix("holdout_")] = float(value)
+            except ValueError:
+                continue  # a non-numeric tag is not a metric
+    return metrics
+
+
+def _metadata(python_model: object) -> dict[str, Any]:
+    """Collect metadata from a ``metadata`` object/dict or from plain attributes."""
+    source: Any = getattr(python_model, "metadata", None)
+    if callable(source):
+        source = source()
+    if source is None:
+        source = python_model
+    if isinstance(source, Mapping):
+        return dict(source)
+    dump: Callable[[], Any] | None = getattr(source, "model_dump", None)
+    if dump is not None:
+        return dict(dump())
+    keys = ("trained_at", "holdout_metrics", "thresholds")
+    return {key: getattr(source, key, None) for key in keys}
+
+
+def _as_datetime(value: object) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None

@@ -1,0 +1,75 @@
+"""HTTP request and response models of the scoring service.
+
+They wrap the shared scoring contract (:mod:`models.schema`) and add the limits a public
+endpoint needs; the constraints show up in the OpenAPI document, so clients and schemathesis
+see them too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from models.schema import EventIn, LeadIn, OutcomeIn, ScoreOut
+from serving.limits import (
+    MAX_ATTRIBUTES_PER_LEAD,
+    MAX_EVENTS_PER_LEAD,
+    MAX_EXPLAIN,
+    MAX_LEADS_PER_REQUEST,
+    MAX_OUTCOMES_PER_LEAD,
+)
+
+
+class BoundedLead(LeadIn):
+    """A :class:`LeadIn` with per-lead size limits (still a ``LeadIn`` for the model)."""
+
+    attributes: dict[str, str | float | int | bool | None] = Field(
+        default_factory=dict,
+        max_length=MAX_ATTRIBUTES_PER_LEAD,
+        description="Declared lead attributes by name. Missing attributes and unknown "
+        "categories are scored as missing; names the model does not declare are refused "
+        "with 422 (a typo must not silently become 'missing').",
+    )
+    events: list[EventIn] = Field(default_factory=list, max_length=MAX_EVENTS_PER_LEAD)
+    outcomes: list[OutcomeIn] = Field(default_factory=list, max_length=MAX_OUTCOMES_PER_LEAD)
+
+
+class ScoreRequest(BaseModel):
+    """Body of ``POST /score``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    leads: list[BoundedLead] = Field(min_length=1, max_length=MAX_LEADS_PER_REQUEST)
+    explain: int = Field(default=5, ge=0, le=MAX_EXPLAIN, description="Reasons per lead.")
+
+
+class ScoreResponse(BaseModel):
+    """Scores in request order, plus the model version that produced all of them."""
+
+    model_version: str
+    scores: list[ScoreOut]
+
+
+class ModelInfo(BaseModel):
+    """What ``GET /model`` reports about the model being served."""
+
+    name: str
+    alias: str
+    version: str
+    trained_at: datetime | None = None
+    holdout_metrics: dict[str, float] = Field(default_factory=dict)
+    thresholds: dict[str, Any] = Field(default_factory=dict)
+    loaded_at: AwareDatetime
+
+
+class ScoreLogEntry(BaseModel):
+    """One served score as the sales page shows it (from the score log)."""
+
+    lead_id: str
+    as_of: str
+    scored_at: str
+    model_version: str
+    probability: float
+    tier: str

@@ -1,0 +1,107 @@
+"""The BentoML scoring service: ``POST /score``, ``GET /model``, the sales page.
+
+Start it with ``bentoml serve serving.service:LeadScoreService`` (or ``leadscore serve``). It
+reads :class:`~serving.settings.ServingSettings` from ``LEADSCORE_*`` environment variables,
+refuses to start without API keys or without a registered champion, and follows the champion
+alias (hot reload). Health (``/livez``, ``/readyz``) and ``/metrics`` come from BentoML.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import bentoml
+from bentoml.exceptions import InvalidArgument
+
+from models.schema import ScoreOut
+from serving.auth import BearerAuthMiddleware, require_keys
+from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
+from serving.model_handle import ServedModel, load_served_model, resolve_version
+from serving.reload import AliasWatcher
+from serving.schemas import BoundedLead, ScoreRequest, ScoreResponse
+from serving.score_log import ScoreLog
+from serving.settings import ServingSettings
+from serving.web import build_web_app
+
+logger = logging.getLogger(__name__)
+
+SCORE_ROUTE = "/score"
+
+
+def _api_keys() -> list[str]:
+    # Read in the worker when the ASGI app is built; settings are pure env reads, so every
+    # reader in the process sees the same values.
+    return ServingSettings().api_key_values()
+
+
+def _body_limit(app: Any) -> BodyLimitMiddleware:
+    return BodyLimitMiddleware(app, max_bytes=ServingSettings().max_body_bytes)
+
+
+def _current_service() -> Any:
+    return bentoml.get_current_service()
+
+
+@bentoml.asgi_app(build_web_app(_current_service), path="/")
+@bentoml.service(name="leadscore", traffic={"timeout": 120})
+class LeadScoreService:
+    """Scores leads with the registered champion and explains every score."""
+
+    def __init__(self) -> None:
+        settings = ServingSettings()
+        # Checked here too: the auth middleware is only built on the first request, and a
+        # service that cannot authenticate anyone must fail at start, not per request.
+        require_keys(settings.api_key_values())
+        self.settings = settings
+        uri, name, alias = (
+            settings.mlflow_tracking_uri,
+            settings.model_name,
+            settings.champion_alias,
+        )
+        self._watcher = AliasWatcher(
+            resolve=functools.partial(resolve_version, uri, name, alias),
+            load=functools.partial(load_served_model, uri, name, alias),
+            interval=settings.reload_seconds,
+        )
+        self._watcher.start()
+        self._log = ScoreLog(settings.score_log)
+        logger.info("serving models:/%s@%s = v%s", name, alias, self._watcher.current().version)
+
+    def served_model(self) -> ServedModel:
+        """The model serving right now (one reference, read once per request)."""
+        return self._watcher.current()
+
+    def score_log(self) -> ScoreLog | None:
+        """The append-only score log."""
+        return self._log
+
+    @bentoml.api(route=SCORE_ROUTE, input_spec=ScoreRequest, output_spec=ScoreResponse)
+    def score(self, leads: list[BoundedLead], explain: int = 5) -> ScoreResponse:
+        """Score 1..1000 leads; ``explain`` is the number of reasons per lead (0..20)."""
+        model = self._watcher.current()
+        try:
+            scores: list[ScoreOut] = model.score(leads, explain)
+        except (ValueError, TypeError) as exc:
+            # The model rejects values the schema cannot express (e.g. as_of before
+            # created_at): that is the client's input, so 4xx naming what the model said.
+            raise InvalidArgument(f"leads: {exc}") from exc
+        try:
+            self._log.append(scores)
+        except Exception:
+            # An unavailable log must not withhold scores from the CRM; it is loud, not silent.
+            logger.exception("score log append failed for %d scores", len(scores))
+        return ScoreResponse(model_version=model.version, scores=scores)
+
+    @bentoml.on_shutdown
+    def _shutdown(self) -> None:
+        self._watcher.stop()
+        self._log.close()
+
+
+# Outermost first: refuse unauthenticated requests before reading bodies, then bound the body,
+# then turn BentoML's 400 validation answers into 422 lines naming the field.
+LeadScoreService.add_asgi_middleware(BearerAuthMiddleware, keys_loader=_api_keys)
+LeadScoreService.add_asgi_middleware(_body_limit)  # type: ignore[arg-type]
+LeadScoreService.add_asgi_middleware(ValidationErrorMiddleware, paths=(SCORE_ROUTE,))

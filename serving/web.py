@@ -1,0 +1,84 @@
+"""Plain-HTTP routes mounted next to the BentoML API: ``GET /model``, the score history of one
+lead and the sales page (static HTML + JS, no external assets).
+
+BentoML API methods are POST-only, so GET routes live in this small Starlette app; the
+service instance is fetched per request through ``get_service`` (BentoML's current service).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+from typing import Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from serving.model_handle import ServedModel
+from serving.schemas import ModelInfo
+from serving.score_log import ScoreLog
+
+MAX_HISTORY = 100
+
+
+class WebBackend(Protocol):
+    """What the routes need from the running service."""
+
+    def served_model(self) -> ServedModel: ...
+
+    def score_log(self) -> ScoreLog | None: ...
+
+
+def model_info(model: ServedModel) -> ModelInfo:
+    """The ``GET /model`` body for one served model."""
+    return ModelInfo(
+        name=model.name,
+        alias=model.alias,
+        version=model.version,
+        trained_at=model.trained_at,
+        holdout_metrics=dict(model.holdout_metrics),
+        thresholds=dict(model.thresholds),
+        loaded_at=model.loaded_at,
+    )
+
+
+def _static(name: str, media_type: str) -> Response:
+    text = resources.files("serving").joinpath("static", name).read_text(encoding="utf-8")
+    return Response(text, media_type=media_type, headers={"cache-control": "no-cache"})
+
+
+def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
+    """Build the Starlette app; ``get_service`` is called per request, never at build time."""
+
+    async def model_route(_: Request) -> Response:
+        info = model_info(get_service().served_model())
+        return JSONResponse(info.model_dump(mode="json"))
+
+    async def history_route(request: Request) -> Response:
+        lead_id = request.path_params["lead_id"]
+        raw_limit = request.query_params.get("limit", "20")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_HISTORY:
+            return JSONResponse(
+                {"error": "invalid request", "detail": [f"limit: integer 1..{MAX_HISTORY}"]},
+                status_code=422,
+            )
+        log = get_service().score_log()
+        rows = [] if log is None else log.history(lead_id, int(raw_limit))
+        return JSONResponse({"lead_id": lead_id, "scores": rows})
+
+    async def page_route(_: Request) -> Response:
+        return _static("sales.html", "text/html; charset=utf-8")
+
+    async def script_route(_: Request) -> Response:
+        return _static("sales.js", "text/javascript; charset=utf-8")
+
+    return Starlette(
+        routes=[
+            Route("/model", model_route, methods=["GET"]),
+            Route("/history/{lead_id:str}", history_route, methods=["GET"]),
+            Route("/sales", page_route, methods=["GET"]),
+            Route("/sales/app.js", script_route, methods=["GET"]),
+        ]
+    )

@@ -1,0 +1,87 @@
+"""The sales page in headless Chromium: paste a lead, see score, tier and reasons.
+
+Drives Debian's chromium (``/usr/bin/chromium``) through Playwright; never downloads a browser.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# The service helpers live next to the integration tests; tests are not a package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from serving_support import API_KEY, RunningService, register_stub, run_service
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("serving"),
+]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    store = tmp_path_factory.mktemp("sales-page")
+    register_stub(store)
+    with run_service(store) as running:
+        yield running
+
+
+def test_paste_a_lead_and_see_score_tier_and_reasons(
+    service: RunningService, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    lead = (
+        '{"lead_id": "page-1", "as_of": "2026-03-01T00:00:00Z",'
+        ' "attributes": {"industry": "software"},'
+        ' "events": [{"event_type": "demo_request", "occurred_at": "2026-02-27T09:00:00Z"},'
+        ' {"event_type": "web_visit", "occurred_at": "2026-02-28T09:00:00Z"}]}'
+    )
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{service.url}/sales")
+            page.fill("#api-key", API_KEY)
+            page.fill("#lead-json", lead)
+            page.click("#score")
+            # Stub formula: logit = -2 + 0.4 * 2 events + 1 (software) -> p = 0.4502 -> 45, C.
+            expect(page.locator("#score-value")).to_have_text("45")
+            expect(page.locator("#tier-value")).to_have_text("C")
+            expect(page.locator("#probability-value")).to_have_text("45.0%")
+            expect(page.locator("#model-version")).to_have_text("model v1")
+            expect(page.locator("#reasons li")).to_have_count(2)
+            expect(page.locator("#reasons li").first).to_contain_text(
+                "Engaged 2 times before scoring"
+            )
+            expect(page.locator("#waterfall rect.waterfall-bar")).to_have_count(2)
+            page.screenshot(path=str(tmp_path / "sales_page.png"), full_page=True)
+
+            # The lookup shows what the score log recorded for the lead just scored.
+            page.fill("#lookup-id", "page-1")
+            page.click("#lookup")
+            expect(page.locator("#history tr")).to_have_count(2)
+            expect(page.locator("#history")).to_contain_text("v1")
+
+            # A wrong key is refused and the page says so instead of showing a score.
+            page.fill("#api-key", "not-the-key")
+            page.click("#score")
+            expect(page.locator("#error")).to_contain_text("401")
+        finally:
+            browser.close()
+    assert (tmp_path / "sales_page.png").stat().st_size > 10_000

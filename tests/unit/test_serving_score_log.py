@@ -1,0 +1,89 @@
+"""The append-only score log: rows in, no personal data, batch per call, newest first."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from models.schema import ScoreOut
+from serving import score_log as score_log_module
+from serving.score_log import COLUMNS, ScoreLog
+
+
+def _score(lead_id: str, probability: float, version: str = "3") -> ScoreOut:
+    return ScoreOut(
+        lead_id=lead_id,
+        as_of=datetime(2026, 3, 1, tzinfo=UTC),
+        probability=probability,
+        score=max(1, min(99, round(probability * 100))),
+        tier="A" if probability > 0.8 else "C",
+        sales_ready=probability > 0.8,
+        fit=50.0,
+        engagement=20.0,
+        reasons=[],
+        model_version=version,
+    )
+
+
+def test_append_writes_one_row_per_score_with_only_outputs(tmp_path: Path) -> None:
+    log = ScoreLog(tmp_path / "logs" / "scores.sqlite")
+    stamp = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    assert log.append([_score("L1", 0.9), _score("L2", 0.2)], scored_at=stamp) == 2
+    rows = sqlite3.connect(tmp_path / "logs" / "scores.sqlite").execute(
+        "SELECT * FROM scores ORDER BY id"
+    )
+    names = [d[0] for d in rows.description]
+    assert names == ["id", *COLUMNS]  # no attributes, events or other raw input
+    data = rows.fetchall()
+    assert [r[1] for r in data] == ["L1", "L2"]
+    assert data[0][2:] == (
+        "2026-03-01T00:00:00+00:00",
+        stamp.isoformat(),
+        "3",
+        0.9,
+        "A",
+    )
+
+
+def test_history_is_newest_first_and_limited(tmp_path: Path) -> None:
+    log = ScoreLog(tmp_path / "scores.sqlite")
+    for version, p in (("1", 0.1), ("2", 0.5), ("3", 0.95)):
+        log.append([_score("L1", p, version), _score("other", 0.3, version)])
+    history = log.history("L1", limit=2)
+    assert [h["model_version"] for h in history] == ["3", "2"]
+    assert history[0]["tier"] == "A"
+    assert log.history("missing") == []
+
+
+def test_empty_append_is_a_no_op_and_log_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "scores.sqlite"
+    log = ScoreLog(path)
+    assert log.append([]) == 0
+    log.append([_score("L1", 0.4)])
+    log.close()
+    assert ScoreLog(path).count() == 1
+
+
+def test_wal_mode_and_concurrent_appends_lose_nothing(tmp_path: Path) -> None:
+    log = ScoreLog(tmp_path / "scores.sqlite")
+    mode = sqlite3.connect(tmp_path / "scores.sqlite").execute("PRAGMA journal_mode").fetchone()
+    assert mode[0] == "wal"
+
+    def worker(i: int) -> None:
+        for j in range(20):
+            log.append([_score(f"L{i}-{j}", 0.5)] * 3)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert log.count() == 4 * 20 * 3
+
+
+def test_module_has_no_update_or_delete_path() -> None:
+    source = Path(score_log_module.__file__).read_text()
+    assert not re.search(r"\b(UPDATE|DELETE|DROP)\b", source)
