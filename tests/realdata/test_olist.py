@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared_datasets import datasets_dir
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+DATASETS = datasets_dir()
 TRAINING_CONFIG = Path(__file__).resolve().parents[2] / "training" / "configs" / "olist.yaml"
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]

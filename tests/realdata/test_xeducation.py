@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from shared_datasets import datasets_dir
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+DATASETS = datasets_dir()
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
