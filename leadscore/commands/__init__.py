@@ -17,6 +17,7 @@ _COMMANDS: list[tuple[str, str, str | None]] = [
     ("leadscore.commands.serve", "serve", None),
     ("leadscore.commands.training", "train", None),
     ("leadscore.commands.training", "retrain", None),
+    ("leadscore.commands.evaluate", "evaluate", None),
     ("leadscore.commands.registry", "promote", None),
     ("leadscore.commands.registry", "rollback", None),
     ("leadscore.commands.registry", "models", None),

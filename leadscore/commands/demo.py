@@ -33,6 +33,7 @@ def demo(
     from features.config import load_config
     from features.loaders import load_dataset
     from features.simulator import SimulationConfig, simulate_crm
+    from leadscore.commands.evaluate import run_evaluation
     from leadscore.commands.training import run_training
     from models.batch import read_previous, score_dataset, tier_summary, write_scores_atomically
     from models.registry import alias_version, client_for, load_bundle, promote
@@ -72,7 +73,8 @@ def demo(
     )
 
     console.rule("4. validate against closed deals and promote")
-    _evaluate(ctx, settings, workdir)
+    report = run_evaluation(settings, dataset="demo", data_dir=data, out=workdir / "report")
+    console.print(f"validation report: {report / 'report.html'}")
     client = client_for(settings.mlflow_tracking_uri)
     decision = promote(
         client,
@@ -105,12 +107,3 @@ def demo(
 
         ctx.obj = settings
         serve_command(ctx, host="127.0.0.1", port=port, demo_key=True)
-
-
-def _evaluate(ctx: typer.Context, settings: Settings, workdir: Path) -> None:
-    """The validation report, when the evaluate command is installed."""
-    try:
-        from leadscore.commands.evaluate import run_evaluation
-    except ImportError:
-        return
-    run_evaluation(settings, dataset="demo", data_dir=settings.data_dir, out=workdir / "report")

@@ -1,0 +1,142 @@
+"""`leadscore evaluate`: validate a registered model against closed deals, with baselines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from leadscore.settings import Settings
+
+console = Console(stderr=True)
+
+
+def evaluate(
+    ctx: typer.Context,
+    dataset: Annotated[
+        str, typer.Option(help="Dataset config the model was trained on (YAML path or name).")
+    ],
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Folder with the data files (default: settings).")
+    ] = None,
+    alias: Annotated[str, typer.Option(help="Registry alias to evaluate.")] = "challenger",
+    version: Annotated[
+        str | None, typer.Option(help="A model version (overrides --alias).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for report.html and metrics.json.")
+    ] = None,
+    training_config: Annotated[
+        Path | None, typer.Option(help="The training YAML the model was trained with, if any.")
+    ] = None,
+) -> None:
+    """Score the model's out-of-time holdout next to rule-based points, logistic regression,
+    naive Bayes (and the oracle on simulated data); write an HTML report and metrics JSON and
+    log both to the model's MLflow run."""
+    settings: Settings = ctx.obj
+    run_evaluation(
+        settings, dataset=dataset, data_dir=data_dir or settings.data_dir, out=out,
+        alias=alias, version=version, training_config=training_config,
+    )  # fmt: skip
+
+
+def run_evaluation(
+    settings: Settings,
+    *,
+    dataset: str,
+    data_dir: Path,
+    out: Path | None = None,
+    alias: str = "challenger",
+    version: str | None = None,
+    training_config: Path | None = None,
+) -> Path:
+    """Evaluate one registered version; returns the report folder."""
+    from features.config import load_config
+    from features.loaders import load_dataset
+    from models.registry import alias_version, client_for, load_bundle
+    from training.config import load_training_config
+    from training.dataset import build_training_set, feature_params, segment_keys_hash
+    from training.pipeline import Seeds
+
+    client = client_for(settings.mlflow_tracking_uri)
+    chosen = version or alias_version(client, settings.model_name, alias)
+    if chosen is None:
+        console.print(f"[red]no model:[/red] models:/{settings.model_name}@{alias} does not exist")
+        raise typer.Exit(code=2)
+    model = load_bundle(client, settings.model_name, chosen)
+    loaded = load_dataset(load_config(dataset), data_dir)
+    params = feature_params(loaded, settings.horizon_days, settings.snapshot_every_days)
+    config = load_training_config(training_config)
+    with console.status("rebuilding the training and holdout segments"):
+        training_set = build_training_set(
+            loaded, params, config, Seeds.from_seed(settings.seed).split
+        )
+    holdout = training_set.segment("holdout")
+    expected = model.metadata.get("holdout_keys_sha256")
+    if expected and segment_keys_hash(holdout) != expected:
+        console.print(
+            f"[red]holdout mismatch:[/red] v{chosen} was validated on another holdout (different "
+            "data, seed or training config); pass the same --data-dir/--training-config/--seed"
+        )
+        raise typer.Exit(code=2)
+    folder = out or Path("reports") / f"{loaded.config.name}-v{chosen}"
+    with console.status("scoring the holdout with the model and the baselines"):
+        evaluation = _evaluate(model, training_set, loaded, data_dir, params, chosen)
+    from evaluation.report import write_metrics_json, write_report
+
+    report = write_report(evaluation.html, folder / "report.html")
+    metrics = write_metrics_json(evaluation.metrics, folder / "metrics.json")
+    run_id = client.get_model_version(settings.model_name, chosen).run_id
+    for path in (report, metrics):
+        client.log_artifact(run_id, str(path), "evaluation")
+    _print_comparison(evaluation.tables["comparison"], chosen)
+    console.print(f"[green]wrote[/green] {report} and {metrics} (logged to run {run_id})")
+    return folder
+
+
+def _evaluate(
+    model: Any, training_set: Any, loaded: Any, data_dir: Path, params: Any, version: str
+) -> Any:
+    import pandas as pd
+
+    from evaluation.lifecycle import lifecycle_view
+    from evaluation.validate import evaluate_model, won_amount_in_window
+
+    holdout = training_set.segment("holdout")
+    train = training_set.segment("train")
+    oracle = amount = lifecycle = None
+    if not loaded.static:
+        amount = won_amount_in_window(holdout, loaded.outcomes, params.horizon_days)
+        if loaded.events is not None and len(loaded.events):
+            lifecycle = lifecycle_view(loaded.leads, loaded.events, loaded.outcomes)
+        truth_path = Path(data_dir) / "truth.parquet"
+        if truth_path.exists():  # simulated data: the true propensity is known
+            from features.simulator import oracle_probability
+
+            truth = pd.read_parquet(truth_path)
+            oracle = oracle_probability(
+                truth, holdout["lead_id"], holdout["as_of"], params.horizon_days
+            )
+    return evaluate_model(
+        model, train, holdout, model_version=version, dataset_name=loaded.config.name,
+        oracle=oracle, amount=amount, lifecycle=lifecycle,
+    )  # fmt: skip
+
+
+def _print_comparison(comparison: Any, version: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"v{version} vs baselines on the out-of-time holdout")
+    columns = ["roc_auc", "pr_auc", "top_decile_lift", "top_tier_conversion", "brier"]
+    table.add_column("model")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for _, row in comparison.iterrows():
+        cells = [
+            "–" if row.get(col) is None or row.get(col) != row.get(col) else f"{row[col]:.3f}"
+            for col in columns
+        ]
+        table.add_row(str(row["model"]), *cells)
+    console.print(table)
