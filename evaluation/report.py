@@ -216,9 +216,11 @@ def render_report(
     figures: Mapping[str, str | bytes | Figure] | None = None,
     lifecycle: Mapping[str, pd.DataFrame] | None = None,
     shap_image: str | bytes | Figure | None = None,
+    extra_sections: Mapping[str, tuple[str, pd.DataFrame]] | None = None,
 ) -> str:
     """The report as one HTML string: header, headline cards, model vs baselines, lift/gains,
-    tiers, slices, lifecycle and plots. ``tables`` is what ``evaluation_tables`` returns."""
+    tiers, slices, lifecycle and plots. ``tables`` is what ``evaluation_tables`` returns;
+    ``extra_sections`` maps a title to (note, table), e.g. the backtests."""
     m = tables["metrics"]
     esc = html.escape
     meta = [
@@ -297,6 +299,8 @@ def render_report(
             "and the median days it took.",
             body,
         )
+    for title, (note, frame) in (extra_sections or {}).items():
+        section(title, note, _html_table(frame))
     parts.append("</main></body></html>")
     return "".join(parts)
 

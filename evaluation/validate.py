@@ -92,6 +92,7 @@ def evaluate_model(
     amount: np.ndarray | None = None,
     lifecycle: Mapping[str, pd.DataFrame] | None = None,
     explain: bool = True,
+    backtests: Mapping[str, tuple[str, pd.DataFrame]] | None = None,
 ) -> Evaluation:
     """Score the holdout with the model and every baseline; build tables, plots and report."""
     y = holdout["label"].to_numpy()
@@ -118,9 +119,11 @@ def evaluate_model(
     html = render_report(
         tables, model_name="leadscore", model_version=f"v{model_version}", dataset=dataset_name,
         holdout=holdout_label, figures=figures, lifecycle=lifecycle, shap_image=shap_image,
+        extra_sections=backtests,
     )  # fmt: skip
     metrics = metrics_json(
-        tables, model_name="leadscore", model_version=model_version, dataset=dataset_name,
+        {**tables, **{title: frame for title, (_, frame) in (backtests or {}).items()}},
+        model_name="leadscore", model_version=model_version, dataset=dataset_name,
         holdout=holdout_label, lifecycle=lifecycle,
     )  # fmt: skip
     return Evaluation(tables, figures, html, metrics)

@@ -31,6 +31,14 @@ def evaluate(
     training_config: Annotated[
         Path | None, typer.Option(help="The training YAML the model was trained with, if any.")
     ] = None,
+    backtest: Annotated[
+        int,
+        typer.Option(min=0, help="Rolling-origin cut-offs (temporal data; 0 = skip)."),
+    ] = 3,
+    score_log: Annotated[
+        Path | None,
+        typer.Option(help="Score log of the service to backtest (default: settings, if present)."),
+    ] = None,
 ) -> None:
     """Score the model's out-of-time holdout next to rule-based points, logistic regression,
     naive Bayes (and the oracle on simulated data); write an HTML report and metrics JSON and
@@ -38,7 +46,8 @@ def evaluate(
     settings: Settings = ctx.obj
     run_evaluation(
         settings, dataset=dataset, data_dir=data_dir or settings.data_dir, out=out,
-        alias=alias, version=version, training_config=training_config,
+        alias=alias, version=version, training_config=training_config, backtest=backtest,
+        score_log=score_log or settings.score_log,
     )  # fmt: skip
 
 
@@ -51,6 +60,8 @@ def run_evaluation(
     alias: str = "challenger",
     version: str | None = None,
     training_config: Path | None = None,
+    backtest: int = 0,
+    score_log: Path | None = None,
 ) -> Path:
     """Evaluate one registered version; returns the report folder."""
     from features.config import load_config
@@ -83,7 +94,8 @@ def run_evaluation(
         raise typer.Exit(code=2)
     folder = out or Path("reports") / f"{loaded.config.name}-v{chosen}"
     with console.status("scoring the holdout with the model and the baselines"):
-        evaluation = _evaluate(model, training_set, loaded, data_dir, params, chosen)
+        backtests = _backtests(model, training_set, loaded, params, config, backtest, score_log)
+        evaluation = _evaluate(model, training_set, loaded, data_dir, params, chosen, backtests)
     from evaluation.report import write_metrics_json, write_report
 
     report = write_report(evaluation.html, folder / "report.html")
@@ -92,12 +104,82 @@ def run_evaluation(
     for path in (report, metrics):
         client.log_artifact(run_id, str(path), "evaluation")
     _print_comparison(evaluation.tables["comparison"], chosen)
+    if "Rolling-origin backtest" in backtests:
+        summary = backtests["Rolling-origin backtest"][1].pivot_table(
+            index="cutoff", columns="model", values="roc_auc"
+        )
+        console.print("ROC-AUC per cut-off (rolling origin):")
+        console.print(summary.round(3).to_string())
     console.print(f"[green]wrote[/green] {report} and {metrics} (logged to run {run_id})")
     return folder
 
 
+def _backtests(
+    model: Any,
+    training_set: Any,
+    loaded: Any,
+    params: Any,
+    config: Any,
+    n_cutoffs: int,
+    score_log: Path | None,
+) -> dict[str, tuple[str, Any]]:
+    """Rolling-origin backtest (LightGBM with the model's settings + baselines refitted at
+    every cut-off) and the served-score backtest when a score log exists."""
+    from evaluation.backtest import read_score_log, rolling_origin_backtest, served_score_backtest
+    from evaluation.validate import baseline_scores
+    from features.snapshots import observed_until_of
+    from models.encoding import encode_frame
+    from training.lightgbm_model import fit_booster
+
+    out: dict[str, tuple[str, Any]] = {}
+    if loaded.static:
+        return out
+    features = list(model.features)
+
+    def fit_predict(train: Any, test: Any) -> dict[str, Any]:
+        fitted = fit_booster(
+            train, None, features, [f for f in model.spec.categorical if f in features],
+            config.lgbm_params, seed=0, num_threads=config.num_threads,
+            num_boost_round=max(model.booster.current_iteration(), 1), early_stopping_rounds=1,
+        )  # fmt: skip
+        scores = {"leadscore (LightGBM)": fitted.booster.predict(
+            encode_frame(test, fitted.features, fitted.categories)
+        )}  # fmt: skip
+        scores.update(baseline_scores(train, test, features))
+        return scores
+
+    if n_cutoffs:
+        table = rolling_origin_backtest(
+            training_set.table, params.horizon_days, fit_predict, n_cutoffs=n_cutoffs
+        )
+        out["Rolling-origin backtest"] = (
+            "At each cut-off: refit on snapshots whose label window closed before it, test on "
+            "the next period. Stable numbers over time mean the ranking can be trusted.",
+            table,
+        )
+    if score_log is not None and Path(score_log).exists():
+        log = read_score_log(score_log)
+        try:
+            served = served_score_backtest(
+                log, loaded.outcomes, params.horizon_days, observed_until_of(loaded)
+            )
+        except ValueError as exc:
+            console.print(f"[yellow]served-score backtest skipped:[/yellow] {exc}")
+        else:
+            note = "What the service answered at the time, judged by the deals that closed later."
+            out["Served scores: by tier"] = (note, served["tiers"])
+            out["Served scores: by model version"] = (note, served["by_model_version"])
+    return out
+
+
 def _evaluate(
-    model: Any, training_set: Any, loaded: Any, data_dir: Path, params: Any, version: str
+    model: Any,
+    training_set: Any,
+    loaded: Any,
+    data_dir: Path,
+    params: Any,
+    version: str,
+    backtests: dict[str, tuple[str, Any]],
 ) -> Any:
     import pandas as pd
 
@@ -121,7 +203,7 @@ def _evaluate(
             )
     return evaluate_model(
         model, train, holdout, model_version=version, dataset_name=loaded.config.name,
-        oracle=oracle, amount=amount, lifecycle=lifecycle,
+        oracle=oracle, amount=amount, lifecycle=lifecycle, backtests=backtests,
     )  # fmt: skip
 
 

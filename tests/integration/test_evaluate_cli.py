@@ -31,11 +31,27 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
         result, dataset, tracking_uri=uri, artifact_root=tmp_path / "artifacts",
         model_name="leadscore", resolved_config={},
     )  # fmt: skip
+    # A score log written by the service's own ScoreLog: the holdout's scores at their as_of.
+    from models.schema import ScoreOut
+    from serving.score_log import ScoreLog
+
+    holdout = result.holdout
+    served = result.model.score_features(holdout, explain_k=1)
+    log = tmp_path / "scores.sqlite"
+    writer = ScoreLog(log)
+    for as_of, rows in served.assign(as_of=holdout["as_of"].to_numpy()).groupby("as_of"):
+        writer.append(
+            [ScoreOut(lead_id=r.lead_id, as_of=as_of, probability=r.probability, score=r.score,
+                      tier=r.tier, sales_ready=r.sales_ready, fit=r.fit, engagement=r.engagement,
+                      reasons=[], model_version="1") for r in rows.itertuples()],
+            scored_at=as_of,
+        )  # fmt: skip
+    writer.close()
     out = tmp_path / "report"
     run = CliRunner().invoke(
         app,
         ["--tracking-uri", uri, "--seed", "42", "evaluate", "--dataset", "demo",
-         "--data-dir", str(data), "--out", str(out)],
+         "--data-dir", str(data), "--out", str(out), "--backtest", "2", "--score-log", str(log)],
         catch_exceptions=False,
     )  # fmt: skip
     assert run.exit_code == 0, run.output
@@ -51,7 +67,14 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
     # Nobody beats the truth; everything ranks better than chance.
     assert all(0.55 < row["roc_auc"] <= rows["oracle (true propensity)"]["roc_auc"] + 0.01
                for row in rows.values())  # fmt: skip
+    backtest = metrics["Rolling-origin backtest"]
+    assert len({row["cutoff"] for row in backtest}) == 2 and len(backtest) == 8
+    # Served scores judged by the deals that closed: all holdout rows have a closed window.
+    served_tiers = {row["tier"]: row for row in metrics["Served scores: by tier"]}
+    assert sum(row["leads"] for row in served_tiers.values()) == len(holdout)
+    assert sum(row["wins"] for row in served_tiers.values()) == int(holdout["label"].sum())
     html = (out / "report.html").read_text()
+    assert "Rolling-origin backtest" in html and "Served scores: by tier" in html
     assert "Model vs baselines" in html and "http://" not in html and "https://" not in html
     assert f"{model_auc:.3f}" in html
     artifacts = {a.path for a in client_for(uri).list_artifacts(logged.run_id, "evaluation")}
