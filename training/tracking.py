@@ -37,8 +37,6 @@ class LoggedRun:
 def configure_experiment(tracking_uri: str, artifact_root: Path, name: str) -> str:
     """Experiment id for ``name``; created with ``artifact_root`` as its artifact location
     when the store is a local SQLite file (so artifacts do not land in the working dir)."""
-    import mlflow
-
     client = client_for(tracking_uri)
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
@@ -46,7 +44,6 @@ def configure_experiment(tracking_uri: str, artifact_root: Path, name: str) -> s
     location = None
     if tracking_uri.startswith("sqlite:"):
         location = Path(artifact_root).resolve().as_uri()
-    del mlflow  # only the client is used; imported to fail early if MLflow is missing
     return client.create_experiment(name, artifact_location=location)
 
 
@@ -84,9 +81,9 @@ def example_leads(
         deals = dataset.outcomes[dataset.outcomes[c.LEAD_ID] == lead_id]
         if as_of is not None:
             events = events[events[c.OCCURRED_AT] <= as_of]
+            deals = deals[deals[c.CLOSED_AT] <= as_of]
         if max_events is not None:
             events = events.sort_values(c.OCCURRED_AT).tail(max_events)
-            deals = deals[deals[c.CLOSED_AT] <= as_of]
         created = record[c.CREATED_AT] if c.CREATED_AT in record.index else None
         count = getattr(row, colleagues[0]) if colleagues else None
         count = None if count is None or pd.isna(count) else int(count)

@@ -210,7 +210,7 @@ def _evaluate(
 def _print_comparison(comparison: Any, version: str) -> None:
     from rich.table import Table
 
-    table = Table(title=f"v{version} vs baselines on the out-of-time holdout")
+    table = Table(title=f"v{version} vs baselines on its holdout")
     columns = ["roc_auc", "pr_auc", "top_decile_lift", "top_tier_conversion", "brier"]
     table.add_column("model")
     for column in columns:
