@@ -13,6 +13,7 @@ model and rows. Writes benchmarks/results/scale.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -138,10 +139,8 @@ def _measure(command: list[str], env: dict[str, str]) -> dict:
         "peak_rss_mb": round(peak / 2**20),
     }
     lines = stdout.decode().strip().splitlines()
-    try:  # the stages of this script end with one JSON line
+    with contextlib.suppress(ValueError):  # this script's stages end with one JSON line
         result.update(json.loads(lines[-1]) if lines else {})
-    except ValueError:
-        pass
     return result
 
 
