@@ -10,18 +10,19 @@ import typer
 # (module, attribute, group). A module's typer `app` becomes a sub-command group; a function
 # is registered as a top-level command.
 _COMMANDS: list[tuple[str, str, str | None]] = [
+    # In the order of the workflow: data -> features -> model -> validation -> use.
     ("leadscore.commands.data", "simulate", None),
     ("leadscore.commands.data", "validate", None),
     ("leadscore.commands.features", "app", "features"),
-    ("leadscore.commands.demo", "demo", None),
-    ("leadscore.commands.serve", "serve", None),
     ("leadscore.commands.training", "train", None),
-    ("leadscore.commands.training", "retrain", None),
     ("leadscore.commands.evaluate", "evaluate", None),
     ("leadscore.commands.registry", "promote", None),
     ("leadscore.commands.registry", "rollback", None),
     ("leadscore.commands.registry", "models", None),
+    ("leadscore.commands.training", "retrain", None),
     ("leadscore.commands.scoring", "score", None),
+    ("leadscore.commands.serve", "serve", None),
+    ("leadscore.commands.demo", "demo", None),
 ]
 
 

@@ -40,9 +40,11 @@ def evaluate(
         typer.Option(help="Score log of the service to backtest (default: settings, if present)."),
     ] = None,
 ) -> None:
-    """Score the model's out-of-time holdout next to rule-based points, logistic regression,
-    naive Bayes (and the oracle on simulated data); write an HTML report and metrics JSON and
-    log both to the model's MLflow run."""
+    """Validate a registered model against closed deals, next to the baselines.
+
+    Scores the model's own holdout with it, rule-based points, logistic regression, naive
+    Bayes (and the oracle on simulated data), runs the backtests, writes report.html and
+    metrics.json and logs both to the model's MLflow run."""
     settings: Settings = ctx.obj
     run_evaluation(
         settings, dataset=dataset, data_dir=data_dir or settings.data_dir, out=out,

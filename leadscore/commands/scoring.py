@@ -48,8 +48,10 @@ def score(
         typer.Option(help="Dask scheduler address (tcp://host:8786); default: a local cluster."),
     ] = None,
 ) -> None:
-    """Score every lead of a dataset as of one moment: probability, score, tier, sales_ready,
-    fit, engagement, top reasons, model version and `tier_changed` against the previous run."""
+    """Score every lead of a dataset as of one moment (nightly batch scoring).
+
+    Writes probability, score, tier, sales_ready, fit, engagement, top reasons, model version
+    and `tier_changed` against the previous run's output, atomically."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
     from rich.table import Table
 
