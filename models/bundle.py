@@ -71,7 +71,6 @@ class LeadScoreModel:
         groups = np.array([self.spec[name].group for name in self.features])
         self._fit_mask = groups == "fit"
         self._engagement_mask = groups == "engagement"
-        self._labels = [self.spec[name].label for name in self.features]
         self._attributes = {f.name for f in self.spec.of_family("attribute")}
         self._fast: Any = None
 
@@ -169,9 +168,10 @@ class LeadScoreModel:
             if key in frame.columns:
                 result.insert(0 if key == "lead_id" else 1, key, frame[key].to_numpy())
         values = self._reason_values(frame, out["reason_index"])
+        dumps = json.dumps
         result["reasons"] = [
-            json.dumps([r.model_dump(mode="json") for r in reasons])
-            for reasons in self._reasons(out["reason_index"], out["reason_impact"], values)
+            dumps(reasons)
+            for reasons in self._reason_dicts(out["reason_index"], out["reason_impact"], values)
         ]
         return result
 
@@ -258,22 +258,35 @@ class LeadScoreModel:
     def _reasons(
         self, index: np.ndarray, impact: np.ndarray, values: np.ndarray
     ) -> list[list[Reason]]:
+        return [
+            [Reason(**reason) for reason in reasons]
+            for reasons in self._reason_dicts(index, impact, values)
+        ]
+
+    def _reason_dicts(
+        self, index: np.ndarray, impact: np.ndarray, values: np.ndarray
+    ) -> list[list[dict[str, Any]]]:
+        """Reason fields per row as plain dicts (the batch path skips pydantic: ~10x faster).
+        Only the sentence needs Python per reason; the selection above is vectorised."""
+        features = [self.spec[name] for name in self.features]
+        rounded = np.round(impact, 4).tolist()
+        index_rows = index.tolist()
+        value_rows = values.tolist()
         out = []
-        for i in range(index.shape[0]):
+        for idx, effects, vals in zip(index_rows, rounded, value_rows, strict=True):
             reasons = []
-            for j in range(index.shape[1]):
-                name = self.features[index[i, j]]
-                value = _plain(values[i, j])
-                effect = float(impact[i, j])
+            for j, effect, raw in zip(idx, effects, vals, strict=True):
+                value = _plain(raw)
+                feature = features[j]
                 reasons.append(
-                    Reason(
-                        feature=name,
-                        label=self._labels[index[i, j]],
-                        value=value,
-                        impact=round(effect, 4),
-                        direction="up" if effect >= 0 else "down",
-                        sentence=_sentence(self.spec[name], value),
-                    )
+                    {
+                        "feature": feature.name,
+                        "label": feature.label,
+                        "value": value,
+                        "impact": effect,
+                        "direction": "up" if effect >= 0 else "down",
+                        "sentence": _sentence(feature, value),
+                    }
                 )
             out.append(reasons)
         return out

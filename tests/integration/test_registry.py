@@ -102,3 +102,40 @@ def test_floors_refuse_a_first_champion(store, tmp_path) -> None:
     assert not decision.promoted
     assert "roc_auc" in decision.message and "below the floor 0.9990" in decision.message
     assert decision.challenger == str(challenger)
+
+
+def test_retrain_closes_the_loop(tmp_path) -> None:
+    """Train on deals closed so far, then `retrain --outcomes` with the later deals: a new
+    challenger is registered from a combined outcomes file; user files stay untouched."""
+    import pandas as pd
+
+    from features.simulator import SimulationConfig, simulate_crm
+    from models.registry import alias_version, client_for, list_versions
+
+    data = tmp_path / "data"
+    simulate_crm(SimulationConfig(n_leads=3000, days=730, seed=4), data)
+    outcomes = pd.read_parquet(data / "outcomes.parquet")
+    cut = outcomes["closed_at"].quantile(0.85)
+    outcomes[outcomes["closed_at"] <= cut].to_parquet(data / "outcomes.parquet", index=False)
+    later = outcomes[outcomes["closed_at"] > cut]
+    later.to_csv(tmp_path / "new.csv", index=False)
+    before = (data / "outcomes.parquet").read_bytes()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    common = ["--dataset", "demo", "--data-dir", str(data)]
+
+    trained = _cli(uri, "train", *common)
+    assert trained.exit_code == 0, trained.output
+    assert json.loads(trained.stdout[trained.stdout.index("{") :])["registered_version"] == "1"
+    assert _cli(uri, "promote").exit_code == 0
+
+    retrained = _cli(uri, "retrain", *common, "--outcomes", str(tmp_path / "new.csv"))
+    assert retrained.exit_code == 0, retrained.output
+    text = " ".join(retrained.output.split())
+    assert f"{len(later):,} new" in text
+    assert "promoted v2" in text or "refused v2" in text  # the decision is always reported
+    assert (data / "outcomes.parquet").read_bytes() == before
+    combined = list((data / "retrain").glob("outcomes-*.csv"))
+    assert len(combined) == 1 and len(pd.read_csv(combined[0])) == len(outcomes)
+    client = client_for(uri)
+    assert alias_version(client, "leadscore", "challenger") == "2"
+    assert [v.version for v in list_versions(client, "leadscore")] == ["2", "1"]
