@@ -147,3 +147,57 @@ def bootstrap_ci(
     alpha = (1 - confidence) / 2
     low, high = np.quantile(values, [alpha, 1 - alpha])
     return float(low), float(high)
+
+
+def bootstrap_auc_difference(
+    y: Any,
+    p_a: Any,
+    p_b: Any,
+    *,
+    n_boot: int = 500,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """ROC-AUC of ``p_a`` minus that of ``p_b`` on the same rows, with a paired percentile
+    bootstrap interval: both scores are judged on the same resamples, so the interval reflects
+    the difference between them, not each model's own noise. An interval that contains 0 means
+    the holdout cannot tell the two apart.
+
+    Each resample is a vector of row weights, and the weighted Mann-Whitney AUC of a score
+    sorted once needs no re-sort per resample (500 resamples of 50k rows: about a second).
+    """
+    y_arr, a = check_inputs(y, p_a, name="p_a")
+    _, b = check_inputs(y, p_b, name="p_b")
+    if y_arr.min() == y_arr.max():
+        return float("nan"), float("nan"), float("nan")
+    point = float(roc_auc_score(y_arr, a) - roc_auc_score(y_arr, b))
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    n, deltas = y_arr.size, []
+    for start in range(0, n_boot, 50):  # 50 resamples at a time bounds the memory
+        weights = np.stack(
+            [
+                np.bincount(rng.integers(0, n, n), minlength=n)
+                for _ in range(min(50, n_boot - start))
+            ]
+        ).astype(np.float64)
+        deltas.append(_weighted_auc(y_arr, a, weights) - _weighted_auc(y_arr, b, weights))
+    finite = np.concatenate(deltas)
+    finite = finite[np.isfinite(finite)]
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(finite, [alpha, 1 - alpha])
+    return point, float(low), float(high)
+
+
+def _weighted_auc(y: np.ndarray, p: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC-AUC per row of ``weights`` (resamples x rows); tied scores count one half."""
+    order = np.argsort(p, kind="stable")
+    sorted_p, positive = p[order], y[order] == 1
+    w = weights[:, order]
+    starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])  # tie groups
+    group = np.cumsum(np.r_[True, sorted_p[1:] != sorted_p[:-1]]) - 1
+    negatives = np.add.reduceat(np.where(positive, 0.0, w), starts, axis=1)
+    below = np.cumsum(negatives, axis=1) - negatives  # negatives in lower-scored groups
+    credit = (below + 0.5 * negatives)[:, group[positive]]
+    w_pos = w[:, positive]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (w_pos * credit).sum(axis=1) / (w_pos.sum(axis=1) * negatives.sum(axis=1))

@@ -41,6 +41,7 @@ _HEADERS = {
     "top_decile_lift": "top-decile lift", "top_tier_conversion": "A-tier conversion",
     "share_leads": "% of leads", "share_wins": "% of wins", "cum_share_wins": "cum. % of wins",
     "cum_share_leads": "cum. % of leads", "lead_share": "% of leads", "median_days": "median days",
+    "reference_auc_gain": "model's ROC-AUC gain [95% CI]",
 }  # fmt: skip
 DASH = "–"
 
@@ -63,7 +64,7 @@ def evaluation_tables(
     ordered = {model: p, **{k: v for k, v in scores.items() if k != model}}  # model row first
     tables: dict[str, Any] = {
         "metrics": classification_metrics(y, p),
-        "comparison": compare_models(y, ordered, tiers),
+        "comparison": compare_models(y, ordered, tiers, reference=model),
         "deciles": decile_table(y, p),
     }
     if tiers is not None and model in tiers:
@@ -117,7 +118,7 @@ def format_table(frame: pd.DataFrame) -> pd.DataFrame:
     into the conversion cell ("12.3% [10.1–14.6%]"), NaN as a dash."""
     shown = pd.DataFrame(index=frame.index)
     for column in frame.columns:
-        if column in {"conversion_low", "conversion_high"}:
+        if column in {"conversion_low", "conversion_high", *_GAIN_BOUNDS}:
             continue
         shown[column] = [_format_value(column, v) for v in frame[column].astype(object)]
     if {"conversion", "conversion_low", "conversion_high"} <= set(frame.columns):
@@ -127,7 +128,15 @@ def format_table(frame: pd.DataFrame) -> pd.DataFrame:
             f"{c} <span class=ci>[{lo}–{hi}]</span>" if c != DASH else c
             for c, lo, hi in zip(shown["conversion"], lows, highs, strict=True)
         ]
+    if {"reference_auc_gain", *_GAIN_BOUNDS} <= set(frame.columns):
+        shown["reference_auc_gain"] = [
+            DASH if g != g else f"{g:+.3f} <span class=ci>[{lo:+.3f} to {hi:+.3f}]</span>"
+            for g, lo, hi in frame[["reference_auc_gain", *_GAIN_BOUNDS]].itertuples(index=False)
+        ]
     return shown
+
+
+_GAIN_BOUNDS = ("reference_auc_gain_low", "reference_auc_gain_high")
 
 
 def _html_table(frame: pd.DataFrame, highlight_first: bool = False) -> str:
@@ -257,7 +266,9 @@ def render_report(
     section(
         "Model vs baselines",
         "Same holdout rows for every model. Lift = conversion in the top 10% of scores over the "
-        "overall rate. Brier / log loss / ECE only for probability scores.",
+        "overall rate. Brier / log loss / ECE only for probability scores. The ROC-AUC gain is "
+        "the model's minus that row's, with a paired bootstrap interval: an interval that "
+        "contains 0 means this holdout cannot tell the two apart.",
         _html_table(tables["comparison"], highlight_first=True),
     )
     if "tiers" in tables:

@@ -190,6 +190,9 @@ def _evaluate(
 
     holdout = training_set.segment("holdout")
     train = training_set.segment("train")
+    if model.metadata.get("refit_with_valid"):
+        # The booster was refit on train + valid: the baselines learn from the same rows.
+        train = pd.concat([train, training_set.segment("valid")], ignore_index=True)
     oracle = amount = lifecycle = None
     if not loaded.static:
         amount = won_amount_in_window(holdout, loaded.outcomes, params.horizon_days)
@@ -217,10 +220,19 @@ def _print_comparison(comparison: Any, version: str) -> None:
     table.add_column("model")
     for column in columns:
         table.add_column(column, justify="right")
+    table.add_column("model's AUC gain [95% CI]", justify="right")
     for _, row in comparison.iterrows():
         cells = [
             "–" if row.get(col) is None or row.get(col) != row.get(col) else f"{row[col]:.3f}"
             for col in columns
         ]
+        gain = row.get("reference_auc_gain")
+        if gain is not None and gain == gain:
+            cells.append(
+                f"{gain:+.3f} [{row['reference_auc_gain_low']:+.3f}, "
+                f"{row['reference_auc_gain_high']:+.3f}]"
+            )
+        else:
+            cells.append("–")
         table.add_row(str(row["model"]), *cells)
     console.print(table)

@@ -147,3 +147,19 @@ def test_compare_models_table() -> None:
     assert by.loc["oracle", "top_tier_conversion"] == pytest.approx(y[tiers == "A"].mean())
     assert np.isnan(by.loc["noisy", "top_tier_conversion"])
     assert by.loc["oracle", "top_decile_lift"] > 2
+
+
+def test_compare_models_reports_the_reference_gain_with_an_interval() -> None:
+    rng = np.random.default_rng(np.random.SeedSequence(10))
+    truth = rng.beta(1, 6, 5000)
+    y = (rng.random(5000) < truth).astype(int)
+    noisy = np.clip(truth + rng.normal(0, 0.2, 5000), 0, 1)
+    table = compare_models(y, {"oracle": truth, "noisy": noisy}, reference="oracle")
+    by = table.set_index("model")
+    gain = by.loc["noisy", "reference_auc_gain"]
+    assert gain == pytest.approx(by.loc["oracle", "roc_auc"] - by.loc["noisy", "roc_auc"])
+    assert 0 < by.loc["noisy", "reference_auc_gain_low"] < gain
+    assert gain < by.loc["noisy", "reference_auc_gain_high"]
+    assert np.isnan(by.loc["oracle", "reference_auc_gain"])  # no gain over itself
+    with pytest.raises(KeyError, match="'model'"):
+        compare_models(y, {"oracle": truth}, reference="model")

@@ -174,3 +174,30 @@ def test_slice_metrics_counts_ci_auc_and_small_flag() -> None:
 def test_slice_metrics_names_missing_column() -> None:
     with pytest.raises(KeyError, match="region"):
         slice_metrics(pd.DataFrame({"source": ["a"]}), [1], [0.5], ["region"])
+
+
+def test_paired_bootstrap_auc_difference() -> None:
+    """Point value equals sklearn's difference; a clearly better score gets an interval above
+    0, a score against itself a zero-width one, and two equally good noisy scores one that
+    straddles 0. The weighted AUC behind it matches sklearn with sample weights, ties included."""
+    from sklearn.metrics import roc_auc_score
+
+    from evaluation.metrics import _weighted_auc, bootstrap_auc_difference
+
+    rng = np.random.default_rng(np.random.SeedSequence(3))
+    n = 4000
+    y = (rng.random(n) < 0.15).astype(int)
+    strong = np.round(rng.random(n) + 0.8 * y, 2)  # rounded: many ties
+    weak = rng.random(n) + 0.2 * y
+    weak_twin = rng.random(n) + 0.2 * y
+    weights = rng.integers(0, 3, (2, n)).astype(float)
+    for w in weights:
+        assert _weighted_auc(y, strong, w[None])[0] == pytest.approx(
+            roc_auc_score(y, strong, sample_weight=w), abs=1e-12
+        )
+    gain, low, high = bootstrap_auc_difference(y, strong, weak, n_boot=200)
+    assert gain == pytest.approx(roc_auc_score(y, strong) - roc_auc_score(y, weak), abs=1e-12)
+    assert 0 < low < gain < high
+    assert bootstrap_auc_difference(y, weak, weak, n_boot=50) == (0.0, 0.0, 0.0)
+    _, low, high = bootstrap_auc_difference(y, weak, weak_twin, n_boot=200)
+    assert low < 0 < high
