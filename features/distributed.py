@@ -88,7 +88,9 @@ def compute_features_distributed(
         split_by_partition(leads, events, outcomes, snapshots, n_partitions)
     ):
         remote = client.scatter(list(pieces))
-        future = client.submit(compute_features, spec, *remote, key=f"features-{k}-{id(spec)}")
+        future = client.submit(  # one thread per task: Dask already runs tasks in parallel
+            compute_features, spec, *remote, threads=1, key=f"features-{k}-{id(spec)}"
+        )
         futures[future.key] = future
         positions[future.key] = rows
         n_leads[future.key] = len(pieces[0])

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from features import contracts as c
-from features.batch import AS_OF, compute_features
+from features.batch import AS_OF, compute_features, iter_features
 from features.contracts import DataValidationError
 from features.online import OnlineEngine
 from features.spec import (
@@ -126,6 +126,29 @@ def test_batch_result_does_not_depend_on_chunking(small_crm) -> None:
     whole = compute_features(spec, leads, events, outcomes, snapshots, chunk_leads=10_000)
     chunked = compute_features(spec, leads, events, outcomes, snapshots, chunk_leads=7)
     pd.testing.assert_frame_equal(whole, chunked, rtol=1e-12)
+    # Chunks computed on 3 threads land in the same rows with the same values.
+    threaded = compute_features(spec, leads, events, outcomes, snapshots, chunk_leads=7, threads=3)
+    pd.testing.assert_frame_equal(chunked, threaded, rtol=0, atol=0)
+    streamed = list(
+        iter_features(spec, leads, events, outcomes, snapshots, chunk_leads=7, threads=3)
+    )
+    assert np.array_equal(
+        np.concatenate([positions for positions, _ in streamed]),
+        np.concatenate(
+            [
+                p
+                for p, _ in iter_features(
+                    spec, leads, events, outcomes, snapshots, chunk_leads=7, threads=1
+                )
+            ]
+        ),
+    )
+    restored = (
+        pd.concat([part for _, part in streamed])
+        .set_axis(np.concatenate([positions for positions, _ in streamed]))
+        .sort_index()
+    )
+    pd.testing.assert_frame_equal(restored, threaded, rtol=0, atol=0, check_index_type=False)
 
 
 def test_known_values_for_a_hand_built_lead() -> None:
