@@ -46,9 +46,9 @@ def _stage_features(data: str, out: str, engine: str) -> None:
         from leadscore.cluster import dask_client
 
         with dask_client(None) as client_:
-            frame = compute_features_distributed(client_, *args)
+            frame = compute_features_distributed(client_, *args, open_deals=dataset.open_deals)
     else:
-        frame = compute_features(*args)
+        frame = compute_features(*args, open_deals=dataset.open_deals)
     frame.to_parquet(out, index=False)
     print(json.dumps({"rows": len(frame), "events": len(dataset.events)}))
 

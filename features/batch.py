@@ -84,12 +84,15 @@ def compute_features(
     *,
     chunk_leads: int = DEFAULT_CHUNK_LEADS,
     threads: int | None = None,
+    open_deals: pd.DataFrame | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """One row per snapshot (same order as ``snapshots``): lead_id, as_of, then spec features.
 
     ``snapshots`` has ``lead_id`` and ``as_of``; every lead must exist in ``leads``. In static
-    mode only attributes are computed and ``as_of`` may be NaT. ``progress(n)`` is called with
+    mode only attributes are computed and ``as_of`` may be NaT. ``open_deals`` (lead_id,
+    opened_at) are deals still open at export; with ``outcomes``' opened_at they make the
+    open-opportunity features, when the spec has them. ``progress(n)`` is called with
     the number of leads finished after each chunk. ``threads`` chunks are computed at once
     (default: the CPUs this process may use); the result does not depend on it. Use
     :func:`iter_features` to stream chunks instead of holding the whole table.
@@ -99,7 +102,7 @@ def compute_features(
         if progress is not None:
             progress(len(leads))
         return _frame(spec, leads, snapshots, query_lead, {})
-    engine = _Prepared(spec, leads, events, outcomes, snapshots, query_lead)
+    engine = _Prepared(spec, leads, events, outcomes, snapshots, query_lead, open_deals)
     # Chunks fill one preallocated (features x rows) block in snapshot order: concatenating
     # and reordering per-chunk DataFrames cost more than computing the features.
     names = _computed_names(spec)
@@ -121,6 +124,7 @@ def iter_features(
     *,
     chunk_leads: int = DEFAULT_CHUNK_LEADS,
     threads: int | None = None,
+    open_deals: pd.DataFrame | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
     """Feature rows chunk by chunk of leads: ``(positions in snapshots, frame)`` pairs, so a
@@ -131,7 +135,7 @@ def iter_features(
             progress(len(leads))
         yield np.arange(len(snapshots)), _frame(spec, leads, snapshots, query_lead, {})
         return
-    engine = _Prepared(spec, leads, events, outcomes, snapshots, query_lead)
+    engine = _Prepared(spec, leads, events, outcomes, snapshots, query_lead, open_deals)
     for (low, high), (positions, values) in _computed_chunks(engine, chunk_leads, threads):
         part = _frame(spec, leads, snapshots.iloc[positions], query_lead[positions], values)
         if progress is not None:
@@ -321,6 +325,7 @@ class _Prepared:
         outcomes: pd.DataFrame,
         snapshots: pd.DataFrame,
         query_lead: np.ndarray,
+        open_deals: pd.DataFrame | None = None,
     ) -> None:
         self.spec = spec
         lead_ids = leads[c.LEAD_ID]
@@ -342,6 +347,7 @@ class _Prepared:
             _timestamps_ns(outcomes[c.CLOSED_AT], "outcomes", c.CLOSED_AT),
             outcomes[c.WON].to_numpy(dtype=bool),
         )
+        self.opportunities = self._opportunities(lead_ids, rank, outcomes, open_deals)
         as_of = snapshots[AS_OF]
         if as_of.isna().any():
             raise DataValidationError(
@@ -363,6 +369,33 @@ class _Prepared:
         self.created_by_rank = np.empty(len(leads), dtype="datetime64[ns]")
         self.created_by_rank[rank] = created
 
+    def _opportunities(
+        self,
+        lead_ids: pd.Series,
+        rank: np.ndarray,
+        outcomes: pd.DataFrame,
+        open_deals: pd.DataFrame | None,
+    ) -> _Sorted:
+        """Deals with a known open date, sorted by (lead, opened_at); ``extra`` is the close
+        time in ns (int64 max while still open)."""
+        if not self.spec.of_family("open_opportunity") and not self.spec.of_family(
+            "open_opportunity_days"
+        ):
+            return _Sorted.of(*(np.zeros(0, dtype=np.int64),) * 3)
+        if c.OPENED_AT in outcomes.columns:
+            dated = outcomes[outcomes[c.OPENED_AT].notna()]
+        else:  # deals without open dates say nothing about open opportunities
+            dated = outcomes.iloc[:0].assign(**{c.OPENED_AT: pd.Series(dtype=c.TIMESTAMP_DTYPE)})
+        still_open = open_deals if open_deals is not None else dated.iloc[:0]
+        frames = [(dated, "outcomes"), (still_open, "open_deals")]
+        ranks = [rank[_lead_positions(lead_ids, f[c.LEAD_ID], t)] for f, t in frames]
+        opened = [_timestamps_ns(f[c.OPENED_AT], t, c.OPENED_AT) for f, t in frames]
+        closed = [
+            _timestamps_ns(dated[c.CLOSED_AT], "outcomes", c.CLOSED_AT),
+            np.full(len(still_open), np.iinfo(np.int64).max),
+        ]
+        return _Sorted.of(np.concatenate(ranks), np.concatenate(opened), np.concatenate(closed))
+
     def chunk(self, low: int, high: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Snapshot positions of leads ranked [low, high) and their computed features."""
         a, b = np.searchsorted(self.sorted_rank, [low, high], side="left")
@@ -370,6 +403,7 @@ class _Prepared:
             self.spec,
             self.events.between(low, high),
             self.outcomes.between(low, high),
+            self.opportunities.between(low, high),
             self.sorted_rank[a:b] - low,
             self.sorted_ns[a:b],
             self.account_start[low:high] - low,
@@ -400,6 +434,7 @@ class _Chunk:
         spec: FeatureSpec,
         events: _Sorted,
         outcomes: _Sorted,
+        opportunities: _Sorted,
         query_rank: np.ndarray,
         query_ns: np.ndarray,
         account_start: np.ndarray,
@@ -408,6 +443,7 @@ class _Chunk:
     ) -> None:
         self.spec, self.params = spec, spec.params
         self.events, self.outcomes = events, outcomes
+        self.opportunities = opportunities
         self.q_rank, self.q_ns = query_rank, query_ns
         self.q_s = query_ns // SECOND_NS
         self.account_start, self.account_end = account_start, account_end
@@ -490,12 +526,31 @@ class _Chunk:
         won = self.outcomes.extra
         wins = self._count_until_as_of(keys[won]).astype(np.float64)
         lost = self._count_until_as_of(keys[~won]).astype(np.float64)
-        return {
+        out = {
             "tenure_days": tenure,
             "prior_lost_deals": lost,
             "prior_wins": wins,
             "is_recycled": (lost > 0).astype(np.float64),
         }
+        if self.spec.of_family("open_opportunity") or self.spec.of_family("open_opportunity_days"):
+            out.update(self._open_opportunity())
+        return out
+
+    def _open_opportunity(self) -> dict[str, np.ndarray]:
+        """Per snapshot: is a deal open (opened_at <= as_of < closed_at), and days since the
+        latest such opening. Leads have a handful of deals, so every (snapshot, deal of its
+        lead) pair is checked directly."""
+        deals = self.opportunities
+        low = np.searchsorted(deals.rank, self.q_rank, side="left")
+        high = np.searchsorted(deals.rank, self.q_rank, side="right")
+        pair_query, pair_row = _expand(low, high)
+        as_of = self.q_ns[pair_query]
+        is_open = (deals.ns[pair_row] <= as_of) & (deals.extra[pair_row] > as_of)
+        latest = np.full(self.q_ns.size, np.iinfo(np.int64).min)
+        np.maximum.at(latest, pair_query[is_open], deals.ns[pair_row[is_open]])
+        found = latest > np.iinfo(np.int64).min
+        days = np.where(found, (self.q_ns - np.where(found, latest, 0)) / DAY_NS, np.nan)
+        return {"open_opportunity": found.astype(np.float64), "open_opportunity_days": days}
 
     def _decay(self, event_keys: np.ndarray) -> np.ndarray:
         """Per-type decayed counts: each event lands on the first snapshot at or after it, and

@@ -8,7 +8,9 @@ columns and dtypes (attribute columns of ``leads`` are declared per dataset):
 - events:   lead_id (str), occurred_at (datetime64[ns, UTC]), event_type (str, snake_case),
             campaign (str, may be missing), channel (str, may be missing)
 - outcomes: lead_id (str), closed_at (datetime64[ns, UTC]), won (bool), amount (float64, NaN
-            when unknown), opened_at (datetime64[ns, UTC], NaT when unknown)
+            when unknown), opened_at (datetime64[ns, UTC], NaT when unknown): closed deals
+- open_deals: lead_id (str), opened_at (datetime64[ns, UTC]): opportunities still open when the
+            data was exported (source rows with an opened_at and no closed_at)
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ AMOUNT = "amount"
 LEAD_CORE_COLUMNS = (LEAD_ID, CREATED_AT, ACCOUNT_ID)
 EVENT_COLUMNS = (LEAD_ID, OCCURRED_AT, EVENT_TYPE, CAMPAIGN, CHANNEL)
 OUTCOME_COLUMNS = (LEAD_ID, OPENED_AT, CLOSED_AT, WON, AMOUNT)
+OPEN_DEAL_COLUMNS = (LEAD_ID, OPENED_AT)
 
 # Event types with dedicated features and explanation wording. Any other type is accepted
 # (open vocabulary) and counted under its own name.

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from features.config import AttributeType, DatasetConfig
-from features.contracts import LoadReport
+from features.contracts import LEAD_ID, OPENED_AT, TIMESTAMP_DTYPE, LoadReport
+
+
+def empty_open_deals() -> pd.DataFrame:
+    """The canonical open-deals table with no rows."""
+    return pd.DataFrame(
+        {LEAD_ID: pd.Series(dtype="str"), OPENED_AT: pd.Series(dtype=TIMESTAMP_DTYPE)}
+    )
 
 
 def canonical_name(column: str) -> str:
@@ -37,8 +44,9 @@ class Attribute:
 class Dataset:
     """Canonical tables (see features.contracts) plus what loading did to get them.
 
-    ``events`` and ``outcomes`` are empty canonical frames in static mode, never None, so later
-    stages need no special cases for their absence.
+    ``events``, ``outcomes`` (closed deals) and ``open_deals`` (opportunities still open at
+    export) are empty canonical frames when absent, never None, so later stages need no
+    special cases for their absence.
     """
 
     config: DatasetConfig
@@ -47,6 +55,13 @@ class Dataset:
     outcomes: pd.DataFrame
     attributes: tuple[Attribute, ...]
     report: LoadReport = field(default_factory=LoadReport)
+    open_deals: pd.DataFrame = field(default_factory=lambda: empty_open_deals())
+
+    @property
+    def has_opportunity_dates(self) -> bool:
+        """Whether deals carry the date their opportunity opened (then open opportunities are a
+        feature: a CRM knows which deals are in progress at any moment)."""
+        return bool(len(self.open_deals) or self.outcomes[OPENED_AT].notna().any())
 
     @property
     def static(self) -> bool:

@@ -40,8 +40,10 @@ def split_by_partition(
     outcomes: pd.DataFrame,
     snapshots: pd.DataFrame,
     n_partitions: int,
+    open_deals: pd.DataFrame | None = None,
 ) -> Iterator[tuple[np.ndarray, tuple[pd.DataFrame, ...]]]:
-    """Yield ``(snapshot positions, (leads, events, outcomes, snapshots))`` per partition."""
+    """Yield ``(snapshot positions, (leads, events, outcomes, snapshots, open_deals))`` per
+    partition."""
     lead_part = partition_leads(leads, n_partitions)
 
     def parts_of(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +54,9 @@ def split_by_partition(
         bounds = np.searchsorted(part[order], np.arange(n_partitions + 1))
         return order, bounds
 
-    tables = [leads, events, outcomes, snapshots]
+    if open_deals is None:
+        open_deals = outcomes.iloc[:0][[c.LEAD_ID, c.OPENED_AT]]
+    tables = [leads, events, outcomes, snapshots, open_deals]
     cuts = [parts_of(frame) for frame in tables]
     for k in range(n_partitions):
         pieces = tuple(
@@ -73,6 +77,7 @@ def compute_features_distributed(
     outcomes: pd.DataFrame,
     snapshots: pd.DataFrame,
     *,
+    open_deals: pd.DataFrame | None = None,
     n_partitions: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
@@ -85,12 +90,13 @@ def compute_features_distributed(
         n_partitions = 4 * workers  # a few tasks per worker keep both busy to the end
     futures, positions, n_leads = {}, {}, {}
     for k, (rows, pieces) in enumerate(
-        split_by_partition(leads, events, outcomes, snapshots, n_partitions)
+        split_by_partition(leads, events, outcomes, snapshots, n_partitions, open_deals)
     ):
-        remote = client.scatter(list(pieces))
+        *remote, remote_open = client.scatter(list(pieces))
         future = client.submit(  # one thread per task: Dask already runs tasks in parallel
-            compute_features, spec, *remote, threads=1, key=f"features-{k}-{id(spec)}"
-        )
+            compute_features, spec, *remote, open_deals=remote_open, threads=1,
+            key=f"features-{k}-{id(spec)}",
+        )  # fmt: skip
         futures[future.key] = future
         positions[future.key] = rows
         n_leads[future.key] = len(pieces[0])
@@ -100,7 +106,7 @@ def compute_features_distributed(
         if progress is not None:
             progress(n_leads[future.key])
     if not results:
-        return compute_features(spec, leads, events, outcomes, snapshots)
+        return compute_features(spec, leads, events, outcomes, snapshots, open_deals=open_deals)
     keys = list(results)
     frame = pd.concat([results[key] for key in keys], ignore_index=True)
     rows = np.concatenate([positions[key] for key in keys])

@@ -20,7 +20,7 @@ import pandas as pd
 from features import contracts as c
 from features.config import AttributeType, DatasetConfig, TableSource
 from features.contracts import DataValidationError, LoadReport, Problem, examples_of
-from features.dataset import Attribute, Dataset, canonical_name
+from features.dataset import Attribute, Dataset, canonical_name, empty_open_deals
 
 _BOOLEAN_TRUE = {"1", "true", "yes", "y", "t"}
 _BOOLEAN_FALSE = {"0", "false", "no", "n", "f"}
@@ -36,7 +36,7 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
     leads, attributes = _canonical_leads(raw_leads, config, problems, report)
 
     events = empty_events()
-    outcomes = empty_outcomes()
+    outcomes, open_deals = empty_outcomes(), empty_open_deals()
     if config.events is not None:
         raw_events = read_table(config.events, data_dir, "events")
         report.rows_read["events"] = len(raw_events)
@@ -44,23 +44,24 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
     if config.outcomes is not None:
         raw_outcomes = read_table(config.outcomes, data_dir, "outcomes")
         report.rows_read["outcomes"] = len(raw_outcomes)
-        outcomes = _canonical_outcomes(raw_outcomes, config, problems)
+        outcomes, open_deals = _canonical_outcomes(raw_outcomes, config, problems)
 
     if problems:
         raise DataValidationError(problems)
 
     orphans: list[Problem] = []
-    events, outcomes = _drop_orphans(leads, events, outcomes, orphans)
+    events, outcomes, open_deals = _drop_orphans(leads, events, outcomes, open_deals, orphans)
     if orphans and strict:
         raise DataValidationError(orphans)
     for problem in orphans:
         report.drop(problem)
+    open_deals = _without_closed(open_deals, outcomes, report)
 
     report.rows_kept["leads"] = len(leads)
     if config.events is not None:
         report.rows_kept["events"] = len(events)
     if config.outcomes is not None:
-        report.rows_kept["outcomes"] = len(outcomes)
+        report.rows_kept["outcomes"] = len(outcomes) + len(open_deals)
     return Dataset(
         config=config,
         leads=leads,
@@ -68,6 +69,7 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
         outcomes=outcomes,
         attributes=attributes,
         report=report,
+        open_deals=open_deals,
     )
 
 
@@ -265,7 +267,8 @@ def _event_types(types: pd.Series, mapping: dict[str, str]) -> pd.Series:
 
 def _canonical_outcomes(
     raw: pd.DataFrame, config: DatasetConfig, problems: list[Problem]
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Closed deals, and the deals still open at export (opened_at but no closed_at)."""
     source = config.outcomes
     assert source is not None
     roles = {"lead_id": "lead_id", "closed_at": "closed_at"}
@@ -277,7 +280,7 @@ def _canonical_outcomes(
         roles.pop("won", None)
     _require_columns(raw, "outcomes", roles.values(), problems)
     if any(problem.table == "outcomes" for problem in problems):
-        return empty_outcomes()
+        return empty_outcomes(), empty_open_deals()
     out = pd.DataFrame(index=raw.index)
     out[c.LEAD_ID] = _ids(raw[roles["lead_id"]], "outcomes", roles["lead_id"], problems)
     out[c.OPENED_AT] = (
@@ -293,13 +296,29 @@ def _canonical_outcomes(
         else pd.Series(pd.NaT, index=raw.index, dtype=c.TIMESTAMP_DTYPE)
     )
     out[c.CLOSED_AT] = _timestamps(
-        raw[roles["closed_at"]], source, "outcomes", roles["closed_at"], problems
-    )
+        raw[roles["closed_at"]], source, "outcomes", roles["closed_at"], problems,
+        allow_missing=True,
+    )  # fmt: skip
+    # A deal without a close date is an opportunity still open at export, if it has an open
+    # date; without either it says nothing and is an error.
+    is_open = raw[roles["closed_at"]].isna() & out[c.OPENED_AT].notna()
+    undated = raw[roles["closed_at"]].isna() & out[c.OPENED_AT].isna()
+    if undated.any():
+        problems.append(
+            Problem(
+                "outcomes", roles["closed_at"],
+                "missing timestamp (a deal still open needs its opened_at)", int(undated.sum()),
+                tuple(f"row {i}" for i in np.flatnonzero(undated.to_numpy())[:5]),
+            )
+        )  # fmt: skip
+    open_deals = out.loc[is_open, [c.LEAD_ID, c.OPENED_AT]].reset_index(drop=True)
+    out = out.loc[~is_open]
+    closed_raw = raw.loc[~is_open]
     if source.all_won:
         out[c.WON] = True
     else:
         out[c.WON] = _binary(
-            raw[roles["won"]],
+            closed_raw[roles["won"]],
             source.won_values,
             "outcomes",
             roles["won"],
@@ -307,7 +326,7 @@ def _canonical_outcomes(
             negatives=[value.lower() for value in source.lost_values],
         ).astype("bool")
     if "amount" in roles:
-        amount = raw[roles["amount"]]
+        amount = closed_raw[roles["amount"]]
         numbers = pd.to_numeric(amount, errors="coerce")
         bad = amount.notna() & numbers.isna()
         if bad.any():
@@ -336,12 +355,16 @@ def _canonical_outcomes(
                 examples_of(out.loc[reversed_, c.LEAD_ID]),
             )
         )
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True), open_deals
 
 
 def _drop_orphans(
-    leads: pd.DataFrame, events: pd.DataFrame, outcomes: pd.DataFrame, dropped: list[Problem]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    open_deals: pd.DataFrame,
+    dropped: list[Problem],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     known = pd.Index(leads[c.LEAD_ID])
     unknown = ~events[c.LEAD_ID].isin(known)
     if unknown.any():
@@ -381,7 +404,33 @@ def _drop_orphans(
                 )
             )
             outcomes = outcomes.loc[~early].reset_index(drop=True)
-    return events, outcomes
+    unknown = ~open_deals[c.LEAD_ID].isin(known)
+    if unknown.any():
+        dropped.append(
+            Problem(
+                "outcomes", c.LEAD_ID, "open deals for unknown leads", int(unknown.sum()),
+                examples_of(open_deals.loc[unknown, c.LEAD_ID]),
+            )
+        )  # fmt: skip
+        open_deals = open_deals.loc[~unknown].reset_index(drop=True)
+    return events, outcomes, open_deals
+
+
+def _without_closed(
+    open_deals: pd.DataFrame, outcomes: pd.DataFrame, report: LoadReport
+) -> pd.DataFrame:
+    """Open deals that also appear closed (same lead and opened_at: e.g. an older export plus
+    the newly closed deals appended by ``retrain``) are that deal, now closed: keep the close."""
+    if not len(open_deals):
+        return open_deals
+    keys = [c.LEAD_ID, c.OPENED_AT]
+    closed = pd.MultiIndex.from_frame(outcomes.loc[outcomes[c.OPENED_AT].notna(), keys])
+    superseded = pd.MultiIndex.from_frame(open_deals[keys]).isin(closed)
+    if superseded.any():
+        report.notes.append(
+            f"outcomes: {int(superseded.sum()):,} open deal(s) superseded by the same deal closed"
+        )
+    return open_deals.loc[~superseded].reset_index(drop=True)
 
 
 # --- column parsers --------------------------------------------------------------------------

@@ -68,6 +68,7 @@ class OnlineEngine:
         self._active = np.ones(len(self._types) + 1, dtype=bool)
         self._active[passive] = False
         self._params = spec.params
+        self._opportunities = bool(spec.of_family("open_opportunity"))
 
     @property
     def feature_names(self) -> list[str]:
@@ -99,13 +100,17 @@ class OnlineEngine:
         created_at: Any = None,
         outcome_closed_at: Any = None,
         outcome_won: Any = None,
+        opportunity_opened_at: Any = None,
+        opportunity_closed_at: Any = None,
         account_engaged_colleagues: float | None = None,
     ) -> dict[str, Any]:
         """The feature row ``{name: value}`` in spec order (categoricals str or None).
 
         ``event_times``/``event_types`` are parallel arrays of the lead's events (any order;
         events after ``as_of`` are ignored); ``outcome_closed_at``/``outcome_won`` are its
-        closed deals (ones after ``as_of`` ignored).
+        closed deals (ones after ``as_of`` ignored); ``opportunity_opened_at`` /
+        ``opportunity_closed_at`` are its deals with a known open date (datetime64; NaT close:
+        still open).
         """
         spec = self.spec
         row: dict[str, Any] = {}
@@ -121,6 +126,8 @@ class OnlineEngine:
                 f"event_times and event_types differ in length: {times.size} vs {codes.size}"
             )
         row.update(self._history(now, created_at, outcome_closed_at, outcome_won))
+        if self._opportunities:
+            row.update(_open_opportunity(now, opportunity_opened_at, opportunity_closed_at))
         if self._types:
             seen = times <= now
             row.update(self._engagement(now - times[seen], codes[seen]))
@@ -195,6 +202,28 @@ class OnlineEngine:
 
 class _BadType(Exception):
     pass
+
+
+def _open_opportunity(now: int, opened_at: Any, closed_at: Any) -> dict[str, float]:
+    """Is a deal open at ``now`` (opened_at <= now < closed_at), and days since the latest such
+    opening (the batch engine's rule)."""
+    if opened_at is None or not len(opened_at):
+        return {"open_opportunity": 0.0, "open_opportunity_days": math.nan}
+    opened = event_times_ns(opened_at, "opportunity_opened_at")
+    closed = np.asarray(
+        closed_at if closed_at is not None else np.full(opened.size, np.datetime64("NaT")),
+        dtype="datetime64[ns]",
+    )
+    if closed.shape != opened.shape:
+        raise ValueError("opportunity_opened_at and opportunity_closed_at differ in length")
+    closed_ns = np.where(np.isnat(closed), np.iinfo(np.int64).max, closed.astype(np.int64))
+    is_open = (opened <= now) & (closed_ns > now)
+    if not is_open.any():
+        return {"open_opportunity": 0.0, "open_opportunity_days": math.nan}
+    return {
+        "open_opportunity": 1.0,
+        "open_opportunity_days": (now - int(opened[is_open].max())) / DAY_NS,
+    }
 
 
 def _bad(value: Any) -> int:

@@ -27,7 +27,10 @@ def feature_spec_for(dataset: Dataset, params: FeatureParams) -> FeatureSpec:
         return build_feature_spec(attributes, (), params, static=True)
     types = dataset.events[c.EVENT_TYPE].dropna().unique().tolist()
     with_events = dataset.config.events is not None
-    return build_feature_spec(attributes, types, params, with_events=with_events)
+    return build_feature_spec(
+        attributes, types, params, with_events=with_events,
+        with_opportunities=dataset.has_opportunity_dates,
+    )  # fmt: skip
 
 
 def build_feature_table(
@@ -51,8 +54,9 @@ def build_feature_table(
     snapshots = build_snapshots_for(dataset, params, observed_until)
     labelled = snapshots.labelled
     table = compute(
-        spec, dataset.leads, dataset.events, dataset.outcomes, labelled, progress=progress
-    )
+        spec, dataset.leads, dataset.events, dataset.outcomes, labelled,
+        open_deals=dataset.open_deals, progress=progress,
+    )  # fmt: skip
     table.insert(2, c.LABEL, labelled[c.LABEL].to_numpy())
     table.attrs["spec"] = spec.to_dict()
     table.attrs["snapshots"] = snapshots.summary()

@@ -23,7 +23,7 @@ Output (Parquet, written atomically, one row group per chunk): ``leads`` (lead_i
 created_at, industry, company_size, annual_revenue, country, seniority, department,
 lead_source, is_customer), ``events`` (lead_id, occurred_at, event_type, campaign, channel),
 ``outcomes`` (lead_id, opened_at, closed_at, won, amount -- lost deals carry NaN amount;
-opportunities still open at the end of the history have no row), ``truth`` and
+opportunities still open at the end of the history have an empty closed_at and won), ``truth`` and
 ``simulation.json`` (config, counts, realised rates).
 
 Determinism: the output is a pure function of ``(config, chunk_size)``: every chunk draws from
@@ -155,7 +155,7 @@ class SimulationSummary:
     config: SimulationConfig
     leads: int
     events: int
-    outcomes: int
+    outcomes: int  # closed deals
     accounts: int
     conversion_rate: float
     win_rate: float
@@ -163,6 +163,7 @@ class SimulationSummary:
     opportunity_lift_top_vs_bottom_fit: float
     seconds: float
     paths: dict[str, str] = field(default_factory=dict)
+    open_deals: int = 0  # opportunities still open at the end (in outcomes, no closed_at)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -555,15 +556,26 @@ def simulate_chunk(
     amount = np.where(
         won, DEAL_BY_SIZE[people.size_idx[o_lead]] * rng.lognormal(0.0, 0.5, o_lead.size), np.nan
     )
+    # Opportunities still open at the end of the history: a CRM export lists them with an open
+    # date and no close date (no outcome yet).
+    still_open = (walk["state"] == OPP) & (walk["next"] < 0)
+    deal_rows = np.r_[np.flatnonzero(closed), np.flatnonzero(still_open)]
+    n_open = int(still_open.sum())
     outcomes = pa.table(
         {
-            c.LEAD_ID: pa.array(ids[o_lead], pa.string()),
-            c.OPENED_AT: _ts(_ns(start_ns, walk["start"][closed])),
-            c.CLOSED_AT: _ts(_ns(start_ns, walk["end"][closed])),
-            c.WON: pa.array(won),
-            c.AMOUNT: pa.array(np.round(amount, 2)),
+            c.LEAD_ID: pa.array(ids[walk["lead"][deal_rows]], pa.string()),
+            c.OPENED_AT: _ts(_ns(start_ns, walk["start"][deal_rows])),
+            c.CLOSED_AT: pa.array(
+                np.r_[_ns(start_ns, walk["end"][closed]), np.zeros(n_open, "datetime64[ns]")],
+                pa.timestamp("ns", tz="UTC"),
+                mask=np.r_[np.zeros(o_lead.size, bool), np.ones(n_open, bool)],
+            ),
+            c.WON: pa.array(np.r_[won, np.zeros(n_open, bool)], mask=np.r_[
+                np.zeros(o_lead.size, bool), np.ones(n_open, bool)
+            ]),
+            c.AMOUNT: pa.array(np.r_[np.round(amount, 2), np.full(n_open, np.nan)]),
         }
-    )
+    )  # fmt: skip
     w_lead = walk["lead"]
     truth = pa.table(
         {
@@ -580,6 +592,7 @@ def simulate_chunk(
         }
     )
     stats = _chunk_stats(people, walk, ev_lead, ev_ns, ev_type, o_lead, won, start_ns)
+    stats["open_deals"] = float(n_open)
     return _ChunkTables(leads, events, outcomes, truth, stats)
 
 
@@ -667,7 +680,8 @@ def simulate_crm(
         config=config,
         leads=counts["leads"],
         events=counts["events"],
-        outcomes=counts["outcomes"],
+        outcomes=counts["outcomes"] - int(totals["open_deals"]),
+        open_deals=int(totals["open_deals"]),
         accounts=int(totals["accounts"]),
         conversion_rate=totals["buyers"] / counts["leads"],
         win_rate=totals["wins"] / max(totals["opportunities"], 1.0),

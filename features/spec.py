@@ -10,6 +10,10 @@ Point-in-time rule, shared by both engines and the label (``features.snapshots``
 ``occurred_at <= as_of`` and outcomes with ``closed_at <= as_of``; a window of ``w`` days holds
 events with ``as_of - w days < occurred_at <= as_of``.
 
+Opportunities (when deals carry ``opened_at``): ``open_opportunity`` is 1 when a deal opened at
+or before ``as_of`` has not closed by then (``closed_at > as_of``, or still open at export);
+``open_opportunity_days`` counts from the latest such opening and is NaN when none is open.
+
 Missing values: ``days_since_*`` is NaN when the lead never had such an event;
 ``email_click_rate_90d`` is NaN without an email open in the window; ``tenure_days`` is NaN
 without ``created_at``; ``account_engaged_colleagues_30d`` is NaN when the lead has no account
@@ -165,19 +169,23 @@ def build_feature_spec(
     *,
     static: bool = False,
     with_events: bool = True,
+    with_opportunities: bool = False,
 ) -> FeatureSpec:
     """Build the spec from declared attributes ``(name, type, human label)`` and the event types
     seen in the training data (unioned with the known types; unknown ones get generic wording).
 
     Static mode yields attribute features only: there is no time to compute anything else at.
     ``with_events=False`` (a dataset without an events table) keeps attributes and deal history
-    but no engagement features, which would be constants.
+    but no engagement features, which would be constants. ``with_opportunities`` (deals carry
+    the date their opportunity opened) adds whether an opportunity is open at ``as_of``.
     """
     params = params or FeatureParams()
     features = [_attribute_feature(name, kind, label) for name, kind, label in attributes]
     if static:
         return FeatureSpec(tuple(features), params, (), static=True)
     features += _history_features()
+    if with_opportunities:
+        features += _opportunity_features()
     if not with_events:
         return FeatureSpec(tuple(features), params, ())
     types = _vocabulary(event_types)
@@ -226,6 +234,22 @@ def _history_features() -> list[Feature]:
         Feature(
             "is_recycled", "fit", "numeric", "Recycled lead (an earlier deal was lost)",
             "Recycled lead (earlier deal lost): {value}", "recycled", boolean=True,
+        ),
+    ]  # fmt: skip
+
+
+def _opportunity_features() -> list[Feature]:
+    # Open at as_of: opened_at <= as_of < closed_at (or never closed). Only dates known at
+    # as_of are used; whether and how the deal ends is not.
+    return [
+        Feature(
+            "open_opportunity", "engagement", "numeric", "Open opportunity",
+            "Has an open sales opportunity: {value}", "open_opportunity", boolean=True,
+        ),
+        Feature(
+            "open_opportunity_days", "engagement", "numeric",
+            "Days since the open opportunity was opened",
+            "Its open opportunity was opened {value} days ago", "open_opportunity_days",
         ),
     ]  # fmt: skip
 

@@ -137,7 +137,7 @@ def score_dataset(
 
     features = compute(
         model.spec, dataset.leads, dataset.events, dataset.outcomes, snapshots,
-        progress=report("features"),
+        open_deals=dataset.open_deals, progress=report("features"),
     )  # fmt: skip
     scores = score(model, features, explain_k, progress=report("scores"))
     scores["model_version"] = model_version or str(model.metadata.get("version", "unregistered"))

@@ -224,14 +224,18 @@ class LeadScoreModel:
                 f"lead {lead.lead_id!r}: created_at {lead.created_at.isoformat()} is after "
                 f"as_of {as_of.isoformat()}"
             )
+        closed = [o for o in lead.outcomes if o.closed_at is not None]
+        dated = [o for o in lead.outcomes if o.opened_at is not None]
         return self._engine.compute(
             lead.attributes,
             _ns_array([e.occurred_at for e in lead.events]),
             [e.event_type for e in lead.events],
             as_of,
             created_at=lead.created_at,
-            outcome_closed_at=_ns_array([o.closed_at for o in lead.outcomes]),
-            outcome_won=[o.won for o in lead.outcomes],
+            outcome_closed_at=_ns_array([o.closed_at for o in closed]),
+            outcome_won=[o.won for o in closed],
+            opportunity_opened_at=_ns_array([o.opened_at for o in dated]),
+            opportunity_closed_at=_ns_array([o.closed_at for o in dated]),
             account_engaged_colleagues=lead.account_engaged_colleagues_30d,
         )
 
@@ -309,9 +313,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _ns_array(stamps: list[datetime]) -> np.ndarray:
-    """Aware datetimes -> exact datetime64[ns] (integer arithmetic, no float rounding)."""
-    ns = [(s - _EPOCH) // _MICROSECOND * 1000 for s in stamps]
+def _ns_array(stamps: list[datetime | None]) -> np.ndarray:
+    """Aware datetimes -> exact datetime64[ns] (integer arithmetic, no float rounding); None
+    -> NaT."""
+    nat = np.iinfo(np.int64).min
+    ns = [nat if s is None else (s - _EPOCH) // _MICROSECOND * 1000 for s in stamps]
     return np.array(ns, dtype=np.int64).astype("datetime64[ns]")
 
 

@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 AttributeValue = str | float | int | bool | None
@@ -28,10 +35,28 @@ class EventIn(_Model):
 
 
 class OutcomeIn(_Model):
-    """A deal of this lead that closed before ``as_of`` (prior wins, lost deals)."""
+    """A deal of this lead: closed ones count as prior wins / lost deals once closed by
+    ``as_of``; with ``opened_at``, a deal not closed by ``as_of`` is an open opportunity.
+    A deal still open has ``closed_at`` and ``won`` empty and needs ``opened_at``."""
 
-    closed_at: AwareDatetime
-    won: bool
+    closed_at: AwareDatetime | None = None
+    won: bool | None = None
+    opened_at: AwareDatetime | None = Field(
+        default=None, description="When the opportunity opened (enables open-opportunity features)."
+    )
+
+    @model_validator(mode="after")
+    def _closed_or_open(self) -> OutcomeIn:
+        if self.closed_at is None:
+            if self.opened_at is None:
+                raise ValueError("a deal needs closed_at (closed) or opened_at (still open)")
+            if self.won is not None:
+                raise ValueError("won must be empty while the deal is open (no closed_at)")
+        elif self.won is None:
+            raise ValueError("won is required for a closed deal (closed_at is set)")
+        elif self.opened_at is not None and self.opened_at > self.closed_at:
+            raise ValueError("opened_at is after closed_at")
+        return self
 
 
 class LeadIn(_Model):

@@ -79,9 +79,15 @@ def example_leads(
         attributes = {a.name: _plain(record[a.name]) for a in dataset.attributes}
         events = dataset.events[dataset.events[c.LEAD_ID] == lead_id]
         deals = dataset.outcomes[dataset.outcomes[c.LEAD_ID] == lead_id]
+        still_open = dataset.open_deals[dataset.open_deals[c.LEAD_ID] == lead_id]
         if as_of is not None:
             events = events[events[c.OCCURRED_AT] <= as_of]
+            # The CRM at as_of: deals closed by then, and the ones open then (end unknown yet).
+            open_then = deals[(deals[c.OPENED_AT] <= as_of) & (deals[c.CLOSED_AT] > as_of)]
             deals = deals[deals[c.CLOSED_AT] <= as_of]
+            still_open = pd.concat(
+                [still_open[still_open[c.OPENED_AT] <= as_of], open_then[still_open.columns]]
+            )
         if max_events is not None:
             events = events.sort_values(c.OCCURRED_AT).tail(max_events)
         created = record[c.CREATED_AT] if c.CREATED_AT in record.index else None
@@ -98,8 +104,13 @@ def example_leads(
                     for t, o in zip(events[c.EVENT_TYPE], events[c.OCCURRED_AT], strict=True)
                 ],
                 outcomes=[
-                    OutcomeIn(closed_at=t, won=bool(w))
-                    for t, w in zip(deals[c.CLOSED_AT], deals[c.WON], strict=True)
+                    *(
+                        OutcomeIn(closed_at=t, won=bool(w), opened_at=None if pd.isna(o) else o)
+                        for t, w, o in zip(
+                            deals[c.CLOSED_AT], deals[c.WON], deals[c.OPENED_AT], strict=True
+                        )
+                    ),
+                    *(OutcomeIn(opened_at=o) for o in still_open[c.OPENED_AT]),
                 ],
                 account_engaged_colleagues_30d=count,
             )

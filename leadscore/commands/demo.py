@@ -55,7 +55,8 @@ def demo(
     console.rule("1. simulate a CRM")
     summary = simulate_crm(SimulationConfig(n_leads=leads, seed=settings.seed), data)
     console.print(
-        f"{summary.leads:,} leads, {summary.events:,} events, {summary.outcomes:,} closed deals; "
+        f"{summary.leads:,} leads, {summary.events:,} events, {summary.outcomes:,} closed deals, "
+        f"{summary.open_deals:,} still open; "
         f"{summary.conversion_rate:.1%} of leads bought ({summary.seconds:.1f}s)"
     )
 

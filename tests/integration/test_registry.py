@@ -116,7 +116,13 @@ def test_retrain_closes_the_loop(tmp_path) -> None:
     simulate_crm(SimulationConfig(n_leads=3000, days=730, seed=4), data)
     outcomes = pd.read_parquet(data / "outcomes.parquet")
     cut = outcomes["closed_at"].quantile(0.85)
-    outcomes[outcomes["closed_at"] <= cut].to_parquet(data / "outcomes.parquet", index=False)
+    # The export at the cut: deals closed by then, and the ones open then without their end.
+    closed_by_cut = outcomes["closed_at"] <= cut
+    open_at_cut = outcomes[(outcomes["opened_at"] <= cut) & ~closed_by_cut].assign(
+        closed_at=pd.NaT, won=pd.NA, amount=float("nan")
+    )
+    first = pd.concat([outcomes[closed_by_cut], open_at_cut], ignore_index=True)
+    first.to_parquet(data / "outcomes.parquet", index=False)
     later = outcomes[outcomes["closed_at"] > cut]
     later.to_csv(tmp_path / "new.csv", index=False)
     before = (data / "outcomes.parquet").read_bytes()
@@ -135,7 +141,17 @@ def test_retrain_closes_the_loop(tmp_path) -> None:
     assert "promoted v2" in text or "refused v2" in text  # the decision is always reported
     assert (data / "outcomes.parquet").read_bytes() == before
     combined = list((data / "retrain").glob("outcomes-*.csv"))
-    assert len(combined) == 1 and len(pd.read_csv(combined[0])) == len(outcomes)
+    assert len(combined) == 1 and len(pd.read_csv(combined[0])) == len(first) + len(later)
+    # Deals open at the cut that closed later are read as closed, not as still open.
+    from features.config import load_config
+    from features.loaders import load_dataset
+
+    config = load_config("demo")
+    source = config.outcomes.model_copy(update={"path": str(combined[0]), "format": "csv"})
+    loaded = load_dataset(config.model_copy(update={"outcomes": source}), data)
+    never_closed = outcomes["closed_at"].isna() & (outcomes["opened_at"] <= cut)
+    assert len(loaded.open_deals) == never_closed.sum() < len(open_at_cut)
+    assert "superseded by the same deal closed" in " ".join(loaded.report.notes)
     client = client_for(uri)
     assert alias_version(client, "leadscore", "challenger") == "2"
     assert [v.version for v in list_versions(client, "leadscore")] == ["2", "1"]

@@ -92,16 +92,40 @@ def random_crm(
     n_deals = rng.poisson(0.4, n_leads)
     deal_owner = np.repeat(np.arange(n_leads), n_deals)
     closed = created[deal_owner] + rng.integers(86_400 * 10**9, span // 2, deal_owner.size)
+    # Most deals know when their opportunity opened (up to 120 days before closing).
+    opened = closed - rng.integers(0, 120 * 86_400 * 10**9, deal_owner.size)
+    opened = np.where(rng.random(deal_owner.size) < 0.7, opened, np.iinfo(np.int64).min)
     outcomes = pd.DataFrame(
         {
             c.LEAD_ID: pd.Series(lead_ids[deal_owner], dtype="str"),
-            c.OPENED_AT: pd.Series(pd.NaT, index=range(deal_owner.size), dtype=c.TIMESTAMP_DTYPE),
+            c.OPENED_AT: pd.to_datetime(opened.astype("datetime64[ns]"), utc=True),
             c.CLOSED_AT: pd.to_datetime(closed, utc=True),
             c.WON: rng.random(deal_owner.size) < 0.4,
             c.AMOUNT: rng.random(deal_owner.size) * 1000,
         }
     )
     return leads, events, outcomes
+
+
+def random_open_deals(leads: pd.DataFrame, seed: int, share: float = 0.15) -> pd.DataFrame:
+    """Opportunities still open at export for a random ``share`` of leads, opened any time from
+    a week before creation (bad data happens) to 300 days after."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    rows = np.flatnonzero(rng.random(len(leads)) < share)
+    created = leads[c.CREATED_AT].to_numpy(dtype="datetime64[ns]").astype(np.int64)[rows]
+    opened = created + rng.integers(-7 * 86_400 * 10**9, 300 * 86_400 * 10**9, rows.size)
+    return pd.DataFrame(
+        {
+            c.LEAD_ID: pd.Series(leads[c.LEAD_ID].to_numpy()[rows], dtype="str"),
+            c.OPENED_AT: pd.to_datetime(opened, utc=True),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def open_deals_factory():
+    """``random_open_deals`` as a fixture."""
+    return random_open_deals
 
 
 @pytest.fixture(scope="session")

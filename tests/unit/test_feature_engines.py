@@ -28,7 +28,9 @@ COLLEAGUES = "account_engaged_colleagues_30d"
 def _spec(leads: pd.DataFrame, events: pd.DataFrame, outcomes: pd.DataFrame) -> FeatureSpec:
     types = [("industry", "categorical", "Industry"), ("annual_revenue", "numeric", "Revenue"),
              ("is_customer", "boolean", "Existing customer")]  # fmt: skip
-    return build_feature_spec(types, events[c.EVENT_TYPE].dropna().unique().tolist(), PARAMS)
+    return build_feature_spec(
+        types, events[c.EVENT_TYPE].dropna().unique().tolist(), PARAMS, with_opportunities=True
+    )
 
 
 def _random_snapshots(leads: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
@@ -69,10 +71,27 @@ def _online_row(
     lead_id: str,
     as_of: pd.Timestamp,
     colleagues: float | None,
+    open_deals: pd.DataFrame | None = None,
 ) -> dict[str, object]:
     lead = leads.loc[leads[c.LEAD_ID] == lead_id].iloc[0]
     own = events.loc[events[c.LEAD_ID] == lead_id]
     deals = outcomes.loc[outcomes[c.LEAD_ID] == lead_id]
+    if c.OPENED_AT not in deals.columns:
+        deals = deals.assign(**{c.OPENED_AT: pd.NaT})
+    dated = deals.loc[deals[c.OPENED_AT].notna()]
+    still_open = (
+        open_deals.loc[open_deals[c.LEAD_ID] == lead_id, c.OPENED_AT]
+        if open_deals is not None
+        else dated[c.OPENED_AT].iloc[:0]
+    )
+    opened = np.r_[
+        dated[c.OPENED_AT].to_numpy(dtype="datetime64[ns]"),
+        still_open.to_numpy(dtype="datetime64[ns]"),
+    ]
+    closed = np.r_[
+        dated[c.CLOSED_AT].to_numpy(dtype="datetime64[ns]"),
+        np.full(len(still_open), np.datetime64("NaT"), dtype="datetime64[ns]"),
+    ]
     return engine.compute(
         lead.to_dict(),
         own[c.OCCURRED_AT].to_numpy(dtype="datetime64[ns]"),
@@ -81,6 +100,8 @@ def _online_row(
         created_at=lead[c.CREATED_AT],
         outcome_closed_at=deals[c.CLOSED_AT].to_numpy(dtype="datetime64[ns]"),
         outcome_won=deals[c.WON].to_numpy(),
+        opportunity_opened_at=opened,
+        opportunity_closed_at=closed,
         account_engaged_colleagues=None if colleagues is None or math.isnan(colleagues)
         else colleagues,
     )  # fmt: skip
@@ -99,20 +120,26 @@ def _mismatches(spec: FeatureSpec, online: dict[str, object], batch: pd.Series) 
     return bad
 
 
-def test_batch_and_online_agree_on_600_random_snapshots(crm_factory) -> None:
+def test_batch_and_online_agree_on_600_random_snapshots(crm_factory, open_deals_factory) -> None:
     leads, events, outcomes = crm_factory(400, seed=11)
+    open_deals = open_deals_factory(leads, seed=11)
     spec = _spec(leads, events, outcomes)
     snapshots = _random_snapshots(leads, 600, seed=3)
-    table = compute_features(spec, leads, events, outcomes, snapshots, chunk_leads=97)
+    table = compute_features(
+        spec, leads, events, outcomes, snapshots, chunk_leads=97, open_deals=open_deals
+    )
     assert list(table.columns) == [c.LEAD_ID, AS_OF, *spec.names]
     engine = OnlineEngine(spec)
     problems = []
     for i, row in table.iterrows():
         expected = _colleagues_reference(leads, events, row[c.LEAD_ID], row[AS_OF])
         assert row[COLLEAGUES] == pytest.approx(expected, nan_ok=True), i
-        online = _online_row(engine, leads, events, outcomes, row[c.LEAD_ID], row[AS_OF], expected)
+        online = _online_row(
+            engine, leads, events, outcomes, row[c.LEAD_ID], row[AS_OF], expected, open_deals
+        )
         problems += [f"row {i} {p}" for p in _mismatches(spec, online, row)]
     assert problems == []
+    assert 0 < table["open_opportunity"].mean() < 0.5
     # The data exercises what it should: engaged, idle, recycled and account-less snapshots.
     assert (table["n_email_open_90d"] > 0).any() and table["days_since_web_visit"].isna().any()
     assert (table["is_recycled"] == 1).any() and table[COLLEAGUES].isna().any()
@@ -149,6 +176,53 @@ def test_batch_result_does_not_depend_on_chunking(small_crm) -> None:
         .sort_index()
     )
     pd.testing.assert_frame_equal(restored, threaded, rtol=0, atol=0, check_index_type=False)
+
+
+def test_open_opportunity_boundaries_in_both_engines() -> None:
+    """A deal is open from its opened_at (inclusive) until its closed_at (exclusive): at the
+    close instant it is a closed deal. Deals still open at export stay open; the latest open
+    one sets the days. Both engines give the same values."""
+    t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    day = pd.Timedelta(days=1)
+    leads = pd.DataFrame(
+        {
+            c.LEAD_ID: pd.Series(["a"], dtype="str"),
+            c.CREATED_AT: [t0],
+            c.ACCOUNT_ID: pd.Series([None], dtype="str"),
+            "industry": pd.Series(["saas"], dtype="str"),
+            "annual_revenue": [1.0],
+            "is_customer": [0.0],
+        }
+    )
+    events = pd.DataFrame(
+        {c.LEAD_ID: pd.Series(["a"], dtype="str"), c.OCCURRED_AT: [t0], c.EVENT_TYPE: ["web_visit"]}
+    )
+    outcomes = pd.DataFrame(
+        {
+            c.LEAD_ID: pd.Series(["a"], dtype="str"),
+            c.OPENED_AT: [t0 + 10 * day],
+            c.CLOSED_AT: [t0 + 50 * day],
+            c.WON: [False],
+        }
+    )
+    open_deals = pd.DataFrame(
+        {c.LEAD_ID: pd.Series(["a"], dtype="str"), c.OPENED_AT: [t0 + 60 * day]}
+    )
+    as_of = [t0 + d * day for d in (5, 10, 30, 50, 59, 70)]
+    expected_open = [0.0, 1.0, 1.0, 0.0, 0.0, 1.0]
+    expected_days = [np.nan, 0.0, 20.0, np.nan, np.nan, 10.0]
+    spec = _spec(leads, events, outcomes)
+    snapshots = pd.DataFrame({c.LEAD_ID: ["a"] * len(as_of), AS_OF: as_of})
+    table = compute_features(spec, leads, events, outcomes, snapshots, open_deals=open_deals)
+    np.testing.assert_array_equal(table["open_opportunity"], expected_open)
+    np.testing.assert_array_equal(table["open_opportunity_days"], expected_days)
+    engine = OnlineEngine(spec)
+    for i, moment in enumerate(as_of):
+        online = _online_row(engine, leads, events, outcomes, "a", moment, None, open_deals)
+        assert online["open_opportunity"] == expected_open[i]
+        assert online["open_opportunity_days"] == pytest.approx(expected_days[i], nan_ok=True)
+    # Without open dates there is no open-opportunity feature at all.
+    assert "open_opportunity" not in build_feature_spec([], ["web_visit"], PARAMS).names
 
 
 def test_known_values_for_a_hand_built_lead() -> None:
@@ -231,10 +305,16 @@ def test_events_and_outcomes_after_as_of_change_no_feature(small_crm) -> None:
             c.WON: rng.random(n) < 0.5,
         }
     )
+    # Opportunities that open after as_of, whether they close later or are still open.
+    later_outcomes[c.OPENED_AT] = future
+    later_open = later_outcomes[[c.LEAD_ID, c.OPENED_AT]].iloc[:500]
     more_events = pd.concat([events, later_events], ignore_index=True)
     more_outcomes = pd.concat([outcomes, later_outcomes], ignore_index=True)
-    after = compute_features(spec, leads, more_events, more_outcomes, snapshots)
+    after = compute_features(
+        spec, leads, more_events, more_outcomes, snapshots, open_deals=later_open
+    )
     pd.testing.assert_frame_equal(before, after, rtol=0, atol=1e-12)
+    assert before["open_opportunity"].sum() > 0  # deals open at as_of exist and still count
     engine = OnlineEngine(spec)
     for lead_id in later_events[c.LEAD_ID].unique()[:40]:
         row = before.loc[before[c.LEAD_ID] == lead_id]
@@ -242,7 +322,9 @@ def test_events_and_outcomes_after_as_of_change_no_feature(small_crm) -> None:
             continue
         colleagues = row[COLLEAGUES].iloc[0]
         old = _online_row(engine, leads, events, outcomes, lead_id, as_of, colleagues)
-        new = _online_row(engine, leads, more_events, more_outcomes, lead_id, as_of, colleagues)
+        new = _online_row(
+            engine, leads, more_events, more_outcomes, lead_id, as_of, colleagues, later_open
+        )
         assert _mismatches(spec, old, pd.Series(new)) == []
 
 
@@ -377,16 +459,21 @@ def test_batch_and_online_agree_on_500_simulated_snapshots(tmp_path) -> None:
     dataset = load_dataset(load_config("demo"), tmp_path)
     leads, events, outcomes = dataset.leads, dataset.events, dataset.outcomes
     spec = feature_spec_for(dataset, PARAMS)
+    assert "open_opportunity" in spec.names and len(dataset.open_deals) > 0
     grid = build_snapshots_for(dataset, PARAMS).labelled
     snapshots = grid.sample(500, random_state=1).reset_index(drop=True)
-    table = compute_features(spec, leads, events, outcomes, snapshots[[c.LEAD_ID, AS_OF]])
+    table = compute_features(
+        spec, leads, events, outcomes, snapshots[[c.LEAD_ID, AS_OF]],
+        open_deals=dataset.open_deals,
+    )  # fmt: skip
     engine = OnlineEngine(spec)
     problems = []
     for i, row in table.iterrows():
         colleagues = _colleagues_reference(leads, events, row[c.LEAD_ID], row[AS_OF])
         online = _online_row(
-            engine, leads, events, outcomes, row[c.LEAD_ID], row[AS_OF], colleagues
-        )
+            engine, leads, events, outcomes, row[c.LEAD_ID], row[AS_OF], colleagues,
+            dataset.open_deals,
+        )  # fmt: skip
         problems += [f"row {i} {p}" for p in _mismatches(spec, online, row)]
     assert problems == []
     assert (table["n_pricing_page_view_30d"] > 0).any() and (table["prior_lost_deals"] > 0).any()

@@ -267,3 +267,28 @@ def test_shipped_configs_load_and_unknown_names_list_them() -> None:
 def test_missing_file_names_the_table(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"leads: file not found: leads\.csv"):
         load_dataset(_config(), tmp_path)
+
+
+def test_deals_without_close_date_are_open_opportunities(tmp_path: Path) -> None:
+    """A row with an open date and no close date is a deal still open at export: it goes to
+    ``open_deals`` (its won/amount cells are not read); a row with neither date is an error
+    naming the column and row; an open row that also appears closed is that deal, closed."""
+    outcomes = (
+        "lead_id,opened_at,closed,won,amount\n"
+        "L1,2024-02-01T00:00:00Z,2024-03-01T00:00:00Z,Closed Won,1200\n"
+        "L2,2024-02-10T00:00:00Z,,,\n"
+        "L3,2024-02-20T00:00:00Z,,pending,\n"
+        "L1,2024-02-01T00:00:00Z,,,\n"
+    )
+    ds = load_dataset(_config(), _write(tmp_path, outcomes=outcomes))
+    assert ds.outcomes["lead_id"].tolist() == ["L1"] and ds.outcomes["won"].tolist() == [True]
+    assert ds.open_deals["lead_id"].tolist() == ["L2", "L3"]
+    assert ds.open_deals["opened_at"].iloc[0] == pd.Timestamp("2024-02-10", tz="UTC")
+    assert ds.has_opportunity_dates
+    assert any("1 open deal(s) superseded" in note for note in ds.report.notes)
+    undated = "lead_id,opened_at,closed,won\nL1,,,yes\n"
+    with pytest.raises(DataValidationError) as exc:
+        load_dataset(_config(), _write(tmp_path, outcomes=undated))
+    assert "outcomes.closed: missing timestamp (a deal still open needs its opened_at)" in str(
+        exc.value
+    )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -34,7 +35,13 @@ def simulated(tmp_path_factory):
 
 def test_online_scores_equal_batch_scores(simulated) -> None:
     dataset, result = simulated
-    rows = result.holdout.sample(40, random_state=0).reset_index(drop=True)
+    holdout = result.holdout
+    # Leads in an open opportunity at as_of are rare: make sure some are compared.
+    rows = pd.concat(
+        [holdout[holdout["open_opportunity"] == 1].head(10), holdout.sample(30, random_state=0)],
+        ignore_index=True,
+    )
+    assert (rows["open_opportunity"] == 1).sum() >= 5
     batch = result.model.score_features(rows, explain_k=3)
     online = result.model.score_leads(example_leads(dataset, rows, n=len(rows)), 3)
     assert [s.lead_id for s in online] == rows["lead_id"].tolist()
@@ -101,3 +108,21 @@ def test_later_events_do_not_change_the_score(simulated) -> None:
     )
     a, b = result.model.score_leads([lead, later], 3)
     assert a.probability == b.probability and a.reasons == b.reasons
+
+
+def test_deals_are_closed_or_open_never_both_or_neither() -> None:
+    from pydantic import ValidationError
+
+    from models.schema import OutcomeIn
+
+    t = datetime(2025, 1, 1, tzinfo=UTC)
+    assert OutcomeIn(opened_at=t).closed_at is None  # still open
+    assert OutcomeIn(closed_at=t, won=False).opened_at is None  # closed, open date unknown
+    for bad, message in [
+        ({}, "needs closed_at (closed) or opened_at (still open)"),
+        ({"opened_at": t, "won": True}, "won must be empty while the deal is open"),
+        ({"closed_at": t}, "won is required for a closed deal"),
+        ({"closed_at": t, "won": True, "opened_at": t + timedelta(days=1)}, "opened_at is after"),
+    ]:
+        with pytest.raises(ValidationError, match=re.escape(message)):
+            OutcomeIn(**bad)
