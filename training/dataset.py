@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +44,20 @@ def feature_params(dataset: Dataset, horizon_days: int, every_days: int) -> Feat
 
 
 def build_training_set(
-    dataset: Dataset, params: FeatureParams, config: TrainingConfig, seed: int
+    dataset: Dataset,
+    params: FeatureParams,
+    config: TrainingConfig,
+    seed: int,
+    *,
+    compute: Callable[..., pd.DataFrame] | None = None,
 ) -> TrainingSet:
-    """Features for every labelled snapshot, split out of time (static: stratified random)."""
+    """Features for every labelled snapshot, split out of time (static: stratified random).
+    ``compute`` is the feature engine (default: the local batch engine)."""
     spec = feature_spec_for(dataset, params)
-    table = build_feature_table(dataset, params, spec=spec)
+    if compute is None:
+        table = build_feature_table(dataset, params, spec=spec)
+    else:
+        table = build_feature_table(dataset, params, spec=spec, compute=compute)
     if dataset.static:
         split = split_static(table, config.fractions, seed=seed)
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -77,10 +78,22 @@ def train_model(
     allow_features: Iterable[str] = (),
     tune_trials: int = 0,
     tune_minutes: float = 5.0,
+    client: Any | None = None,
 ) -> TrainResult:
-    """Train, calibrate and package one model (see DESIGN.md "Training, validation")."""
+    """Train, calibrate and package one model (see DESIGN.md "Training, validation").
+
+    With a ``dask.distributed`` ``client``, features are built and the booster is trained on
+    the cluster (``lightgbm.dask``); everything else is the same pipeline.
+    """
     seeds = Seeds.from_seed(seed)
-    training_set = build_training_set(dataset, params, config, seeds.split)
+    compute = None
+    if client is not None:
+        if tune_trials > 0:
+            raise ValueError("tuning runs locally: use --tune without --engine dask")
+        from features.distributed import compute_features_distributed
+
+        compute = partial(compute_features_distributed, client)
+    training_set = build_training_set(dataset, params, config, seeds.split, compute=compute)
     check_minimum_data(training_set.split, config)
     spec = training_set.spec
     train = training_set.segment("train")
@@ -104,14 +117,19 @@ def train_model(
             trials=tune_trials, minutes=tune_minutes,
         )  # fmt: skip
         lgbm_params.update(tuning["best_params"])
-    fitted = fit_booster(
+    fit = fit_booster
+    if client is not None:
+        from training.lightgbm_dask import fit_booster_dask
+
+        fit = partial(fit_booster_dask, client)
+    fitted = fit(
         train, valid, features, spec.categorical, lgbm_params,
         seed=seeds.booster, num_threads=config.num_threads,
         num_boost_round=config.num_boost_round,
         early_stopping_rounds=config.early_stopping_rounds,
     )  # fmt: skip
     if config.refit_with_valid:
-        refit = fit_booster(
+        refit = fit(
             pd.concat([train, valid], ignore_index=True), None, features, spec.categorical,
             lgbm_params, seed=seeds.booster, num_threads=config.num_threads,
             num_boost_round=fitted.best_iteration, early_stopping_rounds=1,
@@ -140,6 +158,7 @@ def train_model(
             "refit_with_valid": config.refit_with_valid,
             "excluded_features": leakage.excluded,
             "split": training_set.split.summary(),
+            "engine": "local" if client is None else "dask",
         }
     )
     return TrainResult(model, training_set, leakage, fitted, metrics, cv_auc, tuning, fingerprint)

@@ -217,6 +217,7 @@ def _flat_params(result: TrainResult) -> dict[str, Any]:
     params = {f"lgbm_{k}": v for k, v in result.fitted.params.items()}
     params.update(
         {
+            "engine": result.model.metadata.get("engine", "local"),
             "best_iteration": result.fitted.best_iteration,
             "n_features": len(result.fitted.features),
             "excluded_features": ",".join(result.leakage.excluded) or "-",

@@ -35,6 +35,17 @@ AllowOption = Annotated[
 ]
 TuneOption = Annotated[int, typer.Option(min=0, help="Optuna trials (0 = default params).")]
 TuneMinutesOption = Annotated[float, typer.Option(min=0.1, help="Time budget for tuning.")]
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help="local, or dask: build features and train the booster on a Dask cluster "
+        "(lightgbm.dask; the training rows are spread over the workers)."
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler address (tcp://host:8786); default: a local cluster."),
+]
 
 
 def train(
@@ -45,16 +56,31 @@ def train(
     allow_feature: AllowOption = None,
     tune: TuneOption = 0,
     tune_minutes: TuneMinutesOption = 5.0,
+    engine: EngineOption = "local",
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Train a model on DATASET, log the run to MLflow and register it as `challenger`."""
+    from contextlib import ExitStack
+
     from features.config import load_config
 
+    if engine not in ("local", "dask"):
+        raise typer.BadParameter(f"--engine must be local or dask, got {engine!r}")
     settings: Settings = ctx.obj
     config = _training_config(training_config)
     loaded = _load(load_config(dataset), data_dir or settings.data_dir)
-    result, logged = run_training(
-        loaded, settings, config, allow=allow_feature or [], tune=tune, tune_minutes=tune_minutes
-    )
+    with ExitStack() as stack:
+        client = None
+        if engine == "dask":
+            from leadscore.cluster import dask_client
+
+            client = stack.enter_context(dask_client(scheduler))
+            workers = len(client.scheduler_info().get("workers", {}))
+            console.print(f"Dask cluster at {client.scheduler.address}: {workers} workers")
+        result, logged = run_training(
+            loaded, settings, config, allow=allow_feature or [], tune=tune,
+            tune_minutes=tune_minutes, client=client,
+        )  # fmt: skip
     _print_result(result, logged)
 
 
@@ -107,6 +133,7 @@ def run_training(
     allow: list[str],
     tune: int = 0,
     tune_minutes: float = 5.0,
+    client: Any | None = None,
 ) -> tuple[TrainResult, LoggedRun]:
     """Train and log; data problems exit with code 2 and the message."""
     from training.dataset import InsufficientDataError, feature_params
@@ -118,7 +145,7 @@ def run_training(
         with console.status("training"):
             result = train_model(
                 dataset, params, config, settings.seed,
-                allow_features=allow, tune_trials=tune, tune_minutes=tune_minutes,
+                allow_features=allow, tune_trials=tune, tune_minutes=tune_minutes, client=client,
             )  # fmt: skip
     except (InsufficientDataError, ValueError) as exc:
         console.print(f"[red]cannot train:[/red] {exc}")
@@ -129,6 +156,7 @@ def run_training(
         "training": config.model_dump(mode="json"),
         "allow_features": allow,
         "tune_trials": tune,
+        "engine": "local" if client is None else "dask",
     }
     with console.status("logging to MLflow"):
         logged = log_training_run(
