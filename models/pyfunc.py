@@ -56,6 +56,10 @@ class LeadScorePyfunc(PythonModel):
         """trained_at, holdout_metrics, thresholds, ... (read by the serving layer)."""
         return {**self.model.metadata, "thresholds": self.model.thresholds}
 
+    def warm_up(self) -> None:
+        """Compile the fast explainer before the first request (long-running servers)."""
+        self.model.warm_up()
+
     def score_leads(self, leads: list[LeadIn], explain_k: int) -> list[ScoreOut]:
         """Score validated leads (the service's entry point)."""
         return self.model.score_leads(leads, explain_k)

@@ -85,6 +85,9 @@ def load_served_model(
             f"models:/{name}/{version} is not a leadscore model: its python model "
             f"{type(python_model).__name__} has no score_leads(leads, explain_k)"
         )
+    warm_up = getattr(python_model, "warm_up", None)
+    if callable(warm_up):
+        warm_up()  # compile before the swap: no request pays for it
     meta = _metadata(python_model)
     metrics = dict(meta.get("holdout_metrics") or {}) or _tag_metrics(
         client.get_model_version(name, version).tags

@@ -45,7 +45,15 @@ def _current_service() -> Any:
 
 
 @bentoml.asgi_app(build_web_app(_current_service), path="/")
-@bentoml.service(name="leadscore", traffic={"timeout": 120})
+# One worker process per CPU: a request is ~0.5 ms of Python, so one worker saturates one core
+# (measured on 2 cores: 1 worker ~300 req/s at 8 clients, 2 workers ~750). Per-request access
+# logs cost ~10% and repeat what /metrics counts; errors are still logged.
+@bentoml.service(
+    name="leadscore",
+    workers="cpu_count",
+    traffic={"timeout": 120},
+    logging={"access": {"enabled": False}},
+)
 class LeadScoreService:
     """Scores leads with the registered champion and explains every score."""
 
