@@ -159,9 +159,10 @@ def _load_worker(
     latencies: list[float] = []
     errors = 0
 
-    async def read_response(reader: asyncio.StreamReader) -> int:
+    async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+        """Status and whether the server closes the connection after this response."""
         status = int((await reader.readline()).split()[1])
-        length, chunked = 0, False
+        length, chunked, close = 0, False, False
         while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             name = name.strip().lower()
@@ -169,13 +170,15 @@ def _load_worker(
                 length = int(value)
             elif name == "transfer-encoding" and "chunked" in value.lower():
                 chunked = True
+            elif name == "connection" and "close" in value.lower():
+                close = True
         if not chunked:
             await reader.readexactly(length)
-            return status
+            return status, close
         while (size := int((await reader.readline()).strip(), 16)) > 0:
             await reader.readexactly(size + 2)
         await reader.readline()
-        return status
+        return status, close
 
     async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         import socket
@@ -197,9 +200,11 @@ def _load_worker(
                 writer.write(part)
             k += clients
             try:
-                ok = await read_response(reader) == 200
+                status, close = await read_response(reader)
+                ok = status == 200
             except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
-                ok = False
+                ok, close = False, True
+            if close:  # as any HTTP client does: a new connection for the next request
                 writer.close()
                 reader, writer = await connect()
             latencies.append(time.perf_counter() - started)

@@ -17,6 +17,7 @@ from bentoml.exceptions import InvalidArgument
 
 from models.schema import ScoreOut
 from serving.auth import BearerAuthMiddleware, require_keys
+from serving.connections import ConnectionRecycleMiddleware
 from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
 from serving.model_handle import ServedModel, load_served_model, resolve_version
 from serving.reload import AliasWatcher
@@ -108,8 +109,10 @@ class LeadScoreService:
         self._log.close()
 
 
-# Outermost first: refuse unauthenticated requests before reading bodies, then bound the body,
-# then turn BentoML's 400 validation answers into 422 lines naming the field.
+# Outermost first: recycle keep-alive connections so workers share them, refuse
+# unauthenticated requests before reading bodies, then bound the body, then turn BentoML's 400
+# validation answers into 422 lines naming the field.
+LeadScoreService.add_asgi_middleware(ConnectionRecycleMiddleware)  # type: ignore[arg-type]
 LeadScoreService.add_asgi_middleware(BearerAuthMiddleware, keys_loader=_api_keys)
 LeadScoreService.add_asgi_middleware(_body_limit)  # type: ignore[arg-type]
 LeadScoreService.add_asgi_middleware(ValidationErrorMiddleware, paths=(SCORE_ROUTE,))
