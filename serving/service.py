@@ -22,7 +22,7 @@ from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
 from serving.model_handle import ServedModel, load_served_model, resolve_version
 from serving.reload import AliasWatcher
 from serving.schemas import BoundedLead, ScoreRequest, ScoreResponse
-from serving.score_log import ScoreLog
+from serving.score_log import BackgroundScoreLog, ScoreLog
 from serving.settings import ServingSettings
 from serving.web import build_web_app
 
@@ -75,14 +75,14 @@ class LeadScoreService:
             interval=settings.reload_seconds,
         )
         self._watcher.start()
-        self._log = ScoreLog(settings.score_log)
+        self._log = BackgroundScoreLog(ScoreLog(settings.score_log))
         logger.info("serving models:/%s@%s = v%s", name, alias, self._watcher.current().version)
 
     def served_model(self) -> ServedModel:
         """The model serving right now (one reference, read once per request)."""
         return self._watcher.current()
 
-    def score_log(self) -> ScoreLog | None:
+    def score_log(self) -> BackgroundScoreLog | None:
         """The append-only score log."""
         return self._log
 

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from serving.model_handle import ServedModel
 from serving.schemas import ModelInfo
-from serving.score_log import ScoreLog
+from serving.score_log import BackgroundScoreLog, ScoreLog
 
 MAX_HISTORY = 100
 
@@ -28,7 +28,7 @@ class WebBackend(Protocol):
 
     def served_model(self) -> ServedModel: ...
 
-    def score_log(self) -> ScoreLog | None: ...
+    def score_log(self) -> ScoreLog | BackgroundScoreLog | None: ...
 
 
 def model_info(model: ServedModel) -> ModelInfo:

@@ -161,12 +161,18 @@ def test_malformed_json_is_a_4xx(service: RunningService) -> None:
 def test_score_log_records_outputs_only(service: RunningService, store: Path) -> None:
     leads = [_lead("LOG-1", 1), _lead("LOG-2", 4)]
     assert httpx.post(f"{service.url}/score", json={"leads": leads}, headers=AUTH).is_success
-    with sqlite3.connect(store / "scores.sqlite") as conn:
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(scores)")]
-        rows = conn.execute(
-            "SELECT lead_id, as_of, model_version, tier FROM scores "
-            "WHERE lead_id LIKE 'LOG-%' ORDER BY id"
-        ).fetchall()
+    # The service writes the log from a background thread: the rows land within moments.
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(store / "scores.sqlite") as conn:
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(scores)")]
+            rows = conn.execute(
+                "SELECT lead_id, as_of, model_version, tier FROM scores "
+                "WHERE lead_id LIKE 'LOG-%' ORDER BY id"
+            ).fetchall()
+        if len(rows) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert columns == [
         "id",
         "lead_id",

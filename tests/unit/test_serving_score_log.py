@@ -87,3 +87,33 @@ def test_wal_mode_and_concurrent_appends_lose_nothing(tmp_path: Path) -> None:
 def test_module_has_no_update_or_delete_path() -> None:
     source = Path(score_log_module.__file__).read_text()
     assert not re.search(r"\b(UPDATE|DELETE|DROP)\b", source)
+
+
+def test_background_log_commits_everything_queued_and_survives_write_errors(
+    tmp_path: Path, caplog
+) -> None:
+    from serving.score_log import BackgroundScoreLog
+
+    log = BackgroundScoreLog(ScoreLog(tmp_path / "scores.sqlite"))
+    stamp = datetime(2026, 3, 2, tzinfo=UTC)
+
+    def worker(i: int) -> None:
+        for j in range(25):
+            log.append([_score(f"L{i}-{j}", 0.5)] * 2, scored_at=stamp)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert log.count() == 200  # count() flushes first: this process reads its own writes
+    assert log.history("L3-24")[0]["scored_at"] == stamp.isoformat()
+    log.append([_score("last", 0.9)])
+    log.close()  # commits what is still queued
+    assert ScoreLog(tmp_path / "scores.sqlite").count() == 201
+
+    broken = BackgroundScoreLog(ScoreLog(tmp_path / "other.sqlite"))
+    broken.log._conn.close()  # the file became unwritable
+    assert broken.append([_score("lost", 0.1)]) == 1  # the request is not failed by the log
+    broken.flush()
+    assert "1 scores could not be written" in caplog.text
