@@ -378,9 +378,7 @@ class _Prepared:
     ) -> _Sorted:
         """Deals with a known open date, sorted by (lead, opened_at); ``extra`` is the close
         time in ns (int64 max while still open)."""
-        if not self.spec.of_family("open_opportunity") and not self.spec.of_family(
-            "open_opportunity_days"
-        ):
+        if not _has_opportunity_features(self.spec):
             return _Sorted.of(*(np.zeros(0, dtype=np.int64),) * 3)
         if c.OPENED_AT in outcomes.columns:
             dated = outcomes[outcomes[c.OPENED_AT].notna()]
@@ -532,7 +530,7 @@ class _Chunk:
             "prior_wins": wins,
             "is_recycled": (lost > 0).astype(np.float64),
         }
-        if self.spec.of_family("open_opportunity") or self.spec.of_family("open_opportunity_days"):
+        if _has_opportunity_features(self.spec):
             out.update(self._open_opportunity())
         return out
 
@@ -632,6 +630,10 @@ class _Chunk:
         )
         counts = np.bincount(pair_query, weights=engaged, minlength=self.q_ns.size)
         return np.where(has_account, counts, np.nan)
+
+
+def _has_opportunity_features(spec: FeatureSpec) -> bool:
+    return any(f.family in ("open_opportunity", "open_opportunity_days") for f in spec.features)
 
 
 def _expand(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -68,7 +68,9 @@ class OnlineEngine:
         self._active = np.ones(len(self._types) + 1, dtype=bool)
         self._active[passive] = False
         self._params = spec.params
-        self._opportunities = bool(spec.of_family("open_opportunity"))
+        self._opportunities = any(
+            f.family in ("open_opportunity", "open_opportunity_days") for f in spec.features
+        )
 
     @property
     def feature_names(self) -> list[str]:
