@@ -1,24 +1,19 @@
 """Batch engine: the spec's features for many (lead, as_of) snapshots at once.
 
-Why numpy: every feature is "events of this lead in a time window ending at as_of", which is
-two binary searches in events sorted by (lead, time). Encoding (lead, time) as one int64 key
-(``lead_rank * span + seconds``) turns that into ``np.searchsorted`` over a whole chunk: no
-joins, no per-group Python, exact integer time comparisons shared with the online engine.
-Measured (``benchmarks/features.py``, 2 shared cores, 20k leads / 0.5M events): this engine
-computes the whole spec in 0.51 s, the plain pandas merge + group-by of the same spec takes
-7.9 s (15x), and DuckDB needs 0.55 s for the per-type windowed counts *alone* (a range join on
-both cores); recency, decay, active days and account roll-ups would each need another join
-there, so numpy stays the engine. A compiled per-lead kernel (numba is already installed) is
-the next step if more throughput is needed.
+How: rows of every table are grouped by lead and put in time order (a counting sort, linear),
+then a compiled kernel (``features.kernel``) sweeps each lead's snapshots in time order with
+one pointer per window over its events: no joins, no (snapshot x event) pairs, exact integer
+time comparisons shared with the online engine. Measured (``benchmarks/features.py``, 2 shared
+cores): the plain pandas merge + group-by of the same spec is ~50x slower, DuckDB needs longer
+for the per-type windowed counts *alone* (a range join) than this engine for the whole spec,
+and the numpy formulation this kernel replaced (searchsorted over packed keys) was 4-6x slower.
 
 Memory is bounded by chunking over leads (whole accounts stay in one chunk so account
-roll-ups see every colleague): a chunk holds its events, its snapshots and a few
-(rows x event types) tables: running counts and last-seen rows per type (so every windowed
-count for every type is one subtraction of two gathered rows), and the decayed counts.
+roll-ups see every colleague): inputs are held once as sorted arrays, and a chunk's output is
+its own (features x snapshots) block when streamed (:func:`iter_features`).
 
 Time rule (see ``features.spec``): as_of truncated to whole seconds; events with
-``occurred_at <= as_of`` count; window ``w`` = ``(as_of - w days, as_of]``. Because as_of is a
-whole second, comparing event times rounded *up* to the second is exact.
+``occurred_at <= as_of`` count; window ``w`` = ``(as_of - w days, as_of]``.
 """
 
 from __future__ import annotations
@@ -28,7 +23,6 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,43 +30,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import contracts as c
-from features.contracts import INTENT_EVENT_TYPES, DataValidationError, Problem, examples_of
+from features import kernel
+from features.contracts import DataValidationError, Problem, examples_of
 from features.spec import DAY_NS, PASSIVE_EVENT_TYPES, SECOND_NS, FeatureSpec
 
 AS_OF = "as_of"
-# Small chunks keep every temporary array under glibc's mmap threshold, so memory is reused
-# instead of freshly page-faulted per chunk: 2k leads measured 2.5x faster than 25k.
-DEFAULT_CHUNK_LEADS = 2_000
-
-
-@dataclass(frozen=True)
-class _Keys:
-    """Packs (chunk-local lead rank, whole seconds) into sortable int64 keys."""
-
-    origin: int
-    span: int
-
-    @classmethod
-    def covering(cls, *seconds: np.ndarray) -> _Keys:
-        present = [s for s in seconds if s.size]
-        if not present:
-            return cls(0, 3)
-        low = min(int(s.min()) for s in present)
-        high = max(int(s.max()) for s in present)
-        return cls(low, high - low + 3)
-
-    def data(self, rank: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-        """Keys of stored rows (relative second in [1, span-2])."""
-        return rank * self.span + (seconds - self.origin + 1)
-
-    def query(self, rank: np.ndarray, seconds: np.ndarray) -> np.ndarray:
-        """Keys of boundaries: ``searchsorted(..., 'right')`` counts rows at or before them."""
-        return rank * self.span + np.clip(seconds - self.origin + 1, 0, self.span - 1)
-
-
-def ceil_seconds(ns: np.ndarray) -> np.ndarray:
-    """Epoch ns rounded up to whole seconds: ``t <= s`` iff ``ceil(t) <= s`` for whole ``s``."""
-    return -((-ns) // SECOND_NS)
+# Leads per chunk: small enough that threads balance and a streamed chunk's frame is small,
+# large enough that per-chunk Python overhead stays negligible next to the kernel.
+DEFAULT_CHUNK_LEADS = 2000
+_NEVER = np.iinfo(np.int64).max  # close time of a deal still open at export
 
 
 def compute_features(
@@ -98,21 +64,23 @@ def compute_features(
     :func:`iter_features` to stream chunks instead of holding the whole table.
     """
     query_lead = _query_leads(leads, snapshots)
+    names = _computed_names(spec)
+    # Chunks write straight into one (features x rows) block in snapshot order: pandas takes
+    # it as its single float block, with no per-chunk frames to concatenate and reorder.
+    block = np.empty((len(names), len(snapshots)), dtype=np.float64)
     if spec.static:
         if progress is not None:
             progress(len(leads))
-        return _frame(spec, leads, snapshots, query_lead, {})
+        return _frame(spec, leads, snapshots, query_lead, block)
     engine = _Prepared(spec, leads, events, outcomes, snapshots, query_lead, open_deals)
-    # Chunks fill one preallocated (features x rows) block in snapshot order: concatenating
-    # and reordering per-chunk DataFrames cost more than computing the features.
-    names = _computed_names(spec)
-    block = np.empty((len(names), len(snapshots)), dtype=np.float64)
-    for (low, high), (positions, values) in _computed_chunks(engine, chunk_leads, threads):
-        for i, name in enumerate(names):
-            block[i, positions] = values[name]
+
+    def fill(low: int, high: int) -> None:
+        engine.fill(low, high, block, engine.query_order[engine.rows(low, high)])
+
+    for (low, high), _ in _in_threads(fill, _chunks(engine.account_start, chunk_leads), threads):
         if progress is not None:
             progress(high - low)
-    return _frame(spec, leads, snapshots, query_lead, block=block)
+    return _frame(spec, leads, snapshots, query_lead, block)
 
 
 def iter_features(
@@ -133,11 +101,25 @@ def iter_features(
     if spec.static:
         if progress is not None:
             progress(len(leads))
-        yield np.arange(len(snapshots)), _frame(spec, leads, snapshots, query_lead, {})
+        block = np.empty((0, len(snapshots)), dtype=np.float64)
+        yield np.arange(len(snapshots)), _frame(spec, leads, snapshots, query_lead, block)
         return
     engine = _Prepared(spec, leads, events, outcomes, snapshots, query_lead, open_deals)
-    for (low, high), (positions, values) in _computed_chunks(engine, chunk_leads, threads):
-        part = _frame(spec, leads, snapshots.iloc[positions], query_lead[positions], values)
+    n_features = len(_computed_names(spec))
+
+    keys = snapshots[[c.LEAD_ID, AS_OF]]  # labels and other columns are not taken per chunk
+
+    def chunk(low: int, high: int) -> tuple[np.ndarray, pd.DataFrame]:
+        # The frame is assembled in the worker thread too: Arrow's takes of the id strings
+        # release the GIL and overlap with the other chunks' kernels.
+        rows = engine.rows(low, high)
+        block = np.empty((n_features, rows.stop - rows.start), dtype=np.float64)
+        engine.fill(low, high, block, np.arange(rows.stop - rows.start))
+        positions = engine.query_order[rows]
+        return positions, _frame(spec, leads, keys.iloc[positions], query_lead[positions], block)
+
+    bounds = _chunks(engine.account_start, chunk_leads)
+    for (low, high), (positions, part) in _in_threads(chunk, bounds, threads):
         if progress is not None:
             progress(high - low)
         yield positions, part
@@ -148,23 +130,22 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _computed_chunks(
-    engine: _Prepared, chunk_leads: int, threads: int | None
-) -> Iterator[tuple[tuple[int, int], tuple[np.ndarray, dict[str, np.ndarray]]]]:
-    """``engine.chunk`` over every chunk, in order, ``threads`` at a time. numpy releases the
-    GIL in the sorts, searches and ufuncs that dominate a chunk, so threads use every core
-    (1.5-1.7x on 2 cores, measured) without copying inputs into processes. At most
-    ``2 * threads`` chunks are in flight, so memory stays bounded by the chunk size."""
-    bounds = _chunks(engine.account_start, chunk_leads)
+def _in_threads(
+    task: Callable[[int, int], object], bounds: list[tuple[int, int]], threads: int | None
+) -> Iterator[tuple[tuple[int, int], object]]:
+    """``task(low, high)`` over every chunk, results in order, ``threads`` at a time. The
+    kernels release the GIL, so threads use every core without copying inputs into
+    processes. At most ``2 * threads`` chunks are in flight, so memory stays bounded by the
+    chunk size."""
     workers = max(1, min(threads or default_threads(), len(bounds) or 1))
     if workers == 1:
         for low, high in bounds:
-            yield (low, high), engine.chunk(low, high)
+            yield (low, high), task(low, high)
         return
     with ThreadPoolExecutor(workers, thread_name_prefix="features") as pool:
         pending: deque = deque()
         for low, high in bounds:
-            pending.append(((low, high), pool.submit(engine.chunk, low, high)))
+            pending.append(((low, high), pool.submit(task, low, high)))
             if len(pending) >= 2 * workers:
                 span, future = pending.popleft()
                 yield span, future.result()
@@ -193,21 +174,11 @@ def _frame(
     leads: pd.DataFrame,
     snapshots: pd.DataFrame,
     query_lead: np.ndarray,
-    computed: dict[str, np.ndarray] | None = None,
-    *,
-    block: np.ndarray | None = None,
+    block: np.ndarray,
 ) -> pd.DataFrame:
-    """Assemble lead_id, as_of and the spec's features (attributes looked up per row).
-
-    Computed features go into one float block first: building the frame from 80 separate
-    columns made pandas consolidate them, which cost as much as computing them.
-    """
-    n = len(snapshots)
+    """Assemble lead_id, as_of, the attributes (looked up per row) and the computed features
+    (``block``: one row per computed feature, in spec order)."""
     names = _computed_names(spec)
-    if block is None:
-        block = np.empty((len(names), n), dtype=np.float64)
-        for i, name in enumerate(names):
-            block[i] = computed[name] if n else 0.0
     frame = pd.DataFrame(block.T, columns=names, copy=False)
     attributes = spec.of_family("attribute")
     for position, feature in enumerate(attributes):
@@ -279,43 +250,23 @@ def _lead_order(leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return rank, start_of_rank, end_of_rank
 
 
-@dataclass
-class _Sorted:
-    """A table's rows as arrays sorted by (lead rank, time)."""
+class _Grouped:
+    """A table's rows grouped by lead rank and in time order within a lead: lead ``r``'s rows
+    are ``[offsets[r], offsets[r + 1])`` of ``ns`` and of each extra column. ``order`` (input
+    row of each grouped row) is kept only when asked for: it is as large as the table."""
 
-    rank: np.ndarray
-    ns: np.ndarray
-    extra: np.ndarray
-
-    @classmethod
-    def of(cls, rank: np.ndarray, ns: np.ndarray, extra: np.ndarray) -> _Sorted:
-        """Sort by (rank, ns): one int64 sort on (rank, second) keys, then only the rows that
-        share a key are ordered by ns (a two-key lexsort of everything was 4x slower)."""
-        if ns.size == 0:
-            return cls(rank, ns, extra)
-        seconds = ceil_seconds(ns)
-        low = int(seconds.min())
-        span = int(seconds.max()) - low + 1
-        if (int(rank.max()) + 1) * span >= 2**62:  # would overflow: take the slow path
-            order = np.lexsort((ns, rank))
-        else:
-            key = rank * span + (seconds - low)
-            order = np.argsort(key)
-            ordered = key[order]
-            tie = np.flatnonzero(ordered[1:] == ordered[:-1])
-            if tie.size:
-                rows = np.unique(np.r_[tie, tie + 1])
-                sub = order[rows]
-                order[rows] = sub[np.lexsort((ns[sub], key[sub]))]
-        return cls(rank[order], ns[order], extra[order])
-
-    def between(self, low: int, high: int) -> _Sorted:
-        a, b = np.searchsorted(self.rank, [low, high], side="left")
-        return _Sorted(self.rank[a:b] - low, self.ns[a:b], self.extra[a:b])
+    def __init__(
+        self, rank: np.ndarray, ns: np.ndarray, n_leads: int, *extra: np.ndarray,
+        keep_order: bool = False,
+    ) -> None:  # fmt: skip
+        order, self.offsets = kernel.group_by_lead(rank, ns, n_leads)
+        self.ns = ns[order]
+        self.extra = [column[order] for column in extra]
+        self.order = order if keep_order else None
 
 
 class _Prepared:
-    """Inputs as sorted numpy arrays, ready to be cut into chunks of lead ranks."""
+    """Inputs as lead-grouped, time-ordered arrays plus the kernel's column layout."""
 
     def __init__(
         self,
@@ -328,26 +279,9 @@ class _Prepared:
         open_deals: pd.DataFrame | None = None,
     ) -> None:
         self.spec = spec
+        n = len(leads)
         lead_ids = leads[c.LEAD_ID]
         rank, self.account_start, self.account_end = _lead_order(leads)
-        missing_type = events[c.EVENT_TYPE].isna().to_numpy()
-        if missing_type.any():
-            raise DataValidationError(
-                [Problem("events", c.EVENT_TYPE, "missing event type", int(missing_type.sum()))]
-            )
-        codes = positions_in(events[c.EVENT_TYPE], pd.Series(spec.event_types, dtype="str"))
-        codes = np.where(codes < 0, len(spec.event_types), codes)  # unseen: overall only
-        self.events = _Sorted.of(
-            rank[_lead_positions(lead_ids, events[c.LEAD_ID], "events")],
-            _timestamps_ns(events[c.OCCURRED_AT], "events", c.OCCURRED_AT),
-            codes.astype(np.int64),
-        )
-        self.outcomes = _Sorted.of(
-            rank[_lead_positions(lead_ids, outcomes[c.LEAD_ID], "outcomes")],
-            _timestamps_ns(outcomes[c.CLOSED_AT], "outcomes", c.CLOSED_AT),
-            outcomes[c.WON].to_numpy(dtype=bool),
-        )
-        self.opportunities = self._opportunities(lead_ids, rank, outcomes, open_deals)
         as_of = snapshots[AS_OF]
         if as_of.isna().any():
             raise DataValidationError(
@@ -358,16 +292,52 @@ class _Prepared:
                     )
                 ]
             )  # fmt: skip
-        query_ns = _timestamps_ns(as_of, "snapshots", AS_OF) // SECOND_NS * SECOND_NS
-        query_rank = rank[query_lead]
-        self.query_order = np.lexsort((query_ns, query_rank))
-        self.sorted_rank = query_rank[self.query_order]
-        self.sorted_ns = query_ns[self.query_order]
-        created = np.full(len(leads), np.datetime64("NaT"), dtype="datetime64[ns]")
+        # Events are most of the input: they are grouped on one thread while the other
+        # tables are on another (Arrow hashing and the kernels release the GIL).
+        with ThreadPoolExecutor(2, thread_name_prefix="features-prepare") as pool:
+            events = pool.submit(self._events, lead_ids, rank, events)
+            self.outcomes = _Grouped(
+                rank[_lead_positions(lead_ids, outcomes[c.LEAD_ID], "outcomes")],
+                _timestamps_ns(outcomes[c.CLOSED_AT], "outcomes", c.CLOSED_AT),
+                n,
+                outcomes[c.WON].to_numpy(dtype=bool),
+            )
+            self.deals = self._opportunities(lead_ids, rank, outcomes, open_deals)
+            query_ns = _timestamps_ns(as_of, "snapshots", AS_OF) // SECOND_NS * SECOND_NS
+            self.queries = _Grouped(rank[query_lead], query_ns, n, keep_order=True)
+            self.events = events.result()
+        self.query_order = self.queries.order
+        self.active = _active_codes(spec)
+        # Engagement events alone, for the account roll-up's search in each colleague's rows.
+        is_active = self.active[self.events.extra[0]]
+        self.active_ns = self.events.ns[is_active]
+        self.active_offsets = np.r_[0, np.cumsum(is_active)][self.events.offsets]
+        created = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
         if c.CREATED_AT in leads.columns:
-            created = pd.to_datetime(leads[c.CREATED_AT], utc=True).to_numpy(dtype="datetime64[ns]")
-        self.created_by_rank = np.empty(len(leads), dtype="datetime64[ns]")
+            stamps = pd.to_datetime(leads[c.CREATED_AT], utc=True)
+            created = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        self.created_by_rank = np.empty(n, dtype=np.int64)
         self.created_by_rank[rank] = created
+        self.layout = _Layout(spec)
+
+    def _events(self, lead_ids: pd.Series, rank: np.ndarray, events: pd.DataFrame) -> _Grouped:
+        """Events grouped by lead in time order; ``extra[0]`` is the event type's code (types
+        the spec never saw share the last code: they count only in overall features)."""
+        types = self.spec.event_types
+        missing_type = events[c.EVENT_TYPE].isna().to_numpy()
+        if missing_type.any():
+            raise DataValidationError(
+                [Problem("events", c.EVENT_TYPE, "missing event type", int(missing_type.sum()))]
+            )
+        codes = positions_in(events[c.EVENT_TYPE], pd.Series(types, dtype="str"))
+        narrow = np.int16 if len(types) < np.iinfo(np.int16).max else np.int64  # 1/4 the memory
+        codes = np.where(codes < 0, len(types), codes).astype(narrow)
+        return _Grouped(
+            rank[_lead_positions(lead_ids, events[c.LEAD_ID], "events")],
+            _timestamps_ns(events[c.OCCURRED_AT], "events", c.OCCURRED_AT),
+            len(lead_ids),
+            codes,
+        )
 
     def _opportunities(
         self,
@@ -375,11 +345,13 @@ class _Prepared:
         rank: np.ndarray,
         outcomes: pd.DataFrame,
         open_deals: pd.DataFrame | None,
-    ) -> _Sorted:
-        """Deals with a known open date, sorted by (lead, opened_at); ``extra`` is the close
-        time in ns (int64 max while still open)."""
+    ) -> _Grouped:
+        """Deals with a known open date, grouped by lead in opened_at order; ``extra[0]`` is
+        the close time in ns (``_NEVER`` while still open)."""
+        n = len(lead_ids)
         if not _has_opportunity_features(self.spec):
-            return _Sorted.of(*(np.zeros(0, dtype=np.int64),) * 3)
+            empty = np.zeros(0, dtype=np.int64)
+            return _Grouped(empty, empty, n, empty)
         if c.OPENED_AT in outcomes.columns:
             dated = outcomes[outcomes[c.OPENED_AT].notna()]
         else:  # deals without open dates say nothing about open opportunities
@@ -390,25 +362,83 @@ class _Prepared:
         opened = [_timestamps_ns(f[c.OPENED_AT], t, c.OPENED_AT) for f, t in frames]
         closed = [
             _timestamps_ns(dated[c.CLOSED_AT], "outcomes", c.CLOSED_AT),
-            np.full(len(still_open), np.iinfo(np.int64).max),
+            np.full(len(still_open), _NEVER),
         ]
-        return _Sorted.of(np.concatenate(ranks), np.concatenate(opened), np.concatenate(closed))
+        return _Grouped(np.concatenate(ranks), np.concatenate(opened), n, np.concatenate(closed))
 
-    def chunk(self, low: int, high: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Snapshot positions of leads ranked [low, high) and their computed features."""
-        a, b = np.searchsorted(self.sorted_rank, [low, high], side="left")
-        chunk = _Chunk(
-            self.spec,
-            self.events.between(low, high),
-            self.outcomes.between(low, high),
-            self.opportunities.between(low, high),
-            self.sorted_rank[a:b] - low,
-            self.sorted_ns[a:b],
-            self.account_start[low:high] - low,
-            self.account_end[low:high] - low,
-            self.created_by_rank[low:high],
+    def rows(self, low: int, high: int) -> slice:
+        """The (sorted) snapshot rows of leads ranked [low, high)."""
+        return slice(int(self.queries.offsets[low]), int(self.queries.offsets[high]))
+
+    def fill(self, low: int, high: int, out: np.ndarray, destination: np.ndarray) -> None:
+        """Computed features of leads ranked [low, high): sorted snapshot row ``low + i`` goes
+        to column ``destination[i]`` of ``out`` (features x columns)."""
+        layout = self.layout
+        kernel.sweep_leads(
+            low, high,
+            self.events.offsets, self.events.ns, self.events.extra[0],
+            self.active_offsets, self.active_ns,
+            self.outcomes.offsets, self.outcomes.ns, self.outcomes.extra[0],
+            self.deals.offsets, self.deals.ns, self.deals.extra[0],
+            self.queries.offsets, self.queries.ns,
+            self.created_by_rank, self.account_start, self.account_end,
+            layout.window_ns, layout.counts, layout.recency, layout.decay, layout.intent,
+            self.active, layout.scalars, layout.settings, float(self.spec.params.half_life_days),
+            out, destination,
+        )  # fmt: skip
+
+
+class _Layout:
+    """Where the kernel writes each computed feature: its row in the (features x snapshots)
+    block, or -1 when the spec does not have it (see ``features.kernel``)."""
+
+    def __init__(self, spec: FeatureSpec) -> None:
+        params, types = spec.params, spec.event_types
+        row = {name: i for i, name in enumerate(_computed_names(spec))}
+        recent, previous = params.trend_recent_days, params.trend_previous_days
+        windows = sorted(
+            {*params.windows, params.intent_window_days, params.click_rate_window_days,
+             recent, recent + previous}
+        ) if types else []  # fmt: skip
+        self.window_ns = np.array(windows, dtype=np.int64) * DAY_NS
+        n_codes = len(types) + 1
+        self.counts = np.full((len(windows), n_codes), -1, dtype=np.int64)
+        self.recency = np.full(n_codes, -1, dtype=np.int64)
+        self.decay = np.full(n_codes, -1, dtype=np.int64)
+        self.intent = np.full(n_codes, -1, dtype=np.int64)
+        for feature in spec.features:
+            if feature.event_type is None or feature.family == "attribute":
+                continue
+            code = types.index(feature.event_type)
+            if feature.family == "count":
+                self.counts[windows.index(feature.window_days), code] = row[feature.name]
+            elif feature.family in ("recency", "decay", "intent"):
+                getattr(self, feature.family)[code] = row[feature.name]
+        scalar_families = {
+            "tenure": kernel.TENURE, "prior_lost": kernel.LOST, "prior_wins": kernel.WINS,
+            "recycled": kernel.RECYCLED, "open_opportunity": kernel.OPEN,
+            "open_opportunity_days": kernel.OPEN_DAYS, "trend": kernel.TREND,
+            "click_rate": kernel.CLICK_RATE, "decay_engagement": kernel.DECAY_ENGAGEMENT,
+            "active_days": kernel.ACTIVE_DAYS, "account_colleagues": kernel.COLLEAGUES,
+        }  # fmt: skip
+        self.scalars = np.full(kernel.N_SCALARS, -1, dtype=np.int64)
+        for feature in spec.features:
+            if feature.family in scalar_families:
+                self.scalars[scalar_families[feature.family]] = row[feature.name]
+        self.settings = np.zeros(kernel.N_SETTINGS, dtype=np.int64)
+        if windows:
+            self.settings[kernel.RECENT_W] = windows.index(recent)
+            self.settings[kernel.BOTH_W] = windows.index(recent + previous)
+            self.settings[kernel.CLICK_W] = windows.index(params.click_rate_window_days)
+            self.settings[kernel.INTENT_W] = windows.index(params.intent_window_days)
+        self.settings[kernel.OPEN_CODE] = types.index("email_open") if "email_open" in types else -1
+        self.settings[kernel.CLICK_CODE] = (
+            types.index("email_click") if "email_click" in types else -1
         )
-        return self.query_order[a:b], chunk.compute()
+        self.settings[kernel.RECENT_DAYS] = recent
+        self.settings[kernel.PREVIOUS_DAYS] = previous
+        self.settings[kernel.ACTIVE_WINDOW_NS] = params.active_window_days * DAY_NS
+        self.settings[kernel.ACCOUNT_WINDOW_NS] = params.account_window_days * DAY_NS
 
 
 def _chunks(account_start: np.ndarray, size: int) -> list[tuple[int, int]]:
@@ -424,224 +454,17 @@ def _chunks(account_start: np.ndarray, size: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-class _Chunk:
-    """Features for the snapshots of one chunk of leads (ranks local to the chunk)."""
-
-    def __init__(
-        self,
-        spec: FeatureSpec,
-        events: _Sorted,
-        outcomes: _Sorted,
-        opportunities: _Sorted,
-        query_rank: np.ndarray,
-        query_ns: np.ndarray,
-        account_start: np.ndarray,
-        account_end: np.ndarray,
-        created_ns: np.ndarray,
-    ) -> None:
-        self.spec, self.params = spec, spec.params
-        self.events, self.outcomes = events, outcomes
-        self.opportunities = opportunities
-        self.q_rank, self.q_ns = query_rank, query_ns
-        self.q_s = query_ns // SECOND_NS
-        self.account_start, self.account_end = account_start, account_end
-        self.created_ns = created_ns
-        self.keys = _Keys.covering(ceil_seconds(events.ns), ceil_seconds(outcomes.ns))
-        self.n_codes = len(spec.event_types) + 1
-        self.active = np.ones(self.n_codes, dtype=bool)
-        for passive in PASSIVE_EVENT_TYPES:
-            if passive in spec.event_types:
-                self.active[spec.event_types.index(passive)] = False
-        self.lead_start_key = self.keys.query(self.q_rank, np.full_like(self.q_s, -(2**40)))
-        self.asof_key = self.keys.query(self.q_rank, self.q_s)
-
-    def _count_until_as_of(self, keys: np.ndarray) -> np.ndarray:
-        """Per snapshot, the lead's rows with ``t <= as_of``."""
-        high = np.searchsorted(keys, self.asof_key, side="right")
-        return high - np.searchsorted(keys, self.lead_start_key, side="right")
-
-    def compute(self) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        out.update(self._history())
-        if not self.spec.event_types:
-            return out
-        events, params = self.events, self.params
-        event_keys = self.keys.data(events.rank, ceil_seconds(events.ns))
-        recent, previous = params.trend_recent_days, params.trend_previous_days
-        windows = {
-            *params.windows,
-            params.intent_window_days,
-            params.click_rate_window_days,
-            recent,
-            recent + previous,
-        }
-        cumulative, last = self._running_tables(events.extra)
-        high = np.searchsorted(event_keys, self.asof_key, side="right")
-        start = np.searchsorted(event_keys, self.lead_start_key, side="right")
-        counts = {}  # window -> (snapshots x codes) event counts in the window
-        for window in sorted(windows):
-            low_key = self.keys.query(self.q_rank, self.q_s - window * 86_400)
-            low = np.searchsorted(event_keys, low_key, side="right")
-            counts[window] = cumulative[high] - cumulative[low]
-        newest = last[high]  # last row of each code before `high`, or -1
-        seen = newest >= start[:, None]
-        newest_ns = events.ns[np.maximum(newest, 0)] if events.ns.size else np.zeros(newest.shape)
-        days_since = np.where(seen, (self.q_ns[:, None] - newest_ns) / DAY_NS, np.nan)
-        intent = params.intent_window_days
-        for code, event_type in enumerate(self.spec.event_types):
-            for window in params.windows:
-                out[f"n_{event_type}_{window}d"] = counts[window][:, code].astype(np.float64)
-            out[f"days_since_{event_type}"] = days_since[:, code]
-            if event_type in INTENT_EVENT_TYPES:
-                out[f"intent_{event_type}_{intent}d"] = (counts[intent][:, code] > 0) * 1.0
-        n_recent = counts[recent][:, self.active].sum(axis=1)
-        n_previous = counts[recent + previous][:, self.active].sum(axis=1) - n_recent
-        out[f"trend_{recent}d_vs_{previous}d"] = n_recent / recent - n_previous / previous
-        out[f"email_click_rate_{params.click_rate_window_days}d"] = self._click_rate(counts)
-        decay = self._decay(event_keys)
-        for code, event_type in enumerate(self.spec.event_types):
-            out[f"decay_{event_type}"] = decay[:, code]
-        out["decay_engagement"] = decay[:, self.active].sum(axis=1)
-        active_rows = np.flatnonzero(self.active[events.extra])
-        active_keys = event_keys[active_rows]
-        out[f"active_days_{params.active_window_days}d"] = self._active_days(
-            active_keys, events.ns[active_rows]
-        )
-        for account in self.spec.of_family("account_colleagues"):
-            out[account.name] = self._colleagues(
-                active_keys, events.ns[active_rows], events.rank[active_rows]
-            )
-        return out
-
-    def _history(self) -> dict[str, np.ndarray]:
-        created = self.created_ns[self.q_rank]
-        tenure = np.where(
-            np.isnat(created),
-            np.nan,
-            (self.q_ns - created.astype(np.int64)) / DAY_NS,
-        )
-        keys = self.keys.data(self.outcomes.rank, ceil_seconds(self.outcomes.ns))
-        won = self.outcomes.extra
-        wins = self._count_until_as_of(keys[won]).astype(np.float64)
-        lost = self._count_until_as_of(keys[~won]).astype(np.float64)
-        out = {
-            "tenure_days": tenure,
-            "prior_lost_deals": lost,
-            "prior_wins": wins,
-            "is_recycled": (lost > 0).astype(np.float64),
-        }
-        if _has_opportunity_features(self.spec):
-            out.update(self._open_opportunity())
-        return out
-
-    def _open_opportunity(self) -> dict[str, np.ndarray]:
-        """Per snapshot: is a deal open (opened_at <= as_of < closed_at), and days since the
-        latest such opening. Leads have a handful of deals, so every (snapshot, deal of its
-        lead) pair is checked directly."""
-        deals = self.opportunities
-        low = np.searchsorted(deals.rank, self.q_rank, side="left")
-        high = np.searchsorted(deals.rank, self.q_rank, side="right")
-        pair_query, pair_row = _expand(low, high)
-        as_of = self.q_ns[pair_query]
-        is_open = (deals.ns[pair_row] <= as_of) & (deals.extra[pair_row] > as_of)
-        latest = np.full(self.q_ns.size, np.iinfo(np.int64).min)
-        np.maximum.at(latest, pair_query[is_open], deals.ns[pair_row[is_open]])
-        found = latest > np.iinfo(np.int64).min
-        days = np.where(found, (self.q_ns - np.where(found, latest, 0)) / DAY_NS, np.nan)
-        return {"open_opportunity": found.astype(np.float64), "open_opportunity_days": days}
-
-    def _decay(self, event_keys: np.ndarray) -> np.ndarray:
-        """Per-type decayed counts: each event lands on the first snapshot at or after it, and
-        snapshot k carries snapshot k-1's value decayed over the gap between them."""
-        n_q, n_codes = self.q_ns.size, self.n_codes
-        half_life = self.params.half_life_days
-        target = np.searchsorted(self.asof_key, event_keys, side="left")
-        valid = target < n_q
-        valid[valid] = self.q_rank[target[valid]] == self.events.rank[valid]
-        target = target[valid]
-        weights = np.exp2(-((self.q_ns[target] - self.events.ns[valid]) / DAY_NS) / half_life)
-        flat = np.bincount(
-            target * n_codes + self.events.extra[valid], weights=weights, minlength=n_q * n_codes
-        )
-        decay = flat.reshape(n_q, n_codes)
-        if n_q:
-            first = np.r_[True, self.q_rank[1:] != self.q_rank[:-1]]
-            starts = np.flatnonzero(first)
-            position = np.arange(n_q) - np.repeat(starts, np.diff(np.r_[starts, n_q]))
-            order = np.argsort(position, kind="stable")
-            cuts = np.r_[0, np.cumsum(np.bincount(position))]
-            for k in range(1, cuts.size - 1):
-                rows = order[cuts[k] : cuts[k + 1]]
-                gap = (self.q_ns[rows] - self.q_ns[rows - 1]) / DAY_NS
-                decay[rows] += decay[rows - 1] * np.exp2(-gap / half_life)[:, None]
-        return decay
-
-    def _running_tables(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per code, over the chunk's sorted events: ``cumulative[i]`` = rows of that code among
-        the first i, ``last[i]`` = index of the last such row before i (-1 if none). A window's
-        counts for every code are then one subtraction of two gathered rows."""
-        n, n_codes = codes.size, self.n_codes
-        rows = np.arange(1, n + 1)
-        cumulative = np.zeros((n + 1, n_codes), dtype=np.int32)
-        cumulative[rows, codes] = 1
-        np.cumsum(cumulative, axis=0, out=cumulative)
-        last = np.full((n + 1, n_codes), -1, dtype=np.int64)
-        last[rows, codes] = rows - 1
-        np.maximum.accumulate(last, axis=0, out=last)
-        return cumulative, last
-
-    def _click_rate(self, counts: dict[int, np.ndarray]) -> np.ndarray:
-        window = self.params.click_rate_window_days
-        types = self.spec.event_types
-        zero = np.zeros(self.q_ns.size, dtype=np.int64)
-        opens = counts[window][:, types.index("email_open")] if "email_open" in types else zero
-        clicks = counts[window][:, types.index("email_click")] if "email_click" in types else zero
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(opens > 0, clicks / np.maximum(opens, 1), np.nan)
-
-    def _active_days(self, keys: np.ndarray, ns: np.ndarray) -> np.ndarray:
-        """Distinct days (counted back from as_of) with an engagement event in the window."""
-        days = self.params.active_window_days
-        high = np.searchsorted(keys, self.asof_key, side="right")
-        low = np.searchsorted(
-            keys, self.keys.query(self.q_rank, self.q_s - days * 86_400), side="right"
-        )
-        pair_query, pair_row = _expand(low, high)
-        day = (self.q_ns[pair_query] - ns[pair_row]) // DAY_NS
-        new_day = np.r_[True, (day[1:] != day[:-1]) | (pair_query[1:] != pair_query[:-1])]
-        return np.bincount(pair_query, weights=new_day, minlength=self.q_ns.size)
-
-    def _colleagues(self, keys: np.ndarray, ns: np.ndarray, rank: np.ndarray) -> np.ndarray:
-        """Other leads of the same account with an engagement event in the account window."""
-        window_ns = self.params.account_window_days * DAY_NS
-        start = self.account_start[self.q_rank]
-        end = self.account_end[self.q_rank]
-        has_account = end >= 0
-        size = np.where(has_account, end - start - 1, 0)
-        pair_query, offset = _expand(np.zeros_like(size), size)
-        colleague = start[pair_query] + offset
-        colleague += colleague >= self.q_rank[pair_query]  # skip the lead itself
-        high = np.searchsorted(keys, self.keys.query(colleague, self.q_s[pair_query]), side="right")
-        last = np.maximum(high - 1, 0)
-        engaged = (
-            (high > 0)
-            & (rank[last] == colleague if rank.size else False)
-            & ((self.q_ns[pair_query] - ns[last]) < window_ns if ns.size else False)
-        )
-        counts = np.bincount(pair_query, weights=engaged, minlength=self.q_ns.size)
-        return np.where(has_account, counts, np.nan)
+def _active_codes(spec: FeatureSpec) -> np.ndarray:
+    """Per event code, whether it is engagement (passive types like sends are not)."""
+    active = np.ones(len(spec.event_types) + 1, dtype=bool)
+    for passive in PASSIVE_EVENT_TYPES:
+        if passive in spec.event_types:
+            active[spec.event_types.index(passive)] = False
+    return active
 
 
 def _has_opportunity_features(spec: FeatureSpec) -> bool:
     return any(f.family in ("open_opportunity", "open_opportunity_days") for f in spec.features)
-
-
-def _expand(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i, j) for every i and every j in [low[i], high[i]), without a Python loop."""
-    sizes = np.maximum(high - low, 0)
-    owner = np.repeat(np.arange(sizes.size), sizes)
-    starts = np.cumsum(sizes) - sizes
-    return owner, low[owner] + (np.arange(owner.size) - starts[owner])
 
 
 def count_in_windows(
@@ -653,15 +476,12 @@ def count_in_windows(
 ) -> np.ndarray:
     """Per query, rows of the same lead with ``low < t <= high`` (``low=None``: no lower bound).
 
-    Bounds must be whole seconds (as_of is truncated; windows are whole days).
+    Ranks are non-negative lead indices; bounds are epoch ns.
     """
-    rows = _Sorted.of(data_rank, data_ns, np.empty(data_ns.size, dtype=bool))
-    data_s = ceil_seconds(rows.ns)
-    keys = _Keys.covering(data_s)
-    data_keys = keys.data(rows.rank, data_s)
-    high = np.searchsorted(data_keys, keys.query(query_rank, high_ns // SECOND_NS), "right")
-    if low_ns is None:
-        low_s = np.full(query_rank.shape, -(2**40), dtype=np.int64)
-    else:
-        low_s = low_ns // SECOND_NS
-    return high - np.searchsorted(data_keys, keys.query(query_rank, low_s), "right")
+    n_leads = int(max(data_rank.max(initial=-1), query_rank.max(initial=-1))) + 1
+    rows = _Grouped(data_rank.astype(np.int64), data_ns.astype(np.int64), n_leads)
+    low = np.full(query_rank.shape, np.iinfo(np.int64).min) if low_ns is None else low_ns
+    return kernel.count_between(
+        rows.offsets, rows.ns, query_rank.astype(np.int64), low.astype(np.int64),
+        high_ns.astype(np.int64),
+    )  # fmt: skip
