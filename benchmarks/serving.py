@@ -116,6 +116,10 @@ def server(command: list[str], env: dict[str, str], ready_url: str, log: Path) -
                 pass
             time.sleep(0.5)
         yield
+        # A worker that failed to start leaves the server up on fewer workers: the numbers
+        # would silently describe a smaller server (it happened: the score log's set-up race).
+        if "Traceback" in (text := log.read_text(errors="replace")):
+            raise RuntimeError(f"{command[2:4]} logged an error while measured:\n{text[-3000:]}")
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

@@ -7,9 +7,11 @@ There is deliberately no code path that rewrites or removes rows; retention is a
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +30,20 @@ CREATE TABLE IF NOT EXISTS scores (
 CREATE INDEX IF NOT EXISTS scores_lead ON scores (lead_id, id);
 """
 
+_BUSY_SECONDS = 30.0  # how long a writer waits for another worker's transaction
+
 COLUMNS = ("lead_id", "as_of", "scored_at", "model_version", "probability", "tier")
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``lock_path`` (created if missing)."""
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class ScoreLog:
@@ -39,10 +54,17 @@ class ScoreLog:
         self.path = path
         self._lock = threading.Lock()
         # Requests run on a thread pool; the lock serialises use of the one connection.
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn = sqlite3.connect(
+            path, check_same_thread=False, isolation_level=None, timeout=_BUSY_SECONDS
+        )
+        # Every service worker opens the log at start. Switching to WAL needs the database to
+        # itself and SQLite answers "database is locked" at once rather than waiting, which
+        # once left a server running on one worker of two: set-up is serialised across
+        # processes by a lock file next to the log.
+        with _exclusive(path.with_name(path.name + ".init-lock")):
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.executescript(_SCHEMA)
         self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
 
     def append(self, scores: Sequence[ScoreOut], scored_at: datetime | None = None) -> int:
         """Insert one row per score in a single transaction; return the number of rows."""
@@ -59,7 +81,9 @@ class ScoreLog:
         if not rows:
             return 0
         with self._lock:
-            self._conn.execute("BEGIN")
+            # IMMEDIATE: take the write lock up front (waiting up to the busy timeout for
+            # other workers) instead of failing on a read-to-write upgrade mid-transaction.
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany(
                     f"INSERT INTO scores ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", rows

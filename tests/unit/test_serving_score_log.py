@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from models.schema import ScoreOut
 from serving import score_log as score_log_module
@@ -117,3 +119,35 @@ def test_background_log_commits_everything_queued_and_survives_write_errors(
     assert broken.append([_score("lost", 0.1)]) == 1  # the request is not failed by the log
     broken.flush()
     assert "1 scores could not be written" in caplog.text
+
+
+def _open_and_append(directory: str, start: Any, worker: int, rounds: int) -> None:
+    for round_ in range(rounds):
+        start.wait(timeout=60)  # all open a fresh log at the same moment, as workers do
+        log = ScoreLog(Path(directory) / f"scores-{round_}.sqlite")
+        log.append([_score(f"W{worker}-{i}", 0.5) for i in range(20)])
+
+
+def test_service_workers_opening_a_new_log_at_once_all_start(tmp_path: Path) -> None:
+    """Several processes creating the same log together: none fails with 'database is
+    locked' (it once left the service running on one worker of two) and no row is lost."""
+    context = multiprocessing.get_context("spawn")
+    workers, rounds = 8, 4
+    start = context.Barrier(workers)
+    processes = [
+        context.Process(
+            target=_open_and_append, args=(str(tmp_path), start, i, rounds), daemon=True
+        )
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+        if process.is_alive():  # a peer died and left it at the barrier
+            process.kill()
+            process.join()
+    assert [p.exitcode for p in processes] == [0] * workers
+    for round_ in range(rounds):
+        log = sqlite3.connect(tmp_path / f"scores-{round_}.sqlite")
+        assert log.execute("SELECT count(*) FROM scores").fetchone()[0] == 20 * workers
