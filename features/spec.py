@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from features.contracts import INTENT_EVENT_TYPES, KNOWN_EVENT_TYPES
@@ -337,11 +338,17 @@ def _overall_features(params: FeatureParams) -> list[Feature]:
 
 DAY_NS = 86_400 * 1_000_000_000
 SECOND_NS = 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def timestamp_ns(value: Any, field_name: str) -> int:
     """``value`` as UTC epoch nanoseconds (naive means UTC); missing/unparsable raise naming
     ``field_name``."""
+    if type(value) is datetime:  # the API's parsed times: exact integer arithmetic, ~10x faster
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return (value - _EPOCH) // _MICROSECOND * 1000
     import pandas as pd
 
     try:

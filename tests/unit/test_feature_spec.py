@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from features.contracts import INTENT_EVENT_TYPES, KNOWN_EVENT_TYPES
-from features.spec import Feature, FeatureParams, FeatureSpec, build_feature_spec
+from features.spec import (
+    SECOND_NS,
+    Feature,
+    FeatureParams,
+    FeatureSpec,
+    as_of_ns,
+    build_feature_spec,
+    timestamp_ns,
+)
 
 ATTRS = [("industry", "categorical", "Industry"), ("annual_revenue", "numeric", "Annual revenue")]
 
@@ -86,3 +97,18 @@ def test_bad_specs_are_refused_with_the_reason() -> None:
         FeatureSpec.from_dict(data)
     with pytest.raises(ValueError, match="half_life_days"):
         FeatureParams(half_life_days=0)
+
+
+def test_timestamp_ns_of_datetimes_equals_pandas_exactly() -> None:
+    """The API's parsed datetimes take an integer fast path: it must agree with pandas to the
+    nanosecond for aware (any offset), naive (= UTC), pre-1970 and sub-second values."""
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        micros = int(rng.integers(-(10**15), 3 * 10**15))
+        stamp = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+        offset = timezone(timedelta(minutes=int(rng.integers(-14 * 60, 14 * 60))))
+        for value in (stamp, stamp.astimezone(offset), stamp.replace(tzinfo=None)):
+            expected = pd.Timestamp(value)
+            expected = expected.tz_localize("UTC") if expected.tzinfo is None else expected
+            assert timestamp_ns(value, "t") == expected.as_unit("ns").value
+    assert as_of_ns(datetime(2026, 1, 1, 0, 0, 1, 999_999, tzinfo=UTC)) % SECOND_NS == 0
