@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from models.schema import LeadIn, ScoreOut
@@ -53,10 +54,34 @@ class ServedModel:
         return [s.model_copy(update={"model_version": self.version}) for s in scores]
 
 
+def missing_sqlite_store(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:`` tracking URI if that file does not exist."""
+    if not tracking_uri.startswith("sqlite:"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(tracking_uri).database
+    if not database or database == ":memory:":
+        return None
+    path = Path(database)
+    return None if path.exists() else path
+
+
 def resolve_version(tracking_uri: str, name: str, alias: str) -> str:
     """The registry version the alias points to, or :class:`ModelUnavailableError`."""
     from models.registry import alias_version, client_for
 
+    # MLflow creates and migrates a missing SQLite store on first use, and the service's
+    # workers start at once: concurrent migrations corrupt the new file. Serving only reads
+    # a registry, so a missing store is simply "no model".
+    missing = missing_sqlite_store(tracking_uri)
+    if missing is not None:
+        raise ModelUnavailableError(
+            f"no model registered as models:/{name}@{alias}: there is no MLflow store at "
+            f"{tracking_uri!r} (no file {missing.name!r}): train one (`leadscore train`), "
+            f"promote it to {alias} (`leadscore promote`), or point "
+            f"LEADSCORE_MLFLOW_TRACKING_URI at the right store"
+        )
     version = alias_version(client_for(tracking_uri), name, alias)
     if version is None:
         raise ModelUnavailableError(

@@ -201,6 +201,10 @@ def test_start_fails_clearly_without_a_champion(tmp_path: Path) -> None:
             time.sleep(0.5)
         log = log_path.read_text()
         assert "no model registered as models:/leadscore@champion" in log
+        # Every worker failed for that reason alone: none created (and so raced to migrate)
+        # an MLflow store.
+        assert "alembic" not in log and "OperationalError" not in log
+        assert not (tmp_path / "mlflow.db").exists()
         try:
             ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code
         except httpx.HTTPError:

@@ -98,3 +98,24 @@ def test_metadata_from_dict_object_or_attributes() -> None:
 
     assert _metadata(WithDict())["thresholds"] == {"a": 1}
     assert _metadata(WithAttrs())["holdout_metrics"] == {"roc_auc": 0.8}
+
+
+def test_a_missing_sqlite_store_is_no_model_and_is_not_created(tmp_path) -> None:
+    from serving.model_handle import ModelUnavailableError, resolve_version
+
+    db = tmp_path / "nested" / "mlflow.db"
+    with pytest.raises(ModelUnavailableError, match=r"models:/leadscore@champion.*mlflow\.db"):
+        resolve_version(f"sqlite:///{db}", "leadscore", "champion")
+    assert not db.exists()
+    assert not db.parent.exists()
+
+
+def test_an_existing_store_without_the_alias_is_no_model(tmp_path) -> None:
+    from mlflow import MlflowClient
+
+    from serving.model_handle import ModelUnavailableError, resolve_version
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()  # creates it
+    with pytest.raises(ModelUnavailableError, match="no model registered as models:/x@champion"):
+        resolve_version(uri, "x", "champion")
