@@ -6,6 +6,7 @@ import multiprocessing
 import re
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,18 @@ def test_service_workers_opening_a_new_log_at_once_all_start(tmp_path: Path) -> 
     for round_ in range(rounds):
         log = sqlite3.connect(tmp_path / f"scores-{round_}.sqlite")
         assert log.execute("SELECT count(*) FROM scores").fetchone()[0] == 20 * workers
+
+
+def test_background_log_commits_without_a_flush_within_its_interval(tmp_path: Path) -> None:
+    from serving.score_log import BackgroundScoreLog
+
+    log = BackgroundScoreLog(ScoreLog(tmp_path / "scores.sqlite"), interval=0.05)
+    reader = ScoreLog(tmp_path / "scores.sqlite")  # another process's view: no flush
+    log.append([_score("A", 0.2), _score("B", 0.3)])
+    deadline = time.monotonic() + 5
+    while reader.count() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reader.count() == 2
+    log.close()
+    log.flush()  # after close: returns at once, nothing pending
+    assert reader.count() == 2
