@@ -54,17 +54,14 @@ class ServedModel:
         return [s.model_copy(update={"model_version": self.version}) for s in scores]
 
 
-def missing_sqlite_store(tracking_uri: str) -> Path | None:
-    """The database file of a ``sqlite:`` tracking URI if that file does not exist."""
+def _missing_sqlite_store(tracking_uri: str) -> bool:
+    """Whether ``tracking_uri`` names a SQLite file that does not exist."""
     if not tracking_uri.startswith("sqlite:"):
-        return None
+        return False
     from sqlalchemy.engine import make_url
 
     database = make_url(tracking_uri).database
-    if not database or database == ":memory:":
-        return None
-    path = Path(database)
-    return None if path.exists() else path
+    return bool(database) and database != ":memory:" and not Path(database).exists()
 
 
 def resolve_version(tracking_uri: str, name: str, alias: str) -> str:
@@ -74,20 +71,14 @@ def resolve_version(tracking_uri: str, name: str, alias: str) -> str:
     # MLflow creates and migrates a missing SQLite store on first use, and the service's
     # workers start at once: concurrent migrations corrupt the new file. Serving only reads
     # a registry, so a missing store is simply "no model".
-    missing = missing_sqlite_store(tracking_uri)
-    if missing is not None:
-        raise ModelUnavailableError(
-            f"no model registered as models:/{name}@{alias}: there is no MLflow store at "
-            f"{tracking_uri!r} (no file {missing.name!r}): train one (`leadscore train`), "
-            f"promote it to {alias} (`leadscore promote`), or point "
-            f"LEADSCORE_MLFLOW_TRACKING_URI at the right store"
-        )
-    version = alias_version(client_for(tracking_uri), name, alias)
+    missing = _missing_sqlite_store(tracking_uri)
+    version = None if missing else alias_version(client_for(tracking_uri), name, alias)
     if version is None:
+        where = "no MLflow store exists at" if missing else "not in the MLflow registry at"
         raise ModelUnavailableError(
-            f"no model registered as models:/{name}@{alias} in the MLflow registry at "
-            f"{tracking_uri!r}: train one (`leadscore train`) and promote it to {alias} "
-            f"(`leadscore promote`), or point LEADSCORE_MLFLOW_TRACKING_URI at the right store"
+            f"no model registered as models:/{name}@{alias}: {where} {tracking_uri!r}. Train "
+            f"one (`leadscore train`) and promote it to {alias} (`leadscore promote`), or point "
+            f"LEADSCORE_MLFLOW_TRACKING_URI at the right store"
         )
     return version
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from models.schema import ScoreOut
 
@@ -55,7 +56,7 @@ class ScoreLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        # Requests run on a thread pool; the lock serialises use of the one connection.
+        # The writer thread and readers (history, count) share the one connection.
         self._conn = sqlite3.connect(
             path, check_same_thread=False, isolation_level=None, timeout=_BUSY_SECONDS
         )
@@ -118,6 +119,9 @@ class ScoreLog:
             self._conn.close()
 
 
+_STOP = object()  # tells the writer to commit what is pending and end
+
+
 class BackgroundScoreLog:
     """A :class:`ScoreLog` written by one background thread, so requests never wait for SQLite.
 
@@ -137,9 +141,7 @@ class BackgroundScoreLog:
         self.interval = interval
         # Items: (scores, scored_at), a flush marker (Event) or _STOP. deque.append and
         # popleft are atomic, so any thread may append while the writer drains.
-        self._pending: deque[tuple[Sequence[ScoreOut], datetime] | threading.Event | object] = (
-            deque()
-        )
+        self._pending: deque[Any] = deque()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="score-log", daemon=True)
         self._thread.start()
@@ -201,6 +203,3 @@ class BackgroundScoreLog:
                 marker.set()
             if stop:
                 return
-
-
-_STOP = object()  # tells the writer to commit what is pending and end
