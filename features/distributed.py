@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from features import contracts as c
-from features.batch import compute_features, positions_in
+from features.batch import compute_features
+from features.grouping import positions_in
 from features.spec import FeatureSpec
 
 

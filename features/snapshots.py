@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from features import contracts as c
-from features.batch import AS_OF, count_in_windows, positions_in
 from features.dataset import Dataset
+from features.grouping import AS_OF, count_in_windows, positions_in
 from features.spec import DAY_NS, SECOND_NS
 
 DEFAULT_FRACTIONS: Mapping[str, float] = {

@@ -11,8 +11,9 @@ import pytest
 
 from features import contracts as c
 from features import kernel
-from features.batch import AS_OF, compute_features, count_in_windows, iter_features
+from features.batch import AS_OF, compute_features, iter_features
 from features.contracts import DataValidationError
+from features.grouping import count_in_windows
 from features.online import OnlineEngine
 from features.spec import (
     DAY_NS,
