@@ -1,17 +1,21 @@
 """Batch engine: the spec's features for many (lead, as_of) snapshots at once.
 
 How: rows of every table are grouped by lead and put in time order (``features.grouping``:
-a counting sort, linear), then a compiled kernel (``features.kernel``) sweeps each lead's snapshots in time order with
-one pointer per window over its events: no joins, no (snapshot x event) pairs, exact integer
-time comparisons shared with the online engine. Measured (``benchmarks/features.py``, 2 shared
+a counting sort, linear), then a compiled kernel (``features.kernel``) sweeps each lead's
+snapshots in time order with one pointer per window over its events: no joins, no
+(snapshot x event) pairs, exact integer time comparisons shared with the online engine. Measured (``benchmarks/features.py``, 2 shared
 cores, 20k leads): the plain pandas merge + group-by of the same spec is ~45x slower, DuckDB
 needs ~7x longer for the per-type windowed counts *alone* (a range join) than this engine for
 the whole spec, and the numpy formulation the kernel replaced (searchsorted over packed keys)
 took ~3x as long for the feature computation.
 
-Memory: the inputs are held once more as lead-grouped arrays; beyond that, work is chunked over
-leads (whole accounts stay in one chunk so account roll-ups see every colleague) and a streamed
-chunk's output is its own (features x snapshots) block (:func:`iter_features`).
+Two entry points: :func:`compute_features` for given snapshots (scoring, Dask partitions),
+returning one table, and :func:`iter_labelled_features` for training rows, where each chunk of
+leads lays and labels its own snapshots and is yielded as it is done.
+
+Memory: the events are held once more as lead-grouped arrays (10 bytes per event: time and
+type code); beyond that, work is chunked over leads (whole accounts stay in one chunk so
+account roll-ups see every colleague), so the streamed path's working set is the chunk's.
 
 Time rule (see ``features.spec``): as_of truncated to whole seconds; events with
 ``occurred_at <= as_of`` count; window ``w`` = ``(as_of - w days, as_of]``.
@@ -30,15 +34,24 @@ import pandas as pd
 
 from features import contracts as c
 from features.contracts import DataValidationError, Problem, examples_of
+from features.dataset import Dataset
 from features.grouping import (
     AS_OF,
     Prepared,
     computed_names,
     lead_positions,
 )
+from features.snapshots import (
+    GridRules,
+    SnapshotCounts,
+    build_snapshots,
+    created_at_ns,
+    lay_snapshots,
+    observed_until_of,
+)
 from features.spec import FeatureSpec
 
-__all__ = ["AS_OF", "compute_features", "iter_features"]
+__all__ = ["AS_OF", "compute_features", "iter_labelled_features"]
 
 # Leads per chunk: small enough that threads balance and a streamed chunk's frame is small,
 # large enough that per-chunk Python overhead stays negligible next to the kernel.
@@ -64,8 +77,7 @@ def compute_features(
     opened_at) are deals still open at export; with ``outcomes``' opened_at they make the
     open-opportunity features, when the spec has them. ``progress(n)`` is called with
     the number of leads finished after each chunk. ``threads`` chunks are computed at once
-    (default: the CPUs this process may use); the result does not depend on it. Use
-    :func:`iter_features` to stream chunks instead of holding the whole table.
+    (default: the CPUs this process may use); the result does not depend on it.
     """
     query_lead = _query_leads(leads, snapshots)
     names = computed_names(spec)
@@ -87,46 +99,72 @@ def compute_features(
     return _frame(spec, leads, snapshots, query_lead, block)
 
 
-def iter_features(
+def iter_labelled_features(
     spec: FeatureSpec,
-    leads: pd.DataFrame,
-    events: pd.DataFrame,
-    outcomes: pd.DataFrame,
-    snapshots: pd.DataFrame,
+    dataset: Dataset,
+    every_days: int,
+    horizon_days: int,
     *,
+    observed_until: pd.Timestamp | None = None,
+    counts: SnapshotCounts | None = None,
     chunk_leads: int = DEFAULT_CHUNK_LEADS,
     threads: int | None = None,
-    open_deals: pd.DataFrame | None = None,
     progress: Callable[[int], None] | None = None,
-) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
-    """Feature rows chunk by chunk of leads: ``(positions in snapshots, frame)`` pairs, so a
-    caller can write each chunk out and keep memory bounded by the chunk size."""
-    query_lead = _query_leads(leads, snapshots)
-    if spec.static:
-        if progress is not None:
-            progress(len(leads))
-        block = np.empty((0, len(snapshots)), dtype=np.float64)
-        yield np.arange(len(snapshots)), _frame(spec, leads, snapshots, query_lead, block)
+) -> Iterator[pd.DataFrame]:
+    """Training rows (lead_id, as_of, label, then the spec's features) chunk by chunk of
+    leads, each chunk laying its own snapshots: the rows of ``build_snapshots(...).labelled``
+    through :func:`compute_features`, but neither the snapshot table nor the feature table is
+    ever whole, so memory beyond the inputs stays bounded by the chunk size. Rows come in
+    lead-rank order (an account's leads together), each lead's in time order. ``counts``, if
+    given, is filled in as chunks finish (for :meth:`SnapshotCounts.summary`)."""
+    counts = counts if counts is not None else SnapshotCounts()
+    if dataset.static:  # one row per lead and no time: nothing to stream
+        snapshots = build_snapshots(dataset, every_days, horizon_days)
+        table = compute_features(
+            spec, dataset.leads, dataset.events, dataset.outcomes, snapshots.labelled,
+            progress=progress,
+        )  # fmt: skip
+        table.insert(2, c.LABEL, snapshots.labelled[c.LABEL].to_numpy())
+        counts.labelled, counts.positives = len(table), int(table[c.LABEL].sum())
+        yield table
         return
-    engine = Prepared(spec, leads, events, outcomes, snapshots, query_lead, open_deals)
+    leads = dataset.leads
+    until = observed_until if observed_until is not None else observed_until_of(dataset)
+    rules = GridRules.of(dataset.config.snapshots, every_days, horizon_days, until)
+    created_ns = created_at_ns(leads)
+    engine = Prepared(spec, leads, dataset.events, dataset.outcomes, open_deals=dataset.open_deals)
     n_features = len(computed_names(spec))
+    lead_ids = leads[c.LEAD_ID].array
 
-    keys = snapshots[[c.LEAD_ID, AS_OF]]  # labels and other columns are not taken per chunk
-
-    def chunk(low: int, high: int) -> tuple[np.ndarray, pd.DataFrame]:
-        # The frame is assembled in the worker thread too: Arrow's takes of the id strings
-        # release the GIL and overlap with the other chunks' kernels.
-        rows = engine.rows(low, high)
-        block = np.empty((n_features, rows.stop - rows.start), dtype=np.float64)
-        engine.fill(low, high, block, np.arange(rows.stop - rows.start))
-        positions = engine.query_order[rows]
-        return positions, _frame(spec, leads, keys.iloc[positions], query_lead[positions], block)
+    def chunk(low: int, high: int) -> tuple[pd.DataFrame, int, int]:
+        # Snapshots and the frame are made in the worker thread too: the kernels and Arrow's
+        # takes of the id strings release the GIL and overlap with the other chunks.
+        laid = lay_snapshots(
+            created_ns[engine.lead_of_rank[low:high]], low, engine.won_offsets, engine.won_ns,
+            rules,
+        )  # fmt: skip
+        rank = laid.lead[laid.observed]
+        as_of_ns = laid.as_of_ns[laid.observed]
+        offsets = np.r_[0, np.cumsum(np.bincount(rank - low, minlength=high - low))]
+        block = np.empty((n_features, rank.size), dtype=np.float64)
+        engine.fill(low, high, block, np.arange(rank.size), queries=(offsets, as_of_ns))
+        query_lead = engine.lead_of_rank[rank]
+        keys = pd.DataFrame(
+            {c.LEAD_ID: lead_ids.take(query_lead), AS_OF: pd.to_datetime(as_of_ns, utc=True)}
+        )
+        frame = _frame(spec, leads, keys, query_lead, block)
+        frame.insert(2, c.LABEL, laid.label)
+        return frame, int((~laid.observed).sum()), laid.excluded
 
     bounds = _chunks(engine.account_start, chunk_leads)
-    for (low, high), (positions, part) in _in_threads(chunk, bounds, threads):
+    for (low, high), (frame, unlabelled, excluded) in _in_threads(chunk, bounds, threads):
+        counts.labelled += len(frame)
+        counts.positives += int(frame[c.LABEL].sum())
+        counts.unlabelled += unlabelled
+        counts.excluded_already_won += excluded
         if progress is not None:
             progress(high - low)
-        yield positions, part
+        yield frame
 
 
 def default_threads() -> int:

@@ -24,6 +24,7 @@ from features.spec import DAY_NS, PASSIVE_EVENT_TYPES, SECOND_NS, FeatureSpec
 
 AS_OF = "as_of"
 _NEVER = np.iinfo(np.int64).max  # close time of a deal still open at export
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 
 
 def computed_names(spec: FeatureSpec) -> list[str]:
@@ -35,7 +36,7 @@ def positions_in(values: pd.Series, universe: pd.Series) -> np.ndarray:
     """Position of each value in ``universe`` (-1 when absent), hashed by Arrow: on string ids
     this is ~8x faster than ``pd.Index.get_indexer``, which converts to Python objects."""
     found = pc.index_in(_arrow_strings(values), value_set=_arrow_strings(universe))
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: half of int64's memory
 
 
 def _arrow_strings(values: pd.Series) -> pa.Array:
@@ -64,8 +65,27 @@ def timestamps_ns(values: pd.Series, table: str, column: str) -> np.ndarray:
     missing = values.isna()
     if missing.any():
         raise DataValidationError([Problem(table, column, "missing timestamp", int(missing.sum()))])
-    stamps = pd.to_datetime(values, utc=True)
-    return stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    # A canonical column (UTC, ns) is read in place: no copy of the largest table.
+    stamps = values if values.dtype == _UTC_NS else pd.to_datetime(values, utc=True)
+    if stamps.dtype != _UTC_NS:
+        stamps = stamps.dt.as_unit("ns")
+    return stamps.array.asi8
+
+
+def snapshot_ns(snapshots: pd.DataFrame) -> np.ndarray:
+    """Each snapshot's as_of in epoch ns, truncated to whole seconds (the time rule); a missing
+    as_of is an error naming the lead."""
+    as_of = snapshots[AS_OF]
+    if as_of.isna().any():
+        raise DataValidationError(
+            [
+                Problem(
+                    "snapshots", AS_OF, "missing as_of", int(as_of.isna().sum()),
+                    examples_of(snapshots.loc[as_of.isna(), c.LEAD_ID]),
+                )
+            ]
+        )  # fmt: skip
+    return timestamps_ns(as_of, "snapshots", AS_OF) // SECOND_NS * SECOND_NS
 
 
 def lead_order(leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -78,7 +98,7 @@ def lead_order(leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     # No-account leads get unique pseudo-accounts after the real ones: one lead per group.
     group = np.where(account >= 0, account, account.max(initial=-1) + 1 + np.arange(n))
     order = np.lexsort((np.arange(n), group))
-    rank = np.empty(n, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int32 if n < np.iinfo(np.int32).max else np.int64)
     rank[order] = np.arange(n)
     sorted_group = group[order]
     starts = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
@@ -104,9 +124,25 @@ class Grouped:
         self.extra = [column[order] for column in extra]
         self.order = order if keep_order else None
 
+    @classmethod
+    def with_code(cls, rank: np.ndarray, ns: np.ndarray, n_leads: int, code: np.ndarray) -> Grouped:
+        """The same grouping for one extra column, without a row-order array: for the events,
+        where that array alone was ~8 bytes per event."""
+        grouped = cls.__new__(cls)
+        grouped.offsets, grouped.ns, sorted_code = kernel.group_by_lead_with(
+            rank, ns, code, n_leads
+        )
+        grouped.extra, grouped.order = [sorted_code], None
+        return grouped
+
 
 class Prepared:
-    """Inputs as lead-grouped, time-ordered arrays plus the kernel's column layout."""
+    """Inputs as lead-grouped, time-ordered arrays plus the kernel's column layout.
+
+    ``snapshots`` (with ``query_lead``, each row's position in ``leads``) are the default
+    queries of :meth:`fill`; without them, each call brings its own (see
+    ``features.batch.iter_labelled_features``).
+    """
 
     def __init__(
         self,
@@ -114,24 +150,16 @@ class Prepared:
         leads: pd.DataFrame,
         events: pd.DataFrame,
         outcomes: pd.DataFrame,
-        snapshots: pd.DataFrame,
-        query_lead: np.ndarray,
+        snapshots: pd.DataFrame | None = None,
+        query_lead: np.ndarray | None = None,
         open_deals: pd.DataFrame | None = None,
     ) -> None:
         self.spec = spec
         n = len(leads)
         lead_ids = leads[c.LEAD_ID]
         rank, self.account_start, self.account_end = lead_order(leads)
-        as_of = snapshots[AS_OF]
-        if as_of.isna().any():
-            raise DataValidationError(
-                [
-                    Problem(
-                        "snapshots", AS_OF, "missing as_of", int(as_of.isna().sum()),
-                        examples_of(snapshots.loc[as_of.isna(), c.LEAD_ID]),
-                    )
-                ]
-            )  # fmt: skip
+        self.lead_of_rank = np.empty(n, dtype=np.int64)
+        self.lead_of_rank[rank] = np.arange(n)
         # Events are most of the input: they are grouped on one thread while the other
         # tables are on another (Arrow hashing and the kernels release the GIL).
         with ThreadPoolExecutor(2, thread_name_prefix="features-prepare") as pool:
@@ -143,15 +171,16 @@ class Prepared:
                 outcomes[c.WON].to_numpy(dtype=bool),
             )
             self.deals = self._opportunities(lead_ids, rank, outcomes, open_deals)
-            query_ns = timestamps_ns(as_of, "snapshots", AS_OF) // SECOND_NS * SECOND_NS
-            self.queries = Grouped(rank[query_lead], query_ns, n, keep_order=True)
+            self.queries = None
+            if snapshots is not None and query_lead is not None:
+                self.queries = Grouped(rank[query_lead], snapshot_ns(snapshots), n, keep_order=True)
             self.events = events.result()
-        self.query_order = self.queries.order
+        self.query_order = self.queries.order if self.queries is not None else None
         self.active = active_codes(spec)
-        # Engagement events alone, for the account roll-up's search in each colleague's rows.
-        is_active = self.active[self.events.extra[0]]
-        self.active_ns = self.events.ns[is_active]
-        self.active_offsets = np.r_[0, np.cumsum(is_active)][self.events.offsets]
+        # Won deals alone, for labels and the already-won exclusion of snapshots.
+        won = self.outcomes.extra[0]
+        self.won_ns = self.outcomes.ns[won]
+        self.won_offsets = np.r_[0, np.cumsum(won)][self.outcomes.offsets]
         created = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
         if c.CREATED_AT in leads.columns:
             stamps = pd.to_datetime(leads[c.CREATED_AT], utc=True)
@@ -171,8 +200,8 @@ class Prepared:
             )
         codes = positions_in(events[c.EVENT_TYPE], pd.Series(types, dtype="str"))
         narrow = np.int16 if len(types) < np.iinfo(np.int16).max else np.int64  # 1/4 the memory
-        codes = np.where(codes < 0, len(types), codes).astype(narrow)
-        return Grouped(
+        codes = np.where(codes < 0, np.int32(len(types)), codes).astype(narrow)
+        return Grouped.with_code(
             rank[lead_positions(lead_ids, events[c.LEAD_ID], "events")],
             timestamps_ns(events[c.OCCURRED_AT], "events", c.OCCURRED_AT),
             len(lead_ids),
@@ -210,17 +239,28 @@ class Prepared:
         """The (sorted) snapshot rows of leads ranked [low, high)."""
         return slice(int(self.queries.offsets[low]), int(self.queries.offsets[high]))
 
-    def fill(self, low: int, high: int, out: np.ndarray, destination: np.ndarray) -> None:
-        """Computed features of leads ranked [low, high): sorted snapshot row ``low + i`` goes
-        to column ``destination[i]`` of ``out`` (features x columns)."""
+    def fill(
+        self,
+        low: int,
+        high: int,
+        out: np.ndarray,
+        destination: np.ndarray,
+        queries: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Computed features of leads ranked [low, high) into ``out`` (features x columns):
+        their snapshot ``i`` (in lead-rank then time order) goes to column ``destination[i]``.
+        ``queries`` = (offsets of these leads' snapshots, ``high - low + 1`` entries; their
+        whole-second as_of ns), default: the snapshots given at construction."""
+        if queries is None:
+            queries = (self.queries.offsets[low : high + 1], self.queries.ns)
+        query_offsets, query_ns = queries
         layout = self.layout
         kernel.sweep_leads(
             low, high,
             self.events.offsets, self.events.ns, self.events.extra[0],
-            self.active_offsets, self.active_ns,
             self.outcomes.offsets, self.outcomes.ns, self.outcomes.extra[0],
             self.deals.offsets, self.deals.ns, self.deals.extra[0],
-            self.queries.offsets, self.queries.ns,
+            query_offsets, query_ns,
             self.created_by_rank, self.account_start, self.account_end,
             layout.window_ns, layout.counts, layout.recency, layout.decay, layout.intent,
             self.active, layout.scalars, layout.settings, float(self.spec.params.half_life_days),
@@ -292,23 +332,3 @@ def active_codes(spec: FeatureSpec) -> np.ndarray:
 
 def has_opportunity_features(spec: FeatureSpec) -> bool:
     return any(f.family in ("open_opportunity", "open_opportunity_days") for f in spec.features)
-
-
-def count_in_windows(
-    data_rank: np.ndarray,
-    data_ns: np.ndarray,
-    query_rank: np.ndarray,
-    low_ns: np.ndarray | None,
-    high_ns: np.ndarray,
-) -> np.ndarray:
-    """Per query, rows of the same lead with ``low < t <= high`` (``low=None``: no lower bound).
-
-    Ranks are non-negative lead indices; bounds are epoch ns.
-    """
-    n_leads = int(max(data_rank.max(initial=-1), query_rank.max(initial=-1))) + 1
-    rows = Grouped(data_rank.astype(np.int64), data_ns.astype(np.int64), n_leads)
-    low = np.full(query_rank.shape, np.iinfo(np.int64).min) if low_ns is None else low_ns
-    return kernel.count_between(
-        rows.offsets, rows.ns, query_rank.astype(np.int64), low.astype(np.int64),
-        high_ns.astype(np.int64),
-    )  # fmt: skip

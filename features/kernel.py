@@ -35,16 +35,23 @@ DAY_NS = 86_400 * 1_000_000_000
 
 
 @numba.njit(cache=True, nogil=True)
+def _lead_offsets(rank: np.ndarray, n_leads: int) -> np.ndarray:
+    """Where each lead's rows start once grouped: a histogram of ``rank``, summed up."""
+    offsets = np.zeros(n_leads + 1, dtype=np.int64)
+    for i in range(rank.size):
+        offsets[rank[i] + 1] += 1
+    for r in range(n_leads):
+        offsets[r + 1] += offsets[r]
+    return offsets
+
+
+@numba.njit(cache=True, nogil=True)
 def group_by_lead(rank: np.ndarray, ns: np.ndarray, n_leads: int) -> tuple[np.ndarray, np.ndarray]:
     """``(order, offsets)``: ``order`` sorts rows by (rank, ns) (stable), and lead ``r``'s rows
     are ``order[offsets[r]:offsets[r + 1]]``. A counting sort by lead, then each lead's few
     rows by time: linear where a global sort of 25M keys was the slowest step."""
     n = rank.size
-    offsets = np.zeros(n_leads + 1, dtype=np.int64)
-    for i in range(n):
-        offsets[rank[i] + 1] += 1
-    for r in range(n_leads):
-        offsets[r + 1] += offsets[r]
+    offsets = _lead_offsets(rank, n_leads)
     fill = offsets[:-1].copy()
     order = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -68,6 +75,41 @@ def group_by_lead(rank: np.ndarray, ns: np.ndarray, n_leads: int) -> tuple[np.nd
     return order, offsets
 
 
+@numba.njit(cache=True, nogil=True)
+def group_by_lead_with(
+    rank: np.ndarray, ns: np.ndarray, code: np.ndarray, n_leads: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(offsets, ns, code)`` in :func:`group_by_lead`'s order, scattered straight into the
+    result: no row-order array, half the memory traffic. For the events, the largest table."""
+    n = rank.size
+    offsets = _lead_offsets(rank, n_leads)
+    fill = offsets[:-1].copy()
+    ns_out = np.empty(n, dtype=np.int64)
+    code_out = np.empty(n, dtype=code.dtype)
+    for i in range(n):
+        r = rank[i]
+        ns_out[fill[r]] = ns[i]
+        code_out[fill[r]] = code[i]
+        fill[r] += 1
+    for r in range(n_leads):
+        low, high = offsets[r], offsets[r + 1]
+        if high - low <= _INSERTION_MAX:
+            for i in range(low + 1, high):
+                key, value = ns_out[i], code_out[i]
+                j = i - 1
+                while j >= low and ns_out[j] > key:
+                    ns_out[j + 1] = ns_out[j]
+                    code_out[j + 1] = code_out[j]
+                    j -= 1
+                ns_out[j + 1] = key
+                code_out[j + 1] = value
+        else:
+            by_time = np.argsort(ns_out[low:high], kind="mergesort")
+            ns_out[low:high] = ns_out[low:high][by_time]
+            code_out[low:high] = code_out[low:high][by_time]
+    return offsets, ns_out, code_out
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
 def _put(out: np.ndarray, row: int, column: int, value: float) -> None:
     if row >= 0:
@@ -81,8 +123,6 @@ def sweep_leads(
     event_offsets: np.ndarray,
     event_ns: np.ndarray,
     event_code: np.ndarray,
-    active_offsets: np.ndarray,
-    active_ns: np.ndarray,
     outcome_offsets: np.ndarray,
     outcome_ns: np.ndarray,
     outcome_won: np.ndarray,
@@ -110,8 +150,10 @@ def sweep_leads(
 
     Rows are grouped by lead rank (``*_offsets``, from :func:`group_by_lead`) and in time
     order within a lead. ``count_columns[w, code]`` (and the other ``*_columns``) is the output
-    column of that feature, -1 when the spec does not have it. Snapshot ``q`` (global sorted
-    index) is written to ``out[:, destination[q - query_offsets[lead_low]]]``.
+    column of that feature, -1 when the spec does not have it. ``query_offsets`` covers just
+    these leads (``lead_high - lead_low + 1`` entries, indexing ``query_ns``), so a chunk may
+    bring its own snapshots; snapshot ``q`` is written to
+    ``out[:, destination[q - query_offsets[0]]]``.
     """
     n_windows, n_codes = count_columns.shape
     counts = np.zeros((n_windows, n_codes), dtype=np.int64)
@@ -120,13 +162,13 @@ def sweep_leads(
     seen = np.zeros(n_codes, dtype=np.bool_)
     decay = np.zeros(n_codes, dtype=np.float64)
     fresh = np.zeros(n_codes, dtype=np.float64)
-    base = query_offsets[lead_low]
+    base = query_offsets[0]
     recent_w, both_w, click_w = settings[RECENT_W], settings[BOTH_W], settings[CLICK_W]
     intent_w, open_code, click_code = settings[INTENT_W], settings[OPEN_CODE], settings[CLICK_CODE]
     recent_days, previous_days = settings[RECENT_DAYS], settings[PREVIOUS_DAYS]
     active_window, account_window = settings[ACTIVE_WINDOW_NS], settings[ACCOUNT_WINDOW_NS]
     for lead in range(lead_low, lead_high):
-        q_low, q_high = query_offsets[lead], query_offsets[lead + 1]
+        q_low, q_high = query_offsets[lead - lead_low], query_offsets[lead - lead_low + 1]
         if q_low == q_high:
             continue
         e_low, e_high = event_offsets[lead], event_offsets[lead + 1]
@@ -244,11 +286,16 @@ def sweep_leads(
                     for mate in range(account_start[lead], account_end[lead]):
                         if mate == lead:
                             continue
-                        a_low, a_high = active_offsets[mate], active_offsets[mate + 1]
-                        # The colleague's last engagement at or before as_of.
-                        k = a_low + np.searchsorted(active_ns[a_low:a_high], now, side="right")
-                        if k > a_low and now - active_ns[k - 1] < account_window:
-                            engaged += 1
+                        # Engaged: an engagement event in (as_of - window, as_of]. Walk back
+                        # from the colleague's last event at or before as_of, within the window.
+                        m_low = event_offsets[mate]
+                        m_high = event_offsets[mate + 1]
+                        k = m_low + np.searchsorted(event_ns[m_low:m_high], now, side="right") - 1
+                        while k >= m_low and now - event_ns[k] < account_window:
+                            if active[event_code[k]]:
+                                engaged += 1
+                                break
+                            k -= 1
                     out[scalar_columns[COLLEAGUES], column] = engaged
 
 
@@ -272,11 +319,13 @@ def load_compiled() -> None:
     caller does not pay for it on first use."""
     empty = np.zeros(0, dtype=np.int64)
     one = np.zeros(1, dtype=np.int64)
-    group_by_lead(empty, empty, 0)
+    for rank in (empty, empty.astype(np.int32)):  # lead ranks are int32 below 2**31 leads
+        group_by_lead(rank, empty, 0)
+    group_by_lead_with(empty.astype(np.int32), empty, empty.astype(np.int16), 0)
     count_between(np.zeros(2, dtype=np.int64), empty, one, one, one)
     window = np.zeros(1, dtype=np.int64)
     sweep_leads(
-        0, 0, one, empty, np.zeros(0, dtype=np.int16), one, empty, one, empty,
+        0, 0, one, empty, np.zeros(0, dtype=np.int16), one, empty,
         np.zeros(0, dtype=np.bool_),
         one, empty, empty, one, empty, empty, empty, empty, window,
         np.full((1, 1), -1, dtype=np.int64), np.full(1, -1, dtype=np.int64),

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from features import contracts as c
-from features.batch import AS_OF, compute_features
+from features.batch import AS_OF, compute_features, iter_labelled_features
 from features.dataset import Dataset
-from features.snapshots import SnapshotSet, build_snapshots
+from features.snapshots import SnapshotCounts, SnapshotSet, build_snapshots
 from features.spec import FeatureParams, FeatureSpec, build_feature_spec
 
 
@@ -66,15 +67,34 @@ def build_feature_table(
 def build_snapshots_for(
     dataset: Dataset, params: FeatureParams, observed_until: pd.Timestamp | None = None
 ) -> SnapshotSet:
-    """Snapshots with the dataset's grid settings, falling back to ``params`` for spacing and
-    horizon when the dataset config leaves them unset."""
+    """Snapshots with the dataset's grid settings (:func:`grid_settings`)."""
+    every_days, horizon_days = grid_settings(dataset, params)
+    return build_snapshots(dataset, every_days, horizon_days, observed_until=observed_until)
+
+
+def grid_settings(dataset: Dataset, params: FeatureParams) -> tuple[int, int]:
+    """(every_days, horizon_days): the dataset config's, falling back to ``params``."""
     config = dataset.config.snapshots
-    return build_snapshots(
-        dataset,
-        every_days=config.every_days or params.every_days,
-        horizon_days=config.horizon_days or params.horizon_days,
-        observed_until=observed_until,
-    )
+    return config.every_days or params.every_days, config.horizon_days or params.horizon_days
+
+
+def stream_feature_table(
+    dataset: Dataset,
+    params: FeatureParams,
+    *,
+    spec: FeatureSpec | None = None,
+    counts: SnapshotCounts | None = None,
+    progress: Callable[[int], None] | None = None,
+    **options: Any,
+) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`build_feature_table`, chunk by chunk of leads (in lead-rank order),
+    without holding the snapshot or feature table whole; ``options`` go to
+    :func:`features.batch.iter_labelled_features`."""
+    every_days, horizon_days = grid_settings(dataset, params)
+    return iter_labelled_features(
+        spec or feature_spec_for(dataset, params), dataset, every_days, horizon_days,
+        counts=counts, progress=progress, **options,
+    )  # fmt: skip
 
 
 def schema_path(out_path: Path) -> Path:
@@ -86,9 +106,7 @@ def write_feature_table(table: pd.DataFrame, spec: FeatureSpec, out_path: Path) 
     """Write the table as Parquet and the spec as ``<out>.schema.json``, each atomically."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    missing = [name for name in [c.LEAD_ID, AS_OF, *spec.names] if name not in table.columns]
-    if missing:
-        raise ValueError(f"feature table lacks columns of its spec: {missing[:10]}")
+    _check_columns(table, spec)
     plain = table.copy()
     plain.attrs = {}
     _atomic(out_path, lambda tmp: plain.to_parquet(tmp, index=False))
@@ -98,6 +116,49 @@ def write_feature_table(table: pd.DataFrame, spec: FeatureSpec, out_path: Path) 
         lambda tmp: Path(tmp).write_text(json.dumps(schema, indent=2, default=str)),
     )
     return out_path
+
+
+def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_path: Path) -> int:
+    """Write chunks of training rows as one Parquet file (a row group per chunk) and the spec
+    as ``<out>.schema.json``, each atomically; only one chunk is in memory at a time. Returns
+    the number of rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    written = {"rows": 0, "columns": []}
+
+    def write(tmp: str) -> None:
+        writer = None
+        try:
+            for part in parts:
+                _check_columns(part, spec)
+                table = pa.Table.from_pandas(part, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                    written["columns"] = list(part.columns)
+                writer.write_table(table.cast(writer.schema))
+                written["rows"] += len(part)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise ValueError("no leads: nothing to write")
+
+    _atomic(out_path, write)
+    schema = {"spec": spec.to_dict(), "rows": written["rows"], "columns": written["columns"]}
+    _atomic(
+        schema_path(out_path),
+        lambda tmp: Path(tmp).write_text(json.dumps(schema, indent=2, default=str)),
+    )
+    return int(written["rows"])
+
+
+def _check_columns(table: pd.DataFrame, spec: FeatureSpec) -> None:
+    missing = [name for name in [c.LEAD_ID, AS_OF, *spec.names] if name not in table.columns]
+    if missing:
+        raise ValueError(f"feature table lacks columns of its spec: {missing[:10]}")
 
 
 def _atomic(path: Path, write: Callable[[str], object]) -> None:

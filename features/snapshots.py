@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 
 from features import contracts as c
+from features import kernel
+from features.config import SnapshotConfig
 from features.dataset import Dataset
-from features.grouping import AS_OF, count_in_windows, positions_in
+from features.grouping import AS_OF, Grouped, positions_in
 from features.spec import DAY_NS, SECOND_NS
 
 DEFAULT_FRACTIONS: Mapping[str, float] = {
@@ -31,6 +33,23 @@ DEFAULT_FRACTIONS: Mapping[str, float] = {
     "calibration": 0.1,
     "holdout": 0.15,
 }
+
+
+@dataclass
+class SnapshotCounts:
+    """How many snapshots were laid, and what became of them."""
+
+    labelled: int = 0
+    positives: int = 0
+    unlabelled: int = 0
+    excluded_already_won: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.labelled:,} labelled snapshots ({self.positives:,} positive), "
+            f"{self.unlabelled:,} not yet labellable, "
+            f"{self.excluded_already_won:,} excluded (lead already won)"
+        )
 
 
 @dataclass(frozen=True)
@@ -44,11 +63,10 @@ class SnapshotSet:
 
     def summary(self) -> str:
         positives = int(self.labelled[c.LABEL].sum()) if len(self.labelled) else 0
-        return (
-            f"{len(self.labelled):,} labelled snapshots ({positives:,} positive), "
-            f"{len(self.unlabelled):,} not yet labellable, "
-            f"{self.excluded_already_won:,} excluded (lead already won)"
+        counts = SnapshotCounts(
+            len(self.labelled), positives, len(self.unlabelled), self.excluded_already_won
         )
+        return counts.summary()
 
 
 def observed_until_of(dataset: Dataset) -> pd.Timestamp:
@@ -86,51 +104,104 @@ def build_snapshots(
         return SnapshotSet(labelled, labelled.iloc[:0, :2], None)
     config = dataset.config.snapshots
     until = observed_until if observed_until is not None else observed_until_of(dataset)
-    until_ns = pd.Timestamp(until).value
     leads = dataset.leads
-    created = leads[c.CREATED_AT]
-    if created.isna().any():
-        missing = leads.loc[created.isna(), c.LEAD_ID].head(5).tolist()
-        raise ValueError(
-            f"leads.created_at: missing for {int(created.isna().sum())} (e.g. {missing})"
-        )
-    created_ns = created.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    lead_index, as_of_ns = _grid(
-        created_ns, until_ns, config.grid, every_days, config.max_lead_age_days
-    )
+    created_ns = created_at_ns(leads)
     lead_ids = leads[c.LEAD_ID].array  # taken as is: no Python string objects per snapshot
     outcome_lead = positions_in(dataset.outcomes[c.LEAD_ID], leads[c.LEAD_ID])
     if (outcome_lead < 0).any():
         unknown = dataset.outcomes.loc[outcome_lead < 0, c.LEAD_ID].head(5).tolist()
         raise ValueError(f"outcomes.lead_id: leads not in the leads table (e.g. {unknown})")
     won = dataset.outcomes[c.WON].to_numpy(dtype=bool)
-    won_lead = outcome_lead[won]
     won_ns = dataset.outcomes[c.CLOSED_AT].to_numpy(dtype="datetime64[ns]").astype(np.int64)[won]
-    if not config.repeat_purchase:
-        already = count_in_windows(won_lead, won_ns, lead_index, None, as_of_ns) > 0
-        excluded = int(already.sum())
-        lead_index, as_of_ns = lead_index[~already], as_of_ns[~already]
-    else:
-        excluded = 0
-    horizon_ns = horizon_days * DAY_NS
-    observed = as_of_ns + horizon_ns <= until_ns
-    label = count_in_windows(
-        won_lead, won_ns, lead_index[observed], as_of_ns[observed], as_of_ns[observed] + horizon_ns
-    )
+    won_by_lead = Grouped(outcome_lead[won], won_ns, len(leads))
+    rules = GridRules.of(config, every_days, horizon_days, until)
+    laid = lay_snapshots(created_ns, 0, won_by_lead.offsets, won_by_lead.ns, rules)
     labelled = pd.DataFrame(
         {
-            c.LEAD_ID: lead_ids.take(lead_index[observed]),
-            AS_OF: pd.to_datetime(as_of_ns[observed], utc=True),
-            c.LABEL: (label > 0).astype("int8"),
+            c.LEAD_ID: lead_ids.take(laid.lead[laid.observed]),
+            AS_OF: pd.to_datetime(laid.as_of_ns[laid.observed], utc=True),
+            c.LABEL: laid.label,
         }
     )
     unlabelled = pd.DataFrame(
         {
-            c.LEAD_ID: lead_ids.take(lead_index[~observed]),
-            AS_OF: pd.to_datetime(as_of_ns[~observed], utc=True),
+            c.LEAD_ID: lead_ids.take(laid.lead[~laid.observed]),
+            AS_OF: pd.to_datetime(laid.as_of_ns[~laid.observed], utc=True),
         }
     )
-    return SnapshotSet(labelled, unlabelled, pd.Timestamp(until), excluded)
+    return SnapshotSet(labelled, unlabelled, pd.Timestamp(until), laid.excluded)
+
+
+def created_at_ns(leads: pd.DataFrame) -> np.ndarray:
+    """Each lead's created_at in epoch ns; a missing one is an error naming the leads."""
+    created = leads[c.CREATED_AT]
+    if created.isna().any():
+        missing = leads.loc[created.isna(), c.LEAD_ID].head(5).tolist()
+        raise ValueError(
+            f"leads.created_at: missing for {int(created.isna().sum())} (e.g. {missing})"
+        )
+    return created.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+@dataclass(frozen=True)
+class GridRules:
+    """Where snapshots go and how they are labelled (the dataset's ``snapshots`` settings)."""
+
+    grid: Literal["periodic", "at_creation"]
+    every_days: int
+    horizon_days: int
+    max_age_days: int | None
+    repeat_purchase: bool
+    until_ns: int
+
+    @classmethod
+    def of(
+        cls, config: SnapshotConfig, every_days: int, horizon_days: int, until: pd.Timestamp
+    ) -> GridRules:
+        return cls(
+            config.grid, every_days, horizon_days, config.max_lead_age_days,
+            config.repeat_purchase, pd.Timestamp(until).value,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LaidSnapshots:
+    """Snapshots of a run of leads as arrays, grouped by lead and in time order."""
+
+    lead: np.ndarray  # index of the lead (``first`` + position in ``created_ns``)
+    as_of_ns: np.ndarray
+    observed: np.ndarray  # bool: the label window is observed (labelled snapshot)
+    label: np.ndarray  # int8, for the observed snapshots only
+    excluded: int  # snapshots dropped because the lead had already won
+
+
+def lay_snapshots(
+    created_ns: np.ndarray,
+    first: int,
+    won_offsets: np.ndarray,
+    won_ns: np.ndarray,
+    rules: GridRules,
+) -> LaidSnapshots:
+    """Snapshots and labels of leads ``first, first + 1, ...`` (creation times ``created_ns``);
+    their won deals' close times are ``won_ns[won_offsets[i]:won_offsets[i + 1]]`` for lead
+    ``i``, in time order. Numbers only, so the batch engine can lay a chunk's snapshots
+    itself; :func:`build_snapshots` lays every lead's with the same code."""
+    position, as_of_ns = _grid(
+        created_ns, rules.until_ns, rules.grid, rules.every_days, rules.max_age_days
+    )
+    lead = position + first
+    excluded = 0
+    if not rules.repeat_purchase:
+        never = np.full(lead.shape, np.iinfo(np.int64).min)
+        already = kernel.count_between(won_offsets, won_ns, lead, never, as_of_ns) > 0
+        excluded = int(already.sum())
+        if excluded:
+            lead, as_of_ns = lead[~already], as_of_ns[~already]
+    horizon_ns = rules.horizon_days * DAY_NS
+    observed = as_of_ns + horizon_ns <= rules.until_ns
+    start = as_of_ns[observed]
+    wins = kernel.count_between(won_offsets, won_ns, lead[observed], start, start + horizon_ns)
+    return LaidSnapshots(lead, as_of_ns, observed, (wins > 0).astype(np.int8), excluded)
 
 
 def _grid(

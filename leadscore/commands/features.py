@@ -41,17 +41,28 @@ def build(
     ] = None,
 ) -> None:
     """Load a dataset, lay snapshots over its history, label them and compute every feature;
-    write OUT (Parquet) and OUT.schema.json (the feature spec)."""
+    write OUT (Parquet) and OUT.schema.json (the feature spec).
+
+    With the local engine, rows are written chunk by chunk of leads as they are computed, so
+    the table is never whole in memory; OUT appears only once complete."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from features.batch import compute_features
     from features.config import load_config
     from features.contracts import DataValidationError
     from features.loaders import load_dataset
-    from features.pipeline import build_feature_table, feature_spec_for, write_feature_table
-    from features.spec import FeatureParams, FeatureSpec
+    from features.pipeline import (
+        build_feature_table,
+        feature_spec_for,
+        stream_feature_table,
+        write_feature_stream,
+        write_feature_table,
+    )
+    from features.snapshots import SnapshotCounts
+    from features.spec import FeatureParams
 
     settings: Settings = ctx.obj
+    if engine not in ("local", "dask"):
+        raise typer.BadParameter(f"--engine must be local or dask, got {engine!r}")
     try:
         config = load_config(dataset)
         loaded = load_dataset(config, data_dir or settings.data_dir)
@@ -63,40 +74,48 @@ def build(
         every_days=config.snapshots.every_days or settings.snapshot_every_days,
     )
     spec = feature_spec_for(loaded, params)
+    counts = SnapshotCounts()
     columns = [TimeElapsedColumn(), BarColumn(), MofNCompleteColumn()]
     with ExitStack() as stack:
-        compute = compute_features
-        if engine == "dask":
-            from features.distributed import compute_features_distributed
-            from leadscore.cluster import dask_client
-
-            client = stack.enter_context(dask_client(scheduler))
-            compute = partial(compute_features_distributed, client)
-        elif engine != "local":
-            raise typer.BadParameter(f"--engine must be local or dask, got {engine!r}")
         progress = stack.enter_context(
             Progress(*Progress.get_default_columns()[:1], *columns, console=console)
         )
         task = progress.add_task(f"features ({engine}, leads)", total=len(loaded.leads))
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+
         try:
-            table = build_feature_table(
-                loaded, params, lambda n: progress.advance(task, n), spec=spec, compute=compute
-            )
+            if engine == "local":
+                # Streamed: each chunk of leads is written as it is done, so the table is
+                # never whole in memory; the file appears only once complete.
+                parts = stream_feature_table(
+                    loaded, params, spec=spec, counts=counts, progress=advance
+                )
+                rows = write_feature_stream(parts, spec, out)
+                positives, summary = counts.positives, counts.summary()
+            else:
+                from features.distributed import compute_features_distributed
+                from leadscore.cluster import dask_client
+
+                client = stack.enter_context(dask_client(scheduler))
+                compute = partial(compute_features_distributed, client)
+                table = build_feature_table(loaded, params, advance, spec=spec, compute=compute)
+                write_feature_table(table, spec, out)
+                rows, positives = len(table), int(table["label"].sum())
+                summary = table.attrs["snapshots"]
         except (DataValidationError, ValueError) as exc:
             console.print(f"[red]cannot build features:[/red] {exc}")
             raise typer.Exit(code=2) from exc
-    written = write_feature_table(table, FeatureSpec.from_dict(table.attrs["spec"]), out)
-    console.print(
-        f"[green]wrote[/green] {written} ({len(table):,} rows, {len(spec.names)} features)"
-    )
+    console.print(f"[green]wrote[/green] {out} ({rows:,} rows, {len(spec.names)} features)")
     typer.echo(
         json.dumps(
             {
-                "rows": len(table),
+                "rows": rows,
                 "features": len(spec.names),
-                "positives": int(table["label"].sum()),
-                "snapshots": table.attrs["snapshots"],
-                "out": str(written),
+                "positives": positives,
+                "snapshots": summary,
+                "out": str(out),
             },
             indent=2,
         )

@@ -11,10 +11,12 @@ import pytest
 
 from features import contracts as c
 from features import kernel
-from features.batch import AS_OF, compute_features, iter_features
+from features.batch import AS_OF, compute_features
+from features.config import SnapshotConfig
 from features.contracts import DataValidationError
-from features.grouping import count_in_windows
+from features.grouping import Grouped
 from features.online import OnlineEngine
+from features.snapshots import SnapshotCounts
 from features.spec import (
     DAY_NS,
     PASSIVE_EVENT_TYPES,
@@ -158,26 +160,6 @@ def test_batch_result_does_not_depend_on_chunking(small_crm) -> None:
     # Chunks computed on 3 threads land in the same rows with the same values.
     threaded = compute_features(spec, leads, events, outcomes, snapshots, chunk_leads=7, threads=3)
     pd.testing.assert_frame_equal(chunked, threaded, rtol=0, atol=0)
-    streamed = list(
-        iter_features(spec, leads, events, outcomes, snapshots, chunk_leads=7, threads=3)
-    )
-    assert np.array_equal(
-        np.concatenate([positions for positions, _ in streamed]),
-        np.concatenate(
-            [
-                p
-                for p, _ in iter_features(
-                    spec, leads, events, outcomes, snapshots, chunk_leads=7, threads=1
-                )
-            ]
-        ),
-    )
-    restored = (
-        pd.concat([part for _, part in streamed])
-        .set_axis(np.concatenate([positions for positions, _ in streamed]))
-        .sort_index()
-    )
-    pd.testing.assert_frame_equal(restored, threaded, rtol=0, atol=0, check_index_type=False)
 
 
 def test_open_opportunity_boundaries_in_both_engines() -> None:
@@ -481,6 +463,62 @@ def test_batch_and_online_agree_on_500_simulated_snapshots(tmp_path) -> None:
     assert (table["n_pricing_page_view_30d"] > 0).any() and (table["prior_lost_deals"] > 0).any()
 
 
+def _by_key(table: pd.DataFrame) -> pd.DataFrame:
+    return table.sort_values([c.LEAD_ID, AS_OF], kind="stable").reset_index(drop=True)
+
+
+def _assert_stream_equals_table(dataset, spec, **stream_options) -> None:
+    """Streamed rows (each chunk laying its own snapshots) equal the snapshot table's rows
+    through compute_features, value for value and dtype for dtype; the summaries agree."""
+    from features.pipeline import build_feature_table, stream_feature_table
+
+    table = build_feature_table(dataset, PARAMS, spec=spec)
+    counts = SnapshotCounts()
+    parts = list(stream_feature_table(dataset, PARAMS, spec=spec, counts=counts, **stream_options))
+    streamed = pd.concat(parts, ignore_index=True)
+    assert len(parts) > 1
+    assert counts.summary() == table.attrs["snapshots"]
+    # Rows come lead by lead (an account's leads together), each lead's in time order.
+    assert streamed.groupby(c.LEAD_ID, sort=False)[AS_OF].is_monotonic_increasing.all()
+    assert (
+        streamed[c.LEAD_ID].nunique() == (streamed[c.LEAD_ID] != streamed[c.LEAD_ID].shift()).sum()
+    )
+    expected = _by_key(table)
+    expected.attrs = {}
+    pd.testing.assert_frame_equal(_by_key(streamed), expected, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "grid",
+    [
+        SnapshotConfig(),
+        SnapshotConfig(repeat_purchase=True, every_days=14),
+        SnapshotConfig(grid="at_creation"),
+        SnapshotConfig(max_lead_age_days=120, every_days=10),
+    ],
+    ids=["periodic", "repeat-purchase", "at-creation", "max-age"],
+)
+def test_streamed_training_rows_equal_the_snapshot_table(crm_factory, dataset_factory, grid):
+    leads, events, outcomes = crm_factory(400, seed=11)
+    dataset = dataset_factory(leads, events, outcomes, snapshots=grid)
+    spec = _spec(leads, events, outcomes)
+    _assert_stream_equals_table(dataset, spec, chunk_leads=37, threads=2)
+
+
+def test_streamed_training_rows_equal_the_table_on_the_simulator(tmp_path) -> None:
+    """With open opportunities, accounts and every attribute of the demo config."""
+    from features.config import load_config
+    from features.loaders import load_dataset
+    from features.pipeline import feature_spec_for
+    from features.simulator import SimulationConfig, simulate_crm
+
+    simulate_crm(SimulationConfig(n_leads=1200, seed=8), tmp_path)
+    dataset = load_dataset(load_config("demo"), tmp_path)
+    spec = feature_spec_for(dataset, PARAMS)
+    assert "open_opportunity" in spec.names and len(dataset.open_deals) > 0
+    _assert_stream_equals_table(dataset, spec, chunk_leads=100)
+
+
 def test_grouping_kernel_orders_rows_by_lead_then_time_like_lexsort() -> None:
     """The counting sort + per-lead time sort equals a stable lexsort, on leads with a few rows
     (insertion sort) and with hundreds (the merge-sort path), ties kept in input order."""
@@ -493,16 +531,45 @@ def test_grouping_kernel_orders_rows_by_lead_then_time_like_lexsort() -> None:
     np.testing.assert_array_equal(offsets, np.r_[0, np.cumsum(np.r_[sizes, 0, 0])])
 
 
-def test_count_in_windows_matches_brute_force() -> None:
+def test_windowed_counts_match_brute_force() -> None:
+    """The count behind labels and the already-won exclusion: rows with low < t <= high."""
     rng = np.random.default_rng(4)
     data_rank = rng.integers(0, 30, 2_000)
     data_ns = rng.integers(0, 10**6, 2_000)
     query_rank = rng.integers(0, 32, 500)  # leads 30 and 31 have no rows
     low = rng.integers(0, 10**6, 500)
     high = low + rng.integers(0, 3 * 10**5, 500)
-    counts = count_in_windows(data_rank, data_ns, query_rank, low, high)
-    unbounded = count_in_windows(data_rank, data_ns, query_rank, None, high)
+    rows = Grouped(data_rank, data_ns, 32)
+    counts = kernel.count_between(rows.offsets, rows.ns, query_rank, low, high)
+    never = np.full(500, np.iinfo(np.int64).min)
+    unbounded = kernel.count_between(rows.offsets, rows.ns, query_rank, never, high)
     for i in range(500):
         mine = data_rank == query_rank[i]
         assert counts[i] == np.count_nonzero(mine & (data_ns > low[i]) & (data_ns <= high[i]))
         assert unbounded[i] == np.count_nonzero(mine & (data_ns <= high[i]))
+
+
+def test_streamed_write_is_atomic_when_a_chunk_fails(small_crm, dataset_factory, tmp_path):
+    """A failure after some chunks were written leaves the previous file as it was and no
+    temporary file; a complete stream reads back as the rows it was given."""
+    from features.pipeline import stream_feature_table, write_feature_stream
+
+    dataset = dataset_factory(*small_crm)
+    spec = _spec(*small_crm)
+    out = tmp_path / "features.parquet"
+    parts = list(stream_feature_table(dataset, PARAMS, spec=spec, chunk_leads=50))
+    assert write_feature_stream(iter(parts), spec, out) == sum(len(p) for p in parts)
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.concat(parts, ignore_index=True))
+    before = out.read_bytes()
+
+    def failing():
+        yield parts[0]
+        raise DataValidationError([])
+
+    with pytest.raises(DataValidationError):
+        write_feature_stream(failing(), spec, out)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "features.parquet",
+        "features.parquet.schema.json",
+    ]
