@@ -40,6 +40,7 @@ from features.grouping import (
     Prepared,
     computed_names,
     lead_positions,
+    utc_datetimes,
 )
 from features.snapshots import (
     GridRules,
@@ -149,9 +150,7 @@ def iter_labelled_features(
         block = np.empty((n_features, rank.size), dtype=np.float64)
         engine.fill(low, high, block, np.arange(rank.size), queries=(offsets, as_of_ns))
         query_lead = engine.lead_of_rank[rank]
-        keys = pd.DataFrame(
-            {c.LEAD_ID: lead_ids.take(query_lead), AS_OF: pd.to_datetime(as_of_ns, utc=True)}
-        )
+        keys = pd.DataFrame({c.LEAD_ID: lead_ids.take(query_lead), AS_OF: utc_datetimes(as_of_ns)})
         frame = _frame(spec, leads, keys, query_lead, block)
         frame.insert(2, c.LABEL, laid.label)
         return frame, int((~laid.observed).sum()), laid.excluded

@@ -72,6 +72,12 @@ def timestamps_ns(values: pd.Series, table: str, column: str) -> np.ndarray:
     return stamps.array.asi8
 
 
+def utc_datetimes(ns: np.ndarray) -> pd.DatetimeIndex:
+    """Epoch ns as UTC timestamps. Read as datetime64 in place: ``pd.to_datetime`` on integers
+    took ~100x longer (0.13 s per 3.2M snapshots)."""
+    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")
+
+
 def snapshot_ns(snapshots: pd.DataFrame) -> np.ndarray:
     """Each snapshot's as_of in epoch ns, truncated to whole seconds (the time rule); a missing
     as_of is an error naming the lead."""

@@ -24,7 +24,7 @@ from features import contracts as c
 from features import kernel
 from features.config import SnapshotConfig
 from features.dataset import Dataset
-from features.grouping import AS_OF, Grouped, positions_in
+from features.grouping import AS_OF, Grouped, positions_in, utc_datetimes
 from features.spec import DAY_NS, SECOND_NS
 
 DEFAULT_FRACTIONS: Mapping[str, float] = {
@@ -119,14 +119,14 @@ def build_snapshots(
     labelled = pd.DataFrame(
         {
             c.LEAD_ID: lead_ids.take(laid.lead[laid.observed]),
-            AS_OF: pd.to_datetime(laid.as_of_ns[laid.observed], utc=True),
+            AS_OF: utc_datetimes(laid.as_of_ns[laid.observed]),
             c.LABEL: laid.label,
         }
     )
     unlabelled = pd.DataFrame(
         {
             c.LEAD_ID: lead_ids.take(laid.lead[~laid.observed]),
-            AS_OF: pd.to_datetime(laid.as_of_ns[~laid.observed], utc=True),
+            AS_OF: utc_datetimes(laid.as_of_ns[~laid.observed]),
         }
     )
     return SnapshotSet(labelled, unlabelled, pd.Timestamp(until), laid.excluded)
