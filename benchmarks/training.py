@@ -46,7 +46,8 @@ def child(leads: int, seed: int, quick: bool, tune: int = 0, tune_minutes: float
     from evaluation.baselines import LogisticBaseline, RuleBasedPoints
     from features.config import load_config
     from features.loaders import load_dataset
-    from features.simulator import SimulationConfig, oracle_probability, simulate_crm
+    from features.oracle import oracle_probability
+    from features.simulator import SimulationConfig, simulate_crm
     from training import pipeline
     from training.config import TrainingConfig
     from training.dataset import build_training_set, feature_params

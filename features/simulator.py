@@ -14,10 +14,9 @@ nurture emails are sent on a cadence and opened/clicked more while in market; un
 them, bad addresses bounce. Most opportunities are preceded by a demo request or a form.
 
 Ground truth (``truth.parquet``, never a feature): one row per latent-state interval with the
-lead's rates. :func:`oracle_probability` returns, for a (lead, as_of) pair, the exact
-probability that a won deal closes in ``(as_of, as_of + horizon]`` *given the latent state at
-as_of* -- the first passage into WON, computed in closed form from the 4-state generator
-(``expm(Q * horizon)``). It is the best any model could do without seeing the future.
+lead's rates; ``features.oracle.oracle_probability`` turns it into the exact probability of a
+win within the horizon given the latent state at as_of. Who the leads are (attributes, fit and
+rates) is drawn by ``features.population``.
 
 Output (Parquet, written atomically, one row group per chunk): ``leads`` (lead_id, account_id,
 created_at, industry, company_size, annual_revenue, country, seniority, department,
@@ -47,46 +46,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features import contracts as c
+from features.oracle import IN, OPP, OUT, STATE_NAMES, WON, generator_matrices, win_within
+from features.population import DEAL_BY_SIZE, People, draw_people
 
-OUT, IN, OPP, WON = 0, 1, 2, 3
-STATE_NAMES = ("out_of_market", "in_market", "opportunity", "won")
 DAY_NS = 86_400 * 10**9
 
-# (values, probabilities, fit coefficients). Coefficients are log-rate effects on buying.
-INDUSTRY = (
-    ("software", "financial_services", "healthcare", "manufacturing", "retail", "education",
-     "public_sector", "professional_services"),
-    (0.22, 0.14, 0.12, 0.14, 0.12, 0.08, 0.06, 0.12),
-    (0.6, 0.4, 0.1, 0.2, -0.3, -0.5, -0.6, 0.2),
-)  # fmt: skip
-COMPANY_SIZE = (
-    ("1-10", "11-50", "51-200", "201-1000", "1001-5000", "5000+"),
-    (0.22, 0.24, 0.22, 0.16, 0.10, 0.06),
-    (-0.9, -0.3, 0.3, 0.6, 0.4, 0.1),
-)
-REVENUE_BY_SIZE = np.array([0.8e6, 5e6, 25e6, 120e6, 600e6, 3e9])
-DEAL_BY_SIZE = np.array([3e3, 8e3, 20e3, 45e3, 90e3, 150e3])
-COUNTRY = (
-    ("US", "GB", "DE", "FR", "CA", "AU", "NL", "IN", "BR", "ES"),
-    (0.38, 0.12, 0.10, 0.07, 0.06, 0.05, 0.05, 0.08, 0.05, 0.04),
-    (0.2, 0.1, 0.1, 0.0, 0.1, 0.1, 0.1, -0.4, -0.3, -0.1),
-)
-SENIORITY = (
-    ("c_level", "vp", "director", "manager", "individual_contributor"),
-    (0.08, 0.10, 0.20, 0.30, 0.32),
-    (0.5, 0.6, 0.5, 0.1, -0.4),
-)
-DEPARTMENT = (
-    ("it", "engineering", "marketing", "sales", "finance", "operations", "hr"),
-    (0.24, 0.20, 0.18, 0.14, 0.08, 0.10, 0.06),
-    (0.4, 0.3, 0.1, 0.0, -0.2, 0.0, -0.6),
-)
-LEAD_SOURCE = (
-    ("organic_search", "paid_search", "webinar", "referral", "event", "content_syndication",
-     "outbound", "partner"),
-    (0.24, 0.18, 0.10, 0.08, 0.10, 0.12, 0.12, 0.06),
-    (0.2, 0.0, 0.3, 0.7, 0.2, -0.5, -0.4, 0.5),
-)  # fmt: skip
 CAMPAIGNS = tuple(f"nurture_{i:02d}" for i in range(1, 9))
 
 # Engagement intensity per day in each state (OUT, IN, OPP) for a lead of propensity 1.
@@ -171,185 +135,22 @@ class SimulationSummary:
         return out
 
 
-# ------------------------------------------------------------------ ground truth
-
-
-def generator_matrices(
-    a: np.ndarray, b: np.ndarray, lam: np.ndarray, mu: np.ndarray, w: np.ndarray
-) -> np.ndarray:
-    """(n, 4, 4) generators with WON absorbing: first passage into WON is the label event."""
-    q = np.zeros((len(a), 4, 4))
-    q[:, OUT, IN] = a
-    q[:, OUT, OUT] = -a
-    q[:, IN, OUT] = b
-    q[:, IN, OPP] = lam
-    q[:, IN, IN] = -(b + lam)
-    q[:, OPP, WON] = mu * w
-    q[:, OPP, OUT] = mu * (1 - w)
-    q[:, OPP, OPP] = -mu
-    return q
-
-
-def expm_batched(a: np.ndarray) -> np.ndarray:
-    """exp(A) for a stack of small matrices: scaling and squaring with a Taylor series.
-
-    scipy's expm loops over the stack in Python-level overhead; this stays vectorised. After
-    scaling, ||A|| <= 1/2, where 18 Taylor terms are exact to double precision."""
-    norm = np.abs(a).sum(axis=-1).max(axis=-1)
-    squarings = np.maximum(0, np.ceil(np.log2(np.maximum(norm, 1e-300))) + 1).astype(int)
-    scaled = a / (2.0**squarings)[:, None, None]
-    eye = np.broadcast_to(np.eye(a.shape[-1]), a.shape)
-    out = eye.copy()
-    for k in range(18, 0, -1):  # Horner: I + A/1 (I + A/2 (I + ...))
-        out = eye + (scaled @ out) / k
-    for step in range(int(squarings.max(initial=0))):
-        square = step < squarings
-        out[square] = out[square] @ out[square]
-    return out
-
-
-def _win_within(q: np.ndarray, state: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """P(WON reached within ``days`` from ``state``)."""
-    out = np.empty(len(q))
-    for lo in range(0, len(q), 50_000):  # bound the (n, 4, 4) temporaries
-        hi = lo + 50_000
-        p = expm_batched(q[lo:hi] * days[lo:hi, None, None])
-        out[lo:hi] = p[np.arange(len(p)), state[lo:hi], WON]
-    return np.clip(out, 0.0, 1.0)
-
-
-def oracle_probability(
-    truth: pd.DataFrame, lead_ids: Any, as_of: Any, horizon_days: float
-) -> np.ndarray:
-    """True P(a won deal closes in (as_of, as_of + horizon]) for each (lead, as_of) pair, given
-    the latent state at as_of. NaN where the lead did not exist yet or is unknown."""
-    lead_ids = np.asarray(lead_ids, dtype=object)
-    as_of_ns = pd.to_datetime(pd.Series(as_of), utc=True).to_numpy("datetime64[ns]").view("i8")
-    frame = truth.sort_values([c.LEAD_ID, "start"], kind="stable")
-    codes = pd.Index(frame[c.LEAD_ID].unique())
-    lead_code = codes.get_indexer(frame[c.LEAD_ID])
-    query_code = codes.get_indexer(pd.Index(lead_ids))
-    start = frame["start"].to_numpy("datetime64[ns]").view("i8")
-    # Interval containing as_of: the last one of that lead starting at or before it.
-    span = np.int64(1) << np.int64(62)
-    keys = lead_code.astype(np.int64) * (span >> np.int64(20)) + (start >> np.int64(20))
-    query = query_code.astype(np.int64) * (span >> np.int64(20)) + (as_of_ns >> np.int64(20))
-    pos = np.searchsorted(keys, query, side="right") - 1
-    valid = (query_code >= 0) & (pos >= 0)
-    pos = np.where(valid, pos, 0)
-    valid &= lead_code[pos] == query_code
-    # Shift granularity (~1 ms) must not move as_of across an interval start: check exactly.
-    valid &= start[pos] <= as_of_ns
-    out = np.full(len(lead_ids), np.nan)
-    if not valid.any():
-        return out
-    rows = frame.iloc[pos[valid]]
-    q = generator_matrices(*(rows[k].to_numpy(float) for k in ("a", "b", "lam", "mu", "w")))
-    state = rows["state"].to_numpy(np.int64)
-    out[valid] = _win_within(q, state, np.full(len(rows), float(horizon_days)))
-    return out
-
-
 # ------------------------------------------------------------------ simulation
-
-
-def _choice(rng: np.random.Generator, spec: tuple, n: int) -> tuple[np.ndarray, np.ndarray]:
-    values, probs, coefs = spec
-    idx = rng.choice(len(values), size=n, p=np.asarray(probs) / np.sum(probs))
-    return idx, np.asarray(coefs)[idx]
-
-
-@dataclass
-class _People:
-    """Attributes and latent rates of one chunk of leads (times in days since start)."""
-
-    n: int
-    account: np.ndarray
-    created: np.ndarray
-    attrs: dict[str, np.ndarray]
-    size_idx: np.ndarray
-    fit: np.ndarray
-    customer: np.ndarray
-    a: np.ndarray
-    b: np.ndarray
-    lam: np.ndarray
-    mu: np.ndarray
-    w: np.ndarray
-    engagement: np.ndarray
-    bad_address: np.ndarray
-
-
-def _draw_people(
-    config: SimulationConfig, rng: np.random.Generator, n: int, lam0: float
-) -> _People:
-    n_accounts = max(1, round(n / config.leads_per_account))
-    account = rng.integers(0, n_accounts, size=n)
-    # Firmographics belong to the account; person attributes to the lead.
-    ind_a, ind_c = _choice(rng, INDUSTRY, n_accounts)
-    size_a, size_c = _choice(rng, COMPANY_SIZE, n_accounts)
-    cty_a, cty_c = _choice(rng, COUNTRY, n_accounts)
-    cust_a = rng.random(n_accounts) < config.customer_share
-    rev_a = REVENUE_BY_SIZE[size_a] * rng.lognormal(0.0, 0.6, n_accounts)
-    acct_quality = rng.normal(0.0, 0.35, n_accounts)  # unobserved account-level fit
-    sen, sen_c = _choice(rng, SENIORITY, n)
-    dep, dep_c = _choice(rng, DEPARTMENT, n)
-    src, src_c = _choice(rng, LEAD_SOURCE, n)
-    customer = cust_a[account]
-    fit = (
-        ind_c[account] + size_c[account] + cty_c[account] + sen_c + dep_c + src_c
-        + 0.6 * customer + acct_quality[account] + rng.normal(0.0, 0.3, n)
-    )  # fmt: skip
-    engagement = rng.lognormal(0.0, 0.5, n) * np.exp(0.25 * fit)
-    revenue = rev_a[account].copy()
-    revenue[rng.random(n) < 0.15] = np.nan  # CRM gaps
-    seniority = np.asarray(SENIORITY[0], dtype=object)[sen]
-    seniority[rng.random(n) < 0.08] = None
-    department = np.asarray(DEPARTMENT[0], dtype=object)[dep]
-    department[rng.random(n) < 0.05] = None
-    attrs = {
-        "industry": np.asarray(INDUSTRY[0], dtype=object)[ind_a[account]],
-        "company_size": np.asarray(COMPANY_SIZE[0], dtype=object)[size_a[account]],
-        "annual_revenue": revenue,
-        "country": np.asarray(COUNTRY[0], dtype=object)[cty_a[account]],
-        "seniority": seniority,
-        "department": department,
-        "lead_source": np.asarray(LEAD_SOURCE[0], dtype=object)[src],
-        "is_customer": customer,
-    }
-    a = config.market_entry_per_day * np.where(customer, config.customer_entry_boost, 1.0)
-    a = a * np.exp(0.2 * fit)
-    created = rng.random(n) * config.days * 0.9
-    return _People(
-        n=n,
-        account=account,
-        created=created,
-        attrs=attrs,
-        size_idx=size_a[account],
-        fit=fit,
-        customer=customer,
-        a=a,
-        b=np.full(n, config.market_exit_per_day),
-        lam=lam0 * np.exp(0.5 * fit),
-        mu=np.full(n, config.opportunity_close_per_day),
-        w=1 / (1 + np.exp(-(config.win_logit + 0.4 * fit))),
-        engagement=engagement,
-        bad_address=rng.random(n) < config.bad_address_share,
-    )
 
 
 def calibrate_opportunity_rate(config: SimulationConfig) -> float:
     """The IN -> OPP base rate whose expected share of leads winning within the history equals
     ``base_conversion`` (exact expectation over a pilot population, by bisection)."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 7_777_777]))
-    pilot = _draw_people(config, rng, 4000, 1.0)
+    pilot = draw_people(config, rng, 4000, 1.0)
     remaining = config.days - pilot.created
     p_in = config.start_in_market
 
     def expected(lam0: float) -> float:
         q = generator_matrices(pilot.a, pilot.b, lam0 * pilot.lam, pilot.mu, pilot.w)
         n = pilot.n
-        from_in = _win_within(q, np.full(n, IN), remaining)
-        from_out = _win_within(q, np.full(n, OUT), remaining)
+        from_in = win_within(q, np.full(n, IN), remaining)
+        from_out = win_within(q, np.full(n, OUT), remaining)
         return float(np.mean(p_in * from_in + (1 - p_in) * from_out))
 
     lo, hi = np.log(1e-5), np.log(5.0)
@@ -360,7 +161,7 @@ def calibrate_opportunity_rate(config: SimulationConfig) -> float:
 
 
 def _walk(
-    config: SimulationConfig, rng: np.random.Generator, people: _People
+    config: SimulationConfig, rng: np.random.Generator, people: People
 ) -> dict[str, np.ndarray]:
     """Run every lead's chain from creation to the end of history; return state intervals."""
     n, end = people.n, float(config.days)
@@ -417,7 +218,7 @@ def _poisson_times(
 def _events(
     config: SimulationConfig,
     rng: np.random.Generator,
-    people: _People,
+    people: People,
     walk: dict[str, np.ndarray],
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Engagement from the state intervals, nurture emails and their responses."""
@@ -512,7 +313,7 @@ def simulate_chunk(
 ) -> _ChunkTables:
     """Simulate leads ``offset .. offset + n`` with their own random stream."""
     rng = np.random.default_rng(seed)
-    people = _draw_people(config, rng, n, lam0)
+    people = draw_people(config, rng, n, lam0)
     walk = _walk(config, rng, people)
     leads_l, times_l, types_l = _events(config, rng, people, walk)
     start_ns = pd.Timestamp(config.start, tz="UTC").value
@@ -597,7 +398,7 @@ def simulate_chunk(
 
 
 def _chunk_stats(
-    people: _People,
+    people: People,
     walk: dict[str, np.ndarray],
     ev_lead: np.ndarray,
     ev_ns: np.ndarray,

@@ -200,7 +200,7 @@ def _evaluate(
             lifecycle = lifecycle_view(loaded.leads, loaded.events, loaded.outcomes)
         truth_path = Path(data_dir) / "truth.parquet"
         if truth_path.exists():  # simulated data: the true propensity is known
-            from features.simulator import oracle_probability
+            from features.oracle import oracle_probability
 
             truth = pd.read_parquet(truth_path)
             oracle = oracle_probability(

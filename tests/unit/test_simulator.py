@@ -12,14 +12,9 @@ from scipy.linalg import expm
 
 from features.config import load_config
 from features.loaders import load_dataset
+from features.oracle import expm_batched, generator_matrices, oracle_probability
 from features.pipeline import build_snapshots_for
-from features.simulator import (
-    SimulationConfig,
-    expm_batched,
-    generator_matrices,
-    oracle_probability,
-    simulate_crm,
-)
+from features.simulator import SimulationConfig, simulate_crm
 from features.spec import FeatureParams
 
 TABLES = ("leads", "events", "outcomes", "truth")
