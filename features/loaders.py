@@ -11,7 +11,6 @@ Two kinds of bad input, treated differently on purpose:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +20,15 @@ from features import contracts as c
 from features.config import AttributeType, DatasetConfig, TableSource
 from features.contracts import DataValidationError, LoadReport, Problem, examples_of
 from features.dataset import Attribute, Dataset, canonical_name, empty_open_deals
-
-_BOOLEAN_TRUE = {"1", "true", "yes", "y", "t"}
-_BOOLEAN_FALSE = {"0", "false", "no", "n", "f"}
+from features.parsing import (
+    BOOLEAN_FALSE,
+    BOOLEAN_TRUE,
+    optional_roles,
+    parse_binary,
+    parse_ids,
+    parse_timestamps,
+    require_columns,
+)
 
 
 def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False) -> Dataset:
@@ -123,12 +128,12 @@ def _canonical_leads(
 ) -> tuple[pd.DataFrame, tuple[Attribute, ...]]:
     source = config.leads
     roles = dict(source.columns)
-    _require_columns(raw, "leads", [*roles.values(), *source.attributes], problems)
+    require_columns(raw, "leads", [*roles.values(), *source.attributes], problems)
     if problems:
         return raw, ()
 
     out = pd.DataFrame(index=raw.index)
-    out[c.LEAD_ID] = _ids(raw[roles["lead_id"]], "leads", roles["lead_id"], problems)
+    out[c.LEAD_ID] = parse_ids(raw[roles["lead_id"]], "leads", roles["lead_id"], problems)
     duplicated = out[c.LEAD_ID].duplicated(keep=False) & out[c.LEAD_ID].notna()
     if duplicated.any():
         problems.append(
@@ -141,7 +146,7 @@ def _canonical_leads(
             )
         )
     if "created_at" in roles:
-        out[c.CREATED_AT] = _timestamps(
+        out[c.CREATED_AT] = parse_timestamps(
             raw[roles["created_at"]], source, "leads", roles["created_at"], problems
         )
     if "account_id" in roles:
@@ -159,7 +164,7 @@ def _canonical_leads(
         out[name] = _attribute(raw[column], kind, source.missing_values, column, problems)
 
     if config.static:
-        out[c.LABEL] = _binary(
+        out[c.LABEL] = parse_binary(
             raw[roles["label"]], source.label_positive, "leads", roles["label"], problems
         ).astype("int8")
 
@@ -192,13 +197,13 @@ def _attribute(
             )
         return numbers
     if kind is AttributeType.boolean:
-        return _binary(
+        return parse_binary(
             values.where(present),
-            sorted(_BOOLEAN_TRUE),
+            sorted(BOOLEAN_TRUE),
             "leads",
             column,
             problems,
-            negatives=_BOOLEAN_FALSE,
+            negatives=BOOLEAN_FALSE,
             allow_missing=True,
         )
     if pd.api.types.is_numeric_dtype(values):
@@ -221,14 +226,14 @@ def _canonical_events(
     source = config.events
     assert source is not None
     roles = {"lead_id": "lead_id", "occurred_at": "occurred_at", "event_type": "event_type"}
-    roles.update(_optional_roles(raw, (c.CAMPAIGN, c.CHANNEL)))
+    roles.update(optional_roles(raw, (c.CAMPAIGN, c.CHANNEL)))
     roles.update(source.columns)
-    _require_columns(raw, "events", roles.values(), problems)
+    require_columns(raw, "events", roles.values(), problems)
     if any(problem.table == "events" for problem in problems):
         return empty_events()
     out = pd.DataFrame(index=raw.index)
-    out[c.LEAD_ID] = _ids(raw[roles["lead_id"]], "events", roles["lead_id"], problems)
-    out[c.OCCURRED_AT] = _timestamps(
+    out[c.LEAD_ID] = parse_ids(raw[roles["lead_id"]], "events", roles["lead_id"], problems)
+    out[c.OCCURRED_AT] = parse_timestamps(
         raw[roles["occurred_at"]], source, "events", roles["occurred_at"], problems
     )
     types = raw[roles["event_type"]]
@@ -274,17 +279,17 @@ def _canonical_outcomes(
     roles = {"lead_id": "lead_id", "closed_at": "closed_at"}
     if not source.all_won:
         roles["won"] = "won"
-    roles.update(_optional_roles(raw, (c.OPENED_AT, c.AMOUNT)))
+    roles.update(optional_roles(raw, (c.OPENED_AT, c.AMOUNT)))
     roles.update(source.columns)
     if source.all_won:
         roles.pop("won", None)
-    _require_columns(raw, "outcomes", roles.values(), problems)
+    require_columns(raw, "outcomes", roles.values(), problems)
     if any(problem.table == "outcomes" for problem in problems):
         return empty_outcomes(), empty_open_deals()
     out = pd.DataFrame(index=raw.index)
-    out[c.LEAD_ID] = _ids(raw[roles["lead_id"]], "outcomes", roles["lead_id"], problems)
+    out[c.LEAD_ID] = parse_ids(raw[roles["lead_id"]], "outcomes", roles["lead_id"], problems)
     out[c.OPENED_AT] = (
-        _timestamps(
+        parse_timestamps(
             raw[roles["opened_at"]],
             source,
             "outcomes",
@@ -295,7 +300,7 @@ def _canonical_outcomes(
         if "opened_at" in roles
         else pd.Series(pd.NaT, index=raw.index, dtype=c.TIMESTAMP_DTYPE)
     )
-    out[c.CLOSED_AT] = _timestamps(
+    out[c.CLOSED_AT] = parse_timestamps(
         raw[roles["closed_at"]], source, "outcomes", roles["closed_at"], problems,
         allow_missing=True,
     )  # fmt: skip
@@ -317,7 +322,7 @@ def _canonical_outcomes(
     if source.all_won:
         out[c.WON] = True
     else:
-        out[c.WON] = _binary(
+        out[c.WON] = parse_binary(
             closed_raw[roles["won"]],
             source.won_values,
             "outcomes",
@@ -431,137 +436,3 @@ def _without_closed(
             f"outcomes: {int(superseded.sum()):,} open deal(s) superseded by the same deal closed"
         )
     return open_deals.loc[~superseded].reset_index(drop=True)
-
-
-# --- column parsers --------------------------------------------------------------------------
-
-
-def _optional_roles(raw: pd.DataFrame, roles: tuple[str, ...]) -> dict[str, str]:
-    """Optional roles default to a column of the canonical name when the file has one."""
-    return {role: role for role in roles if role in raw.columns}
-
-
-def _require_columns(
-    raw: pd.DataFrame, table: str, columns: Iterable[str], problems: list[Problem]
-) -> None:
-    missing = [column for column in dict.fromkeys(columns) if column not in raw.columns]
-    for column in missing:
-        problems.append(
-            Problem(table, column, f"missing column (found: {list(raw.columns)[:12]})", len(raw))
-        )
-
-
-def _ids(values: pd.Series, table: str, column: str, problems: list[Problem]) -> pd.Series:
-    text = values.astype("str").str.strip()
-    empty = values.isna() | (text == "")
-    if empty.any():
-        problems.append(
-            Problem(
-                table,
-                column,
-                "empty id",
-                int(empty.sum()),
-                tuple(f"row {i}" for i in np.flatnonzero(empty.to_numpy())[:5]),
-            )
-        )
-    return text.where(~empty)
-
-
-def _timestamps(
-    values: pd.Series,
-    source: TableSource,
-    table: str,
-    column: str,
-    problems: list[Problem],
-    *,
-    allow_missing: bool = False,
-) -> pd.Series:
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        parsed = values
-    elif pd.api.types.is_datetime64_dtype(values.dtype):
-        parsed = values.dt.tz_localize(source.timezone)
-    else:
-        parsed = _parse_text_timestamps(values, source)
-        bad = values.notna() & parsed.isna()
-        if bad.any():
-            expected = source.timestamp_format or "ISO 8601"
-            problems.append(
-                Problem(
-                    table,
-                    column,
-                    f"unparsable timestamp (expected {expected})",
-                    int(bad.sum()),
-                    examples_of(values[bad]),
-                )
-            )
-    parsed = pd.Series(parsed, index=values.index)
-    if len(parsed) == 0:
-        return pd.Series([], dtype=c.TIMESTAMP_DTYPE)
-    if not allow_missing:
-        missing = values.isna()
-        if missing.any():
-            problems.append(
-                Problem(
-                    table,
-                    column,
-                    "missing timestamp",
-                    int(missing.sum()),
-                    tuple(f"row {i}" for i in np.flatnonzero(missing)[:5]),
-                )
-            )
-    return parsed.dt.tz_convert("UTC").astype(c.TIMESTAMP_DTYPE)
-
-
-def _parse_text_timestamps(values: pd.Series, source: TableSource) -> pd.Series:
-    """Parse text times: explicit offsets ('Z', '+02:00') are honoured, naive times are read in
-    the config's time zone. Exports often mix both, which pandas refuses in one call."""
-    fmt = source.timestamp_format or "ISO8601"
-    text = values.astype("str").str.strip()
-    has_zone = values.notna() & text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
-    naive = values.notna() & ~has_zone
-    parsed = pd.Series(pd.NaT, index=values.index, dtype=c.TIMESTAMP_DTYPE)
-    if has_zone.any():
-        parsed[has_zone] = pd.to_datetime(text[has_zone], format=fmt, utc=True, errors="coerce")
-    if naive.any():
-        local = pd.to_datetime(text[naive], format=fmt, errors="coerce")
-        parsed[naive] = local.dt.tz_localize(
-            source.timezone, ambiguous="NaT", nonexistent="shift_forward"
-        ).dt.tz_convert("UTC")
-    return parsed
-
-
-def _binary(
-    values: pd.Series,
-    positives: Iterable[str],
-    table: str,
-    column: str,
-    problems: list[Problem],
-    *,
-    negatives: Iterable[str] | None = None,
-    allow_missing: bool = False,
-) -> pd.Series:
-    """Parse a yes/no column. Without ``negatives`` anything not positive counts as negative."""
-    text = values.astype("str").str.strip().str.lower()
-    present = values.notna() & (text != "")
-    positive = text.isin({value.lower() for value in positives})
-    if negatives is not None:
-        negative = text.isin(set(negatives))
-        bad = present & ~positive & ~negative
-        if bad.any():
-            problems.append(
-                Problem(
-                    table, column, "not a yes/no value", int(bad.sum()), examples_of(values[bad])
-                )
-            )
-    if not allow_missing and (~present).any():
-        problems.append(
-            Problem(
-                table,
-                column,
-                "missing value",
-                int((~present).sum()),
-                tuple(f"row {i}" for i in np.flatnonzero(~present)[:5]),
-            )
-        )
-        return positive.astype("float64")
-    return positive.astype("float64").where(present)
