@@ -9,9 +9,8 @@ needs ~7x longer for the per-type windowed counts *alone* (a range join) than th
 the whole spec, and the numpy formulation the kernel replaced (searchsorted over packed keys)
 took ~3x as long for the feature computation.
 
-Two entry points: :func:`compute_features` for given snapshots (scoring, Dask partitions),
-returning one table, and :func:`iter_labelled_features` for training rows, where each chunk of
-leads lays and labels its own snapshots and is yielded as it is done.
+:func:`compute_features` takes given snapshots (scoring, Dask partitions) and returns one
+table; ``features.training_rows`` lays and labels the snapshots inside the engine instead.
 
 Memory: the events are held once more as lead-grouped arrays (10 bytes per event: time and
 type code); beyond that, work is chunked over leads (whole accounts stay in one chunk so
@@ -34,25 +33,15 @@ import pandas as pd
 
 from features import contracts as c
 from features.contracts import DataValidationError, Problem, examples_of
-from features.dataset import Dataset
 from features.grouping import (
     AS_OF,
     Prepared,
     computed_names,
     lead_positions,
-    utc_datetimes,
-)
-from features.snapshots import (
-    GridRules,
-    SnapshotCounts,
-    build_snapshots,
-    created_at_ns,
-    lay_snapshots,
-    observed_until_of,
 )
 from features.spec import FeatureSpec
 
-__all__ = ["AS_OF", "compute_features", "iter_labelled_features"]
+__all__ = ["AS_OF", "compute_features"]
 
 # Leads per chunk: small enough that threads balance and a streamed chunk's frame is small,
 # large enough that per-chunk Python overhead stays negligible next to the kernel.
@@ -88,82 +77,18 @@ def compute_features(
     if spec.static:
         if progress is not None:
             progress(len(leads))
-        return _frame(spec, leads, snapshots, query_lead, block)
+        return assemble_frame(spec, leads, snapshots, query_lead, block)
     engine = Prepared(spec, leads, events, outcomes, snapshots, query_lead, open_deals)
 
     def fill(low: int, high: int) -> None:
         engine.fill(low, high, block, engine.query_order[engine.rows(low, high)])
 
-    for (low, high), _ in _in_threads(fill, _chunks(engine.account_start, chunk_leads), threads):
+    for (low, high), _ in in_threads(
+        fill, chunk_bounds(engine.account_start, chunk_leads), threads
+    ):
         if progress is not None:
             progress(high - low)
-    return _frame(spec, leads, snapshots, query_lead, block)
-
-
-def iter_labelled_features(
-    spec: FeatureSpec,
-    dataset: Dataset,
-    every_days: int,
-    horizon_days: int,
-    *,
-    observed_until: pd.Timestamp | None = None,
-    counts: SnapshotCounts | None = None,
-    chunk_leads: int = DEFAULT_CHUNK_LEADS,
-    threads: int | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> Iterator[pd.DataFrame]:
-    """Training rows (lead_id, as_of, label, then the spec's features) chunk by chunk of
-    leads, each chunk laying its own snapshots: the rows of ``build_snapshots(...).labelled``
-    through :func:`compute_features`, but neither the snapshot table nor the feature table is
-    ever whole, so memory beyond the inputs stays bounded by the chunk size. Rows come in
-    lead-rank order (an account's leads together), each lead's in time order. ``counts``, if
-    given, is filled in as chunks finish (for :meth:`SnapshotCounts.summary`)."""
-    counts = counts if counts is not None else SnapshotCounts()
-    if dataset.static:  # one row per lead and no time: nothing to stream
-        snapshots = build_snapshots(dataset, every_days, horizon_days)
-        table = compute_features(
-            spec, dataset.leads, dataset.events, dataset.outcomes, snapshots.labelled,
-            progress=progress,
-        )  # fmt: skip
-        table.insert(2, c.LABEL, snapshots.labelled[c.LABEL].to_numpy())
-        counts.labelled, counts.positives = len(table), int(table[c.LABEL].sum())
-        yield table
-        return
-    leads = dataset.leads
-    until = observed_until if observed_until is not None else observed_until_of(dataset)
-    rules = GridRules.of(dataset.config.snapshots, every_days, horizon_days, until)
-    created_ns = created_at_ns(leads)
-    engine = Prepared(spec, leads, dataset.events, dataset.outcomes, open_deals=dataset.open_deals)
-    n_features = len(computed_names(spec))
-    lead_ids = leads[c.LEAD_ID].array
-
-    def chunk(low: int, high: int) -> tuple[pd.DataFrame, int, int]:
-        # Snapshots and the frame are made in the worker thread too: the kernels and Arrow's
-        # takes of the id strings release the GIL and overlap with the other chunks.
-        laid = lay_snapshots(
-            created_ns[engine.lead_of_rank[low:high]], low, engine.won_offsets, engine.won_ns,
-            rules,
-        )  # fmt: skip
-        rank = laid.lead[laid.observed]
-        as_of_ns = laid.as_of_ns[laid.observed]
-        offsets = np.r_[0, np.cumsum(np.bincount(rank - low, minlength=high - low))]
-        block = np.empty((n_features, rank.size), dtype=np.float64)
-        engine.fill(low, high, block, np.arange(rank.size), queries=(offsets, as_of_ns))
-        query_lead = engine.lead_of_rank[rank]
-        keys = pd.DataFrame({c.LEAD_ID: lead_ids.take(query_lead), AS_OF: utc_datetimes(as_of_ns)})
-        frame = _frame(spec, leads, keys, query_lead, block)
-        frame.insert(2, c.LABEL, laid.label)
-        return frame, int((~laid.observed).sum()), laid.excluded
-
-    bounds = _chunks(engine.account_start, chunk_leads)
-    for (low, high), (frame, unlabelled, excluded) in _in_threads(chunk, bounds, threads):
-        counts.labelled += len(frame)
-        counts.positives += int(frame[c.LABEL].sum())
-        counts.unlabelled += unlabelled
-        counts.excluded_already_won += excluded
-        if progress is not None:
-            progress(high - low)
-        yield frame
+    return assemble_frame(spec, leads, snapshots, query_lead, block)
 
 
 def default_threads() -> int:
@@ -171,7 +96,7 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _in_threads(
+def in_threads(
     task: Callable[[int, int], object], bounds: list[tuple[int, int]], threads: int | None
 ) -> Iterator[tuple[tuple[int, int], object]]:
     """``task(low, high)`` over every chunk, results in order, ``threads`` at a time. The
@@ -206,7 +131,7 @@ def _query_leads(leads: pd.DataFrame, snapshots: pd.DataFrame) -> np.ndarray:
     return lead_positions(leads[c.LEAD_ID], snapshots[c.LEAD_ID], "snapshots")
 
 
-def _frame(
+def assemble_frame(
     spec: FeatureSpec,
     leads: pd.DataFrame,
     snapshots: pd.DataFrame,
@@ -229,7 +154,7 @@ def _frame(
     return frame
 
 
-def _chunks(account_start: np.ndarray, size: int) -> list[tuple[int, int]]:
+def chunk_bounds(account_start: np.ndarray, size: int) -> list[tuple[int, int]]:
     """Rank ranges of about ``size`` leads that never split an account."""
     n = account_start.size
     bounds = [0]

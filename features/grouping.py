@@ -147,7 +147,7 @@ class Prepared:
 
     ``snapshots`` (with ``query_lead``, each row's position in ``leads``) are the default
     queries of :meth:`fill`; without them, each call brings its own (see
-    ``features.batch.iter_labelled_features``).
+    ``features.training_rows``).
     """
 
     def __init__(

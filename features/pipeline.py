@@ -12,10 +12,11 @@ from typing import Any
 import pandas as pd
 
 from features import contracts as c
-from features.batch import AS_OF, compute_features, iter_labelled_features
+from features.batch import AS_OF, compute_features
 from features.dataset import Dataset
 from features.snapshots import SnapshotCounts, SnapshotSet, build_snapshots
 from features.spec import FeatureParams, FeatureSpec, build_feature_spec
+from features.training_rows import iter_training_rows
 
 
 def feature_spec_for(dataset: Dataset, params: FeatureParams) -> FeatureSpec:
@@ -89,9 +90,9 @@ def stream_feature_table(
 ) -> Iterator[pd.DataFrame]:
     """The rows of :func:`build_feature_table`, chunk by chunk of leads (in lead-rank order),
     without holding the snapshot or feature table whole; ``options`` go to
-    :func:`features.batch.iter_labelled_features`."""
+    :func:`features.training_rows.iter_training_rows`."""
     every_days, horizon_days = grid_settings(dataset, params)
-    return iter_labelled_features(
+    return iter_training_rows(
         spec or feature_spec_for(dataset, params), dataset, every_days, horizon_days,
         counts=counts, progress=progress, **options,
     )  # fmt: skip
