@@ -533,6 +533,15 @@ def test_grouping_kernel_orders_rows_by_lead_then_time_like_lexsort() -> None:
     order, offsets = kernel.group_by_lead(rank, ns, sizes.size + 2)
     np.testing.assert_array_equal(order, np.lexsort((ns, rank)))
     np.testing.assert_array_equal(offsets, np.r_[0, np.cumsum(np.r_[sizes, 0, 0])])
+    # The events' variant scatters the values themselves (int32 ranks, int16 codes): the same
+    # order, ties included, as the codes are distinct per row.
+    code = rng.permutation(rank.size).astype(np.int16)
+    grouped_offsets, grouped_ns, grouped_code = kernel.group_by_lead_with(
+        rank.astype(np.int32), ns, code, sizes.size + 2
+    )
+    np.testing.assert_array_equal(grouped_offsets, offsets)
+    np.testing.assert_array_equal(grouped_ns, ns[order])
+    np.testing.assert_array_equal(grouped_code, code[order])
 
 
 def test_windowed_counts_match_brute_force() -> None:
