@@ -105,18 +105,10 @@ def schema_path(out_path: Path) -> Path:
 
 def write_feature_table(table: pd.DataFrame, spec: FeatureSpec, out_path: Path) -> Path:
     """Write the table as Parquet and the spec as ``<out>.schema.json``, each atomically."""
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    _check_columns(table, spec)
-    plain = table.copy()
-    plain.attrs = {}
-    _atomic(out_path, lambda tmp: plain.to_parquet(tmp, index=False))
-    schema = {"spec": spec.to_dict(), "rows": len(table), "columns": list(table.columns)}
-    _atomic(
-        schema_path(out_path),
-        lambda tmp: Path(tmp).write_text(json.dumps(schema, indent=2, default=str)),
-    )
-    return out_path
+    plain = table.copy(deep=False)
+    plain.attrs = {}  # the spec and summary go to the schema file, not the Parquet metadata
+    write_feature_stream([plain], spec, out_path)
+    return Path(out_path)
 
 
 def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_path: Path) -> int:
@@ -128,9 +120,11 @@ def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_p
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    written = {"rows": 0, "columns": []}
+    rows = 0
+    columns: list[str] = []
 
     def write(tmp: str) -> None:
+        nonlocal rows, columns
         writer = None
         try:
             for part in parts:
@@ -138,9 +132,9 @@ def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_p
                 table = pa.Table.from_pandas(part, preserve_index=False)
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, table.schema)
-                    written["columns"] = list(part.columns)
+                    columns = list(part.columns)
                 writer.write_table(table.cast(writer.schema))
-                written["rows"] += len(part)
+                rows += len(part)
         finally:
             if writer is not None:
                 writer.close()
@@ -148,12 +142,12 @@ def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_p
             raise ValueError("no leads: nothing to write")
 
     _atomic(out_path, write)
-    schema = {"spec": spec.to_dict(), "rows": written["rows"], "columns": written["columns"]}
+    schema = {"spec": spec.to_dict(), "rows": rows, "columns": columns}
     _atomic(
         schema_path(out_path),
         lambda tmp: Path(tmp).write_text(json.dumps(schema, indent=2, default=str)),
     )
-    return int(written["rows"])
+    return rows
 
 
 def _check_columns(table: pd.DataFrame, spec: FeatureSpec) -> None:

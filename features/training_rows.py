@@ -58,7 +58,7 @@ def iter_training_rows(
     given, is filled in as chunks finish (for :meth:`SnapshotCounts.summary`)."""
     counts = counts if counts is not None else SnapshotCounts()
     if dataset.static:  # one row per lead and no time: nothing to stream
-        yield _static_rows(spec, dataset, counts, progress)
+        yield _static_rows(spec, dataset, every_days, horizon_days, counts, progress)
         return
     leads = dataset.leads
     until = observed_until if observed_until is not None else observed_until_of(dataset)
@@ -99,11 +99,13 @@ def iter_training_rows(
 def _static_rows(
     spec: FeatureSpec,
     dataset: Dataset,
+    every_days: int,
+    horizon_days: int,
     counts: SnapshotCounts,
     progress: Callable[[int], None] | None,
 ) -> pd.DataFrame:
     """A static dataset's rows: one per lead, no time, the label as given."""
-    snapshots = build_snapshots(dataset, every_days=1, horizon_days=1)  # unused without time
+    snapshots = build_snapshots(dataset, every_days, horizon_days)
     table = compute_features(
         spec, dataset.leads, dataset.events, dataset.outcomes, snapshots.labelled,
         progress=progress,

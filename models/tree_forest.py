@@ -11,6 +11,22 @@ import numpy as np
 
 _MISSING_TYPES = {"None": 0, "Zero": 1, "NaN": 2}
 MAX_SLOTS = 63  # the hot mask of a leaf is a uint64 bit set
+# Per-node columns collected while flattening, with the dtype each is stored in.
+_NODE_DTYPES: dict[str, type] = {
+    "parent": np.int64,
+    "is_left": np.bool_,
+    "slot_bit": np.uint64,
+    "new_slot": np.bool_,
+    "is_leaf": np.bool_,
+    "feature": np.int64,
+    "threshold": np.float64,
+    "categorical": np.bool_,
+    "missing_type": np.int8,
+    "default_left": np.bool_,
+    "cat_start": np.int64,
+    "cat_words": np.int64,
+    "leaf_value": np.float64,
+}
 
 
 @dataclass(frozen=True)
@@ -48,25 +64,7 @@ def parse_booster(booster: Any) -> Forest:
             f"num_tree_per_iteration={dump['num_tree_per_iteration']}"
         )
     n_features = int(dump["max_feature_idx"]) + 1
-    cols: dict[str, list[Any]] = {
-        name: []
-        for name in [
-            "parent",
-            "is_left",
-            "slot_bit",
-            "new_slot",
-            "is_leaf",
-            "feature",
-            "threshold",
-            "categorical",
-            "missing_type",
-            "default_left",
-            "cat_start",
-            "cat_words",
-            "leaf_value",
-            "n_slots",
-        ]
-    }
+    cols: dict[str, list[Any]] = {name: [] for name in [*_NODE_DTYPES, "n_slots"]}
     cat_bits: list[int] = []
     slot_feature: list[int] = []
     slot_z: list[float] = []
@@ -83,20 +81,8 @@ def parse_booster(booster: Any) -> Forest:
         raise ValueError(f"a leaf path splits on more than {MAX_SLOTS} distinct features")
     return Forest(
         tree_start=np.asarray(tree_start, dtype=np.int64),
-        parent=np.asarray(cols["parent"], dtype=np.int64),
-        is_left=np.asarray(cols["is_left"], dtype=np.bool_),
-        slot_bit=np.asarray(cols["slot_bit"], dtype=np.uint64),
-        new_slot=np.asarray(cols["new_slot"], dtype=np.bool_),
-        is_leaf=np.asarray(cols["is_leaf"], dtype=np.bool_),
-        feature=np.asarray(cols["feature"], dtype=np.int64),
-        threshold=np.asarray(cols["threshold"], dtype=np.float64),
-        categorical=np.asarray(cols["categorical"], dtype=np.bool_),
-        missing_type=np.asarray(cols["missing_type"], dtype=np.int8),
-        default_left=np.asarray(cols["default_left"], dtype=np.bool_),
-        cat_start=np.asarray(cols["cat_start"], dtype=np.int64),
-        cat_words=np.asarray(cols["cat_words"], dtype=np.int64),
+        **{name: np.asarray(cols[name], dtype=dtype) for name, dtype in _NODE_DTYPES.items()},
         cat_bits=np.asarray(cat_bits, dtype=np.uint32),
-        leaf_value=np.asarray(cols["leaf_value"], dtype=np.float64),
         leaf_slot_start=np.concatenate([[0], np.cumsum(n_slots)]).astype(np.int64),
         slot_feature=np.asarray(slot_feature, dtype=np.int64),
         slot_z=np.asarray(slot_z, dtype=np.float64),
