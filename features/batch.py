@@ -23,7 +23,6 @@ Time rule (see ``features.spec``): as_of truncated to whole seconds; events with
 from __future__ import annotations
 
 import itertools
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +36,7 @@ from features.grouping import (
     AS_OF,
     Prepared,
     computed_names,
+    default_threads,
     lead_positions,
 )
 from features.spec import FeatureSpec
@@ -89,11 +89,6 @@ def compute_features(
         if progress is not None:
             progress(high - low)
     return assemble_frame(spec, leads, snapshots, query_lead, block)
-
-
-def default_threads() -> int:
-    """The CPUs this process may run on (its affinity, not the machine's total)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def in_threads(

@@ -10,6 +10,7 @@ column.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -25,6 +26,12 @@ from features.spec import DAY_NS, PASSIVE_EVENT_TYPES, SECOND_NS, FeatureSpec
 AS_OF = "as_of"
 _NEVER = np.iinfo(np.int64).max  # close time of a deal still open at export
 _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
+_CODE_SLICE = 1 << 20  # event types hashed per call: ~10 MB of temporaries
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's total)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def computed_names(spec: FeatureSpec) -> list[str]:
@@ -131,12 +138,14 @@ class Grouped:
         self.order = order if keep_order else None
 
     @classmethod
-    def with_code(cls, rank: np.ndarray, ns: np.ndarray, n_leads: int, code: np.ndarray) -> Grouped:
+    def with_code(
+        cls, rank: np.ndarray, ns: np.ndarray, n_leads: int, code: np.ndarray, threads: int = 1
+    ) -> Grouped:
         """The same grouping for one extra column, without a row-order array: for the events,
-        where that array alone was ~8 bytes per event."""
+        where that array alone was ~8 bytes per event. ``threads`` ranges of leads at once."""
         grouped = cls.__new__(cls)
         grouped.offsets, grouped.ns, sorted_code = kernel.group_by_lead_with(
-            rank, ns, code, n_leads
+            rank, ns, code, n_leads, threads
         )
         grouped.extra, grouped.order = [sorted_code], None
         return grouped
@@ -166,10 +175,13 @@ class Prepared:
         rank, self.account_start, self.account_end = lead_order(leads)
         self.lead_of_rank = np.empty(n, dtype=np.int64)
         self.lead_of_rank[rank] = np.arange(n)
-        # Events are most of the input: they are grouped on one thread while the other
-        # tables are on another (Arrow hashing and the kernels release the GIL).
+        # Events are most of the input: their lead ids are hashed on one thread while their
+        # types are on another, then both threads group them (Arrow hashing and the kernels
+        # release the GIL); the small tables are prepared in between.
+        threads = default_threads()
         with ThreadPoolExecutor(2, thread_name_prefix="features-prepare") as pool:
-            events = pool.submit(self._events, lead_ids, rank, events)
+            codes = pool.submit(self._event_codes, events[c.EVENT_TYPE])
+            event_rank = rank[lead_positions(lead_ids, events[c.LEAD_ID], "events")]
             self.outcomes = Grouped(
                 rank[lead_positions(lead_ids, outcomes[c.LEAD_ID], "outcomes")],
                 timestamps_ns(outcomes[c.CLOSED_AT], "outcomes", c.CLOSED_AT),
@@ -180,7 +192,8 @@ class Prepared:
             self.queries = None
             if snapshots is not None and query_lead is not None:
                 self.queries = Grouped(rank[query_lead], snapshot_ns(snapshots), n, keep_order=True)
-            self.events = events.result()
+            event_ns = timestamps_ns(events[c.OCCURRED_AT], "events", c.OCCURRED_AT)
+            self.events = Grouped.with_code(event_rank, event_ns, n, codes.result(), threads)
         self.query_order = self.queries.order if self.queries is not None else None
         self.active = active_codes(spec)
         # Won deals alone, for labels and the already-won exclusion of snapshots.
@@ -195,24 +208,23 @@ class Prepared:
         self.created_by_rank[rank] = created
         self.layout = Layout(spec)
 
-    def _events(self, lead_ids: pd.Series, rank: np.ndarray, events: pd.DataFrame) -> Grouped:
-        """Events grouped by lead in time order; ``extra[0]`` is the event type's code (types
-        the spec never saw share the last code: they count only in overall features)."""
-        types = self.spec.event_types
-        missing_type = events[c.EVENT_TYPE].isna().to_numpy()
-        if missing_type.any():
+    def _event_codes(self, types: pd.Series) -> np.ndarray:
+        """Each event type's code (types the spec never saw share the last code: they count
+        only in overall features). Hashed a slice at a time into the narrow result, so the
+        Arrow temporaries stay small while the lead ids are hashed alongside."""
+        known = self.spec.event_types
+        missing = types.isna().to_numpy()
+        if missing.any():
             raise DataValidationError(
-                [Problem("events", c.EVENT_TYPE, "missing event type", int(missing_type.sum()))]
+                [Problem("events", c.EVENT_TYPE, "missing event type", int(missing.sum()))]
             )
-        codes = positions_in(events[c.EVENT_TYPE], pd.Series(types, dtype="str"))
-        narrow = np.int16 if len(types) < np.iinfo(np.int16).max else np.int64  # 1/4 the memory
-        codes = np.where(codes < 0, np.int32(len(types)), codes).astype(narrow)
-        return Grouped.with_code(
-            rank[lead_positions(lead_ids, events[c.LEAD_ID], "events")],
-            timestamps_ns(events[c.OCCURRED_AT], "events", c.OCCURRED_AT),
-            len(lead_ids),
-            codes,
-        )
+        narrow = np.int16 if len(known) < np.iinfo(np.int16).max else np.int64  # 1/4 the memory
+        codes = np.empty(len(types), dtype=narrow)
+        universe = pd.Series(known, dtype="str")
+        for low in range(0, len(types), _CODE_SLICE):
+            found = positions_in(types.iloc[low : low + _CODE_SLICE], universe)
+            codes[low : low + found.size] = np.where(found < 0, len(known), found)
+        return codes
 
     def _opportunities(
         self,

@@ -17,6 +17,8 @@ Comparing nanoseconds directly is exact because as_of is whole.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
@@ -75,39 +77,67 @@ def group_by_lead(rank: np.ndarray, ns: np.ndarray, n_leads: int) -> tuple[np.nd
     return order, offsets
 
 
-@numba.njit(cache=True, nogil=True)
 def group_by_lead_with(
-    rank: np.ndarray, ns: np.ndarray, code: np.ndarray, n_leads: int
+    rank: np.ndarray, ns: np.ndarray, code: np.ndarray, n_leads: int, threads: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(offsets, ns, code)`` in :func:`group_by_lead`'s order, scattered straight into the
-    result: no row-order array, half the memory traffic. For the events, the largest table."""
-    n = rank.size
+    result: no row-order array, half the memory traffic. For the events, the largest table.
+    ``threads`` ranges of leads are grouped at once; each reads every row's rank but writes
+    only its own leads' rows, so the result does not depend on it."""
     offsets = _lead_offsets(rank, n_leads)
+    ns_out = np.empty(rank.size, dtype=np.int64)
+    code_out = np.empty(rank.size, dtype=code.dtype)
+    # Lead ranges with about the same number of rows each.
+    cuts = np.searchsorted(offsets, np.linspace(0, rank.size, max(threads, 1) + 1)[1:-1])
+    bounds = np.r_[0, cuts, n_leads]
+
+    def scatter(part: int) -> None:
+        _scatter_leads(rank, ns, code, offsets, bounds[part], bounds[part + 1], ns_out, code_out)
+
+    if threads <= 1:
+        scatter(0)
+    else:
+        with ThreadPoolExecutor(threads, thread_name_prefix="features-group") as pool:
+            list(pool.map(scatter, range(bounds.size - 1)))
+    return offsets, ns_out, code_out
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter_leads(
+    rank: np.ndarray,
+    ns: np.ndarray,
+    code: np.ndarray,
+    offsets: np.ndarray,
+    low: int,
+    high: int,
+    ns_out: np.ndarray,
+    code_out: np.ndarray,
+) -> None:
+    """The rows of leads ranked [low, high) into their place in ``ns_out`` and ``code_out``
+    (input order), then each lead's rows in time order (stable)."""
     fill = offsets[:-1].copy()
-    ns_out = np.empty(n, dtype=np.int64)
-    code_out = np.empty(n, dtype=code.dtype)
-    for i in range(n):
+    for i in range(rank.size):
         r = rank[i]
-        ns_out[fill[r]] = ns[i]
-        code_out[fill[r]] = code[i]
-        fill[r] += 1
-    for r in range(n_leads):
-        low, high = offsets[r], offsets[r + 1]
-        if high - low <= _INSERTION_MAX:
-            for i in range(low + 1, high):
+        if low <= r < high:
+            ns_out[fill[r]] = ns[i]
+            code_out[fill[r]] = code[i]
+            fill[r] += 1
+    for r in range(low, high):
+        first, last = offsets[r], offsets[r + 1]
+        if last - first <= _INSERTION_MAX:
+            for i in range(first + 1, last):
                 key, value = ns_out[i], code_out[i]
                 j = i - 1
-                while j >= low and ns_out[j] > key:
+                while j >= first and ns_out[j] > key:
                     ns_out[j + 1] = ns_out[j]
                     code_out[j + 1] = code_out[j]
                     j -= 1
                 ns_out[j + 1] = key
                 code_out[j + 1] = value
         else:
-            by_time = np.argsort(ns_out[low:high], kind="mergesort")
-            ns_out[low:high] = ns_out[low:high][by_time]
-            code_out[low:high] = code_out[low:high][by_time]
-    return offsets, ns_out, code_out
+            by_time = np.argsort(ns_out[first:last], kind="mergesort")
+            ns_out[first:last] = ns_out[first:last][by_time]
+            code_out[first:last] = code_out[first:last][by_time]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -167,11 +197,34 @@ def sweep_leads(
     intent_w, open_code, click_code = settings[INTENT_W], settings[OPEN_CODE], settings[CLICK_CODE]
     recent_days, previous_days = settings[RECENT_DAYS], settings[PREVIOUS_DAYS]
     active_window, account_window = settings[ACTIVE_WINDOW_NS], settings[ACCOUNT_WINDOW_NS]
+    account_low = -1
+    account_times = np.zeros(0, dtype=np.int64)
+    account_engaged = np.zeros(0, dtype=np.int64)
     for lead in range(lead_low, lead_high):
         q_low, q_high = query_offsets[lead - lead_low], query_offsets[lead - lead_low + 1]
         if q_low == q_high:
             continue
         e_low, e_high = event_offsets[lead], event_offsets[lead + 1]
+        own, own_last, at = e_low, _NAT, 0
+        if (
+            scalar_columns[COLLEAGUES] >= 0
+            and account_end[lead] >= 0
+            and account_start[lead] != account_low
+        ):
+            # First lead of an account seen: count its engaged leads at every as_of of the
+            # account's snapshots once, for all of them.
+            account_low, account_high = account_start[lead], account_end[lead]
+            if account_low < lead_low or account_high > lead_high:
+                raise ValueError("a chunk of leads must hold whole accounts")
+            account_times = _distinct_sorted(
+                query_ns[
+                    query_offsets[account_low - lead_low] : query_offsets[account_high - lead_low]
+                ]
+            )
+            account_engaged = _engaged_leads(
+                account_low, account_high, account_times, event_offsets, event_ns, event_code,
+                active, account_window,
+            )  # fmt: skip
         counts[:] = 0
         low_pointer[:] = e_low
         seen[:] = False
@@ -282,21 +335,60 @@ def sweep_leads(
                 if account_end[lead] < 0:
                     out[scalar_columns[COLLEAGUES], column] = np.nan
                 else:
-                    engaged = 0
-                    for mate in range(account_start[lead], account_end[lead]):
-                        if mate == lead:
-                            continue
-                        # Engaged: an engagement event in (as_of - window, as_of]. Walk back
-                        # from the colleague's last event at or before as_of, within the window.
-                        m_low = event_offsets[mate]
-                        m_high = event_offsets[mate + 1]
-                        k = m_low + np.searchsorted(event_ns[m_low:m_high], now, side="right") - 1
-                        while k >= m_low and now - event_ns[k] < account_window:
-                            if active[event_code[k]]:
-                                engaged += 1
-                                break
-                            k -= 1
-                    out[scalar_columns[COLLEAGUES], column] = engaged
+                    # The account's engaged leads at this as_of, less the lead itself.
+                    while own < e_high and event_ns[own] <= now:
+                        if active[event_code[own]]:
+                            own_last = event_ns[own]
+                        own += 1
+                    itself = own_last != _NAT and now - own_last < account_window
+                    while account_times[at] < now:  # the lead's as_of ascend: walk, not search
+                        at += 1
+                    engaged = account_engaged[at]
+                    out[scalar_columns[COLLEAGUES], column] = engaged - (1 if itself else 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` with one allocation: sorted, then deduplicated in place."""
+    result = np.sort(values)
+    n = 0
+    for i in range(result.size):
+        if n == 0 or result[i] != result[n - 1]:
+            result[n] = result[i]
+            n += 1
+    return result[:n]
+
+
+@numba.njit(cache=True, nogil=True)
+def _engaged_leads(
+    low: int,
+    high: int,
+    times: np.ndarray,
+    event_offsets: np.ndarray,
+    event_ns: np.ndarray,
+    event_code: np.ndarray,
+    active: np.ndarray,
+    window: int,
+) -> np.ndarray:
+    """Per time of ``times`` (sorted), how many leads ranked [low, high) were engaged: had
+    an engagement event in (time - window, time]. One merge of each lead's events with the
+    times, so an account costs O(leads x (times + events)) instead of searching every
+    colleague's events for every snapshot of every lead."""
+    engaged = np.zeros(times.size, dtype=np.int64)
+    for lead in range(low, high):
+        k, end = event_offsets[lead], event_offsets[lead + 1]
+        last = _NAT
+        for i in range(times.size):
+            now = times[i]
+            while k < end and event_ns[k] <= now:
+                if active[event_code[k]]:
+                    last = event_ns[k]
+                k += 1
+            if last != _NAT and now - last < window:
+                engaged[i] += 1
+            elif k == end:
+                break  # no events left and not engaged: not engaged at any later time
+    return engaged
 
 
 @numba.njit(cache=True, nogil=True)

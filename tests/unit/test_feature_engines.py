@@ -150,6 +150,49 @@ def test_batch_and_online_agree_on_600_random_snapshots(crm_factory, open_deals_
     assert (table[COLLEAGUES] > 0).any() and table["industry"].isna().any()
 
 
+def test_account_roll_up_on_a_large_account_matches_brute_force(crm_factory) -> None:
+    """Engaged colleagues are counted once per account and as_of, then shared by its leads:
+    a 120-lead account whose snapshots share as_of times (a periodic grid) and also fall at
+    their own times, next to small accounts and leads without one, equals brute force."""
+    leads, events, outcomes = crm_factory(300, seed=21)
+    leads = leads.copy()
+    leads.loc[leads.index[:120], c.ACCOUNT_ID] = "big-account"
+    spec = _spec(leads, events, outcomes)
+    rng = np.random.default_rng(8)
+    shared = pd.Timestamp("2024-06-01", tz="UTC") + pd.to_timedelta(
+        rng.integers(0, 12, 300) * 30, unit="D"
+    )  # at most 12 distinct as_of, shared by many leads
+    rows = rng.integers(0, len(leads), 300)
+    # Window edges: a colleague's only event exactly 30 days before a shared as_of is out,
+    # another's exactly at it is in.
+    active = next(t for t in events[c.EVENT_TYPE].unique() if t not in PASSIVE_EVENT_TYPES)
+    edges = pd.DataFrame(
+        {
+            c.LEAD_ID: leads[c.LEAD_ID].iloc[[1, 2]].to_numpy(),
+            c.OCCURRED_AT: [shared[0] - pd.Timedelta(days=30), shared[0]],
+            c.EVENT_TYPE: active,
+        }
+    )
+    events = pd.concat(
+        [events[~events[c.LEAD_ID].isin(edges[c.LEAD_ID])], edges], ignore_index=True
+    )
+    snapshots = pd.concat(
+        [
+            pd.DataFrame({c.LEAD_ID: leads[c.LEAD_ID].to_numpy()[rows], AS_OF: shared}),
+            _random_snapshots(leads, 300, seed=9),
+        ],
+        ignore_index=True,
+    )
+    table = compute_features(spec, leads, events, outcomes, snapshots, chunk_leads=50)
+    expected = [
+        _colleagues_reference(leads, events, lead, as_of)
+        for lead, as_of in zip(table[c.LEAD_ID], table[AS_OF], strict=True)
+    ]
+    np.testing.assert_array_equal(table[COLLEAGUES].to_numpy(), np.array(expected))
+    big = table[c.LEAD_ID].isin(leads[c.LEAD_ID].iloc[:120])
+    assert table.loc[big, COLLEAGUES].max() > 5  # the large account is really engaged
+
+
 def test_batch_result_does_not_depend_on_chunking(small_crm) -> None:
     leads, events, outcomes = small_crm
     spec = _spec(leads, events, outcomes)
@@ -536,12 +579,13 @@ def test_grouping_kernel_orders_rows_by_lead_then_time_like_lexsort() -> None:
     # The events' variant scatters the values themselves (int32 ranks, int16 codes): the same
     # order, ties included, as the codes are distinct per row.
     code = rng.permutation(rank.size).astype(np.int16)
-    grouped_offsets, grouped_ns, grouped_code = kernel.group_by_lead_with(
-        rank.astype(np.int32), ns, code, sizes.size + 2
-    )
-    np.testing.assert_array_equal(grouped_offsets, offsets)
-    np.testing.assert_array_equal(grouped_ns, ns[order])
-    np.testing.assert_array_equal(grouped_code, code[order])
+    for threads in (1, 3):  # ranges of leads grouped on several threads: the same result
+        grouped_offsets, grouped_ns, grouped_code = kernel.group_by_lead_with(
+            rank.astype(np.int32), ns, code, sizes.size + 2, threads
+        )
+        np.testing.assert_array_equal(grouped_offsets, offsets)
+        np.testing.assert_array_equal(grouped_ns, ns[order])
+        np.testing.assert_array_equal(grouped_code, code[order])
 
 
 def test_windowed_counts_match_brute_force() -> None:
