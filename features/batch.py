@@ -140,8 +140,11 @@ def assemble_frame(
     attributes = spec.of_family("attribute")
     for position, feature in enumerate(attributes):
         dtype = "str" if feature.kind == "categorical" else "float64"
-        values = leads[feature.name].iloc[query_lead].reset_index(drop=True)
-        frame.insert(position, feature.name, values.astype(dtype))
+        # A take of the column's array: without the Series' index, which is dropped anyway.
+        values = pd.Series(leads[feature.name].array.take(query_lead), copy=False)
+        frame.insert(
+            position, feature.name, values if values.dtype == dtype else values.astype(dtype)
+        )
     frame.insert(0, AS_OF, snapshots[AS_OF].reset_index(drop=True))
     frame.insert(0, c.LEAD_ID, snapshots[c.LEAD_ID].reset_index(drop=True).astype("str"))
     if [f.name for f in attributes] + names != spec.names:  # a hand-made spec order
