@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -366,7 +368,31 @@ def online_worker(n_events: int, seed: int, repeats: int) -> dict[str, float]:
     }
 
 
-WORKERS = {"throughput": throughput_worker, "peer": peer_worker}
+def accounts_worker(n_leads: int, seed: int) -> dict[str, float]:
+    """The same leads and events in accounts of ~3 leads and in accounts of 1,000 leads:
+    the account roll-up is counted once per account and as_of, so large accounts should cost
+    about the same (it searched every colleague's events per snapshot before)."""
+    data = generate(n_leads, seed)
+    spec = spec_of(data, FeatureParams())
+    kernel.load_compiled()
+    large = data.leads.assign(**{c.ACCOUNT_ID: "A" + (data.leads.index // 1000).astype("str")})
+    seconds = {"small": math.inf, "large": math.inf}
+    for _ in range(3):  # alternated, best of three: the machine is shared
+        for name, dataset in (("small", data), ("large", replace(data, leads=large))):
+            started = time.perf_counter()
+            for _ in stream_feature_table(dataset, FeatureParams(), spec=spec):
+                pass
+            seconds[name] = min(seconds[name], time.perf_counter() - started)
+    return {
+        "leads": n_leads,
+        "events": len(data.events),
+        "seconds_accounts_of_3": seconds["small"],
+        "seconds_accounts_of_1000": seconds["large"],
+        "slowdown": seconds["large"] / seconds["small"],
+    }
+
+
+WORKERS = {"throughput": throughput_worker, "peer": peer_worker, "accounts": accounts_worker}
 
 
 def run_worker(kind: str, n_leads: int, seed: int) -> dict[str, float]:
@@ -409,6 +435,7 @@ def main() -> int:
     results: dict[str, object] = {"argv": sys.argv[1:], "cpu_count": os.cpu_count()}
     results["throughput"] = [run_worker("throughput", n, args.seed) for n in sizes]
     results["peers"] = run_worker("peer", peer, args.seed)
+    results["large_accounts"] = run_worker("accounts", peer, args.seed)
     results["online"] = online_worker(200, args.seed, 500 if args.quick else 5000)
     write_results(results)
     print_table(results)
@@ -431,6 +458,12 @@ def print_table(results: dict[str, object]) -> None:
         f"(x{peers['speedup_vs_pandas']:.1f}), DuckDB counts only "
         f"{peers['duckdb_counts_only_seconds']:.2f}s (x{peers['speedup_vs_duckdb_counts_only']:.1f}),"
         f" max |batch - pandas| = {peers['max_abs_difference_vs_pandas']:.2e}"
+    )
+    accounts = results["large_accounts"]
+    print(
+        f"account roll-up on {accounts['leads']:,} leads: accounts of ~3 "
+        f"{accounts['seconds_accounts_of_3']:.2f}s, of 1,000 {accounts['seconds_accounts_of_1000']:.2f}s"
+        f" (x{accounts['slowdown']:.2f})"
     )
     online = results["online"]
     print(
