@@ -176,7 +176,7 @@ class Prepared:
         self.lead_of_rank = np.empty(n, dtype=np.int64)
         self.lead_of_rank[rank] = np.arange(n)
         # Events are most of the input: their lead ids are hashed on one thread while their
-        # types are on another, then both threads group them (Arrow hashing and the kernels
+        # types are on another, then every core groups them (Arrow hashing and the kernels
         # release the GIL); the small tables are prepared in between.
         threads = default_threads()
         with ThreadPoolExecutor(2, thread_name_prefix="features-prepare") as pool:

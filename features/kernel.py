@@ -183,7 +183,8 @@ def sweep_leads(
     column of that feature, -1 when the spec does not have it. ``query_offsets`` covers just
     these leads (``lead_high - lead_low + 1`` entries, indexing ``query_ns``), so a chunk may
     bring its own snapshots; snapshot ``q`` is written to
-    ``out[:, destination[q - query_offsets[0]]]``.
+    ``out[:, destination[q - query_offsets[0]]]``. The leads must be whole accounts (as
+    ``features.batch.chunk_bounds`` cuts them): the account roll-up is counted per account.
     """
     n_windows, n_codes = count_columns.shape
     counts = np.zeros((n_windows, n_codes), dtype=np.int64)
