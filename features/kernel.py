@@ -47,33 +47,12 @@ def _lead_offsets(rank: np.ndarray, n_leads: int) -> np.ndarray:
     return offsets
 
 
-@numba.njit(cache=True, nogil=True)
 def group_by_lead(rank: np.ndarray, ns: np.ndarray, n_leads: int) -> tuple[np.ndarray, np.ndarray]:
     """``(order, offsets)``: ``order`` sorts rows by (rank, ns) (stable), and lead ``r``'s rows
     are ``order[offsets[r]:offsets[r + 1]]``. A counting sort by lead, then each lead's few
-    rows by time: linear where a global sort of 25M keys was the slowest step."""
-    n = rank.size
-    offsets = _lead_offsets(rank, n_leads)
-    fill = offsets[:-1].copy()
-    order = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        r = rank[i]
-        order[fill[r]] = i
-        fill[r] += 1
-    for r in range(n_leads):
-        low, high = offsets[r], offsets[r + 1]
-        if high - low <= _INSERTION_MAX:
-            for i in range(low + 1, high):
-                row = order[i]
-                key = ns[row]
-                j = i - 1
-                while j >= low and ns[order[j]] > key:
-                    order[j + 1] = order[j]
-                    j -= 1
-                order[j + 1] = row
-        else:
-            rows = order[low:high].copy()
-            order[low:high] = rows[np.argsort(ns[rows], kind="mergesort")]
+    rows by time: linear where a global sort of 25M keys was the slowest step. (The row
+    numbers are grouped as the extra column of :func:`group_by_lead_with`.)"""
+    offsets, _, order = group_by_lead_with(rank, ns, np.arange(rank.size), n_leads)
     return order, offsets
 
 
@@ -217,7 +196,7 @@ def sweep_leads(
             account_low, account_high = account_start[lead], account_end[lead]
             if account_low < lead_low or account_high > lead_high:
                 raise ValueError("a chunk of leads must hold whole accounts")
-            account_times = _distinct_sorted(
+            account_times = np.unique(
                 query_ns[
                     query_offsets[account_low - lead_low] : query_offsets[account_high - lead_low]
                 ]
@@ -346,18 +325,6 @@ def sweep_leads(
                         at += 1
                     engaged = account_engaged[at]
                     out[scalar_columns[COLLEAGUES], column] = engaged - (1 if itself else 0)
-
-
-@numba.njit(cache=True, nogil=True)
-def _distinct_sorted(values: np.ndarray) -> np.ndarray:
-    """``np.unique`` with one allocation: sorted, then deduplicated in place."""
-    result = np.sort(values)
-    n = 0
-    for i in range(result.size):
-        if n == 0 or result[i] != result[n - 1]:
-            result[n] = result[i]
-            n += 1
-    return result[:n]
 
 
 @numba.njit(cache=True, nogil=True)
