@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -110,6 +111,7 @@ def run_evaluation(
         summary = backtests["Rolling-origin backtest"][1].pivot_table(
             index="cutoff", columns="model", values="roc_auc"
         )
+        summary.loc["mean"] = summary.mean()
         console.print("ROC-AUC per cut-off (rolling origin):")
         console.print(summary.round(3).to_string())
     console.print(f"[green]wrote[/green] {report} and {metrics} (logged to run {run_id})")
@@ -128,31 +130,15 @@ def _backtests(
     """Rolling-origin backtest (LightGBM with the model's settings + baselines refitted at
     every cut-off) and the served-score backtest when a score log exists."""
     from evaluation.backtest import read_score_log, rolling_origin_backtest, served_score_backtest
-    from evaluation.validate import baseline_scores
     from features.snapshots import observed_until_of
-    from models.encoding import encode_frame
-    from training.lightgbm_model import fit_booster
 
     out: dict[str, tuple[str, Any]] = {}
     if loaded.static:
         return out
-    features = list(model.features)
-
-    def fit_predict(train: Any, test: Any) -> dict[str, Any]:
-        fitted = fit_booster(
-            train, None, features, [f for f in model.spec.categorical if f in features],
-            config.lgbm_params, seed=0, num_threads=config.num_threads,
-            num_boost_round=max(model.booster.current_iteration(), 1), early_stopping_rounds=1,
-        )  # fmt: skip
-        scores = {"leadscore (LightGBM)": fitted.booster.predict(
-            encode_frame(test, fitted.features, fitted.categories)
-        )}  # fmt: skip
-        scores.update(baseline_scores(train, test, features))
-        return scores
-
     if n_cutoffs:
         table = rolling_origin_backtest(
-            training_set.table, params.horizon_days, fit_predict, n_cutoffs=n_cutoffs
+            training_set.table, params.horizon_days, refit_at_cutoffs(model, config),
+            n_cutoffs=n_cutoffs,
         )
         out["Rolling-origin backtest"] = (
             "At each cut-off: refit on snapshots whose label window closed before it, test on "
@@ -172,6 +158,31 @@ def _backtests(
             out["Served scores: by tier"] = (note, served["tiers"])
             out["Served scores: by model version"] = (note, served["by_model_version"])
     return out
+
+
+def refit_at_cutoffs(model: Any, config: Any) -> Callable[[Any, Any], dict[str, Any]]:
+    """The backtest's models: LightGBM with ``model``'s features and rounds and ``config``'s
+    parameters, and the baselines, each refitted on a cut-off's training rows."""
+    from evaluation.validate import baseline_scores
+    from models.encoding import encode_frame
+    from training.lightgbm_model import fit_booster
+
+    features = list(model.features)
+    categorical = [f for f in model.spec.categorical if f in features]
+
+    def fit_predict(train: Any, test: Any) -> dict[str, Any]:
+        fitted = fit_booster(
+            train, None, features, categorical, config.lgbm_params, seed=0,
+            num_threads=config.num_threads,
+            num_boost_round=max(model.booster.current_iteration(), 1), early_stopping_rounds=1,
+        )  # fmt: skip
+        scores = {"leadscore (LightGBM)": fitted.booster.predict(
+            encode_frame(test, fitted.features, fitted.categories)
+        )}  # fmt: skip
+        scores.update(baseline_scores(train, test, features))
+        return scores
+
+    return fit_predict
 
 
 def _evaluate(
