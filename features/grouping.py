@@ -1,7 +1,7 @@
 """The batch engine's inputs as lead-grouped, time-ordered arrays, and the kernel's layout.
 
-Every table (events, outcomes, deals, snapshots) is grouped by lead rank with a counting sort
-(``features.kernel.group_by_lead``) and put in time order within each lead, so the kernel can
+Every table (events, outcomes, deals, snapshots) is grouped by lead rank with a counting
+sort (``features.group_kernels``) and put in time order within each lead, so the kernel can
 sweep one lead's rows at a time. Leads are ranked so that an account's leads are contiguous:
 a chunk of ranks then holds whole accounts and the account roll-up sees every colleague.
 Ids are looked up by Arrow hashing; bad keys or timestamps raise errors naming the table and
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import contracts as c
-from features import kernel
+from features import group_kernels, kernel
 from features.contracts import DataValidationError, Problem, examples_of
 from features.spec import DAY_NS, PASSIVE_EVENT_TYPES, SECOND_NS, FeatureSpec
 
@@ -132,7 +132,7 @@ class Grouped:
         self, rank: np.ndarray, ns: np.ndarray, n_leads: int, *extra: np.ndarray,
         keep_order: bool = False,
     ) -> None:  # fmt: skip
-        order, self.offsets = kernel.group_by_lead(rank, ns, n_leads)
+        order, self.offsets = group_kernels.group_by_lead(rank, ns, n_leads)
         self.ns = ns[order]
         self.extra = [column[order] for column in extra]
         self.order = order if keep_order else None
@@ -144,7 +144,7 @@ class Grouped:
         """The same grouping for one extra column, without a row-order array: for the events,
         where that array alone was ~8 bytes per event. ``threads`` ranges of leads at once."""
         grouped = cls.__new__(cls)
-        grouped.offsets, grouped.ns, sorted_code = kernel.group_by_lead_with(
+        grouped.offsets, grouped.ns, sorted_code = group_kernels.group_by_lead_with(
             rank, ns, code, n_leads, threads
         )
         grouped.extra, grouped.order = [sorted_code], None

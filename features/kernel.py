@@ -1,4 +1,5 @@
-"""Compiled kernels of the batch engine: group rows by lead, then one sweep per lead.
+"""The batch engine's compiled sweep: one pass per lead over its events and snapshots (rows
+grouped by lead first, by ``features.group_kernels``).
 
 Why compiled: every feature is "this lead's events in a time window ending at as_of". Sorted
 by time, a lead's snapshots can be visited in order while one pointer per window walks its
@@ -17,10 +18,10 @@ Comparing nanoseconds directly is exact because as_of is whole.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numba
 import numpy as np
+
+from features import group_kernels
 
 # Positions in the ``scalar_columns`` array (column of each lead-level feature, -1 if absent).
 TENURE, LOST, WINS, RECYCLED, OPEN, OPEN_DAYS = 0, 1, 2, 3, 4, 5
@@ -31,92 +32,8 @@ RECENT_W, BOTH_W, CLICK_W, INTENT_W, OPEN_CODE, CLICK_CODE = 0, 1, 2, 3, 4, 5
 RECENT_DAYS, PREVIOUS_DAYS, ACTIVE_WINDOW_NS, ACCOUNT_WINDOW_NS = 6, 7, 8, 9
 N_SETTINGS = 10
 
-_INSERTION_MAX = 32  # below this a lead's rows are put in time order by insertion sort
 _NAT = np.iinfo(np.int64).min
 DAY_NS = 86_400 * 1_000_000_000
-
-
-@numba.njit(cache=True, nogil=True)
-def _lead_offsets(rank: np.ndarray, n_leads: int) -> np.ndarray:
-    """Where each lead's rows start once grouped: a histogram of ``rank``, summed up."""
-    offsets = np.zeros(n_leads + 1, dtype=np.int64)
-    for i in range(rank.size):
-        offsets[rank[i] + 1] += 1
-    for r in range(n_leads):
-        offsets[r + 1] += offsets[r]
-    return offsets
-
-
-def group_by_lead(rank: np.ndarray, ns: np.ndarray, n_leads: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(order, offsets)``: ``order`` sorts rows by (rank, ns) (stable), and lead ``r``'s rows
-    are ``order[offsets[r]:offsets[r + 1]]``. A counting sort by lead, then each lead's few
-    rows by time: linear where a global sort of 25M keys was the slowest step. (The row
-    numbers are grouped as the extra column of :func:`group_by_lead_with`.)"""
-    offsets, _, order = group_by_lead_with(rank, ns, np.arange(rank.size), n_leads)
-    return order, offsets
-
-
-def group_by_lead_with(
-    rank: np.ndarray, ns: np.ndarray, code: np.ndarray, n_leads: int, threads: int = 1
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(offsets, ns, code)`` in :func:`group_by_lead`'s order, scattered straight into the
-    result: no row-order array, half the memory traffic. For the events, the largest table.
-    ``threads`` ranges of leads are grouped at once; each reads every row's rank but writes
-    only its own leads' rows, so the result does not depend on it."""
-    offsets = _lead_offsets(rank, n_leads)
-    ns_out = np.empty(rank.size, dtype=np.int64)
-    code_out = np.empty(rank.size, dtype=code.dtype)
-    # Lead ranges with about the same number of rows each.
-    cuts = np.searchsorted(offsets, np.linspace(0, rank.size, max(threads, 1) + 1)[1:-1])
-    bounds = np.r_[0, cuts, n_leads]
-
-    def scatter(part: int) -> None:
-        _scatter_leads(rank, ns, code, offsets, bounds[part], bounds[part + 1], ns_out, code_out)
-
-    if threads <= 1:
-        scatter(0)
-    else:
-        with ThreadPoolExecutor(threads, thread_name_prefix="features-group") as pool:
-            list(pool.map(scatter, range(bounds.size - 1)))
-    return offsets, ns_out, code_out
-
-
-@numba.njit(cache=True, nogil=True)
-def _scatter_leads(
-    rank: np.ndarray,
-    ns: np.ndarray,
-    code: np.ndarray,
-    offsets: np.ndarray,
-    low: int,
-    high: int,
-    ns_out: np.ndarray,
-    code_out: np.ndarray,
-) -> None:
-    """The rows of leads ranked [low, high) into their place in ``ns_out`` and ``code_out``
-    (input order), then each lead's rows in time order (stable)."""
-    fill = offsets[:-1].copy()
-    for i in range(rank.size):
-        r = rank[i]
-        if low <= r < high:
-            ns_out[fill[r]] = ns[i]
-            code_out[fill[r]] = code[i]
-            fill[r] += 1
-    for r in range(low, high):
-        first, last = offsets[r], offsets[r + 1]
-        if last - first <= _INSERTION_MAX:
-            for i in range(first + 1, last):
-                key, value = ns_out[i], code_out[i]
-                j = i - 1
-                while j >= first and ns_out[j] > key:
-                    ns_out[j + 1] = ns_out[j]
-                    code_out[j + 1] = code_out[j]
-                    j -= 1
-                ns_out[j + 1] = key
-                code_out[j + 1] = value
-        else:
-            by_time = np.argsort(ns_out[first:last], kind="mergesort")
-            ns_out[first:last] = ns_out[first:last][by_time]
-            code_out[first:last] = code_out[first:last][by_time]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -157,7 +74,7 @@ def sweep_leads(
 ) -> None:
     """Features of every snapshot of leads ranked [lead_low, lead_high).
 
-    Rows are grouped by lead rank (``*_offsets``, from :func:`group_by_lead`) and in time
+    Rows are grouped by lead rank (``*_offsets``, from ``features.group_kernels``) and in time
     order within a lead. ``count_columns[w, code]`` (and the other ``*_columns``) is the output
     column of that feature, -1 when the spec does not have it. ``query_offsets`` covers just
     these leads (``lead_high - lead_low + 1`` entries, indexing ``query_ns``), so a chunk may
@@ -359,30 +276,15 @@ def _engaged_leads(
     return engaged
 
 
-@numba.njit(cache=True, nogil=True)
-def count_between(
-    offsets: np.ndarray, ns: np.ndarray, lead: np.ndarray, low: np.ndarray, high: np.ndarray
-) -> np.ndarray:
-    """Per query ``i``, rows of lead ``lead[i]`` with ``low[i] < ns <= high[i]`` (rows grouped
-    by lead and in time order, as :func:`group_by_lead` leaves them)."""
-    result = np.zeros(lead.size, dtype=np.int64)
-    for i in range(lead.size):
-        rows = ns[offsets[lead[i]] : offsets[lead[i] + 1]]
-        result[i] = np.searchsorted(rows, high[i], side="right") - np.searchsorted(
-            rows, low[i], side="right"
-        )
-    return result
-
-
 def load_compiled() -> None:
     """Compile every kernel now (or load it from numba's on-disk cache, ~0.3 s), so a timed
     caller does not pay for it on first use."""
     empty = np.zeros(0, dtype=np.int64)
     one = np.zeros(1, dtype=np.int64)
     for rank in (empty, empty.astype(np.int32)):  # lead ranks are int32 below 2**31 leads
-        group_by_lead(rank, empty, 0)
-    group_by_lead_with(empty.astype(np.int32), empty, empty.astype(np.int16), 0)
-    count_between(np.zeros(2, dtype=np.int64), empty, one, one, one)
+        group_kernels.group_by_lead(rank, empty, 0)
+    group_kernels.group_by_lead_with(empty.astype(np.int32), empty, empty.astype(np.int16), 0)
+    group_kernels.count_between(np.zeros(2, dtype=np.int64), empty, one, one, one)
     window = np.zeros(1, dtype=np.int64)
     sweep_leads(
         0, 0, one, empty, np.zeros(0, dtype=np.int16), one, empty,

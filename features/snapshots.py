@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from features import contracts as c
-from features import kernel
+from features import group_kernels
 from features.config import SnapshotConfig
 from features.dataset import Dataset
 from features.grouping import AS_OF, Grouped, positions_in, utc_datetimes
@@ -193,14 +193,16 @@ def lay_snapshots(
     excluded = 0
     if not rules.repeat_purchase:
         never = np.full(lead.shape, np.iinfo(np.int64).min)
-        already = kernel.count_between(won_offsets, won_ns, lead, never, as_of_ns) > 0
+        already = group_kernels.count_between(won_offsets, won_ns, lead, never, as_of_ns) > 0
         excluded = int(already.sum())
         if excluded:
             lead, as_of_ns = lead[~already], as_of_ns[~already]
     horizon_ns = rules.horizon_days * DAY_NS
     observed = as_of_ns + horizon_ns <= rules.until_ns
     start = as_of_ns[observed]
-    wins = kernel.count_between(won_offsets, won_ns, lead[observed], start, start + horizon_ns)
+    wins = group_kernels.count_between(
+        won_offsets, won_ns, lead[observed], start, start + horizon_ns
+    )
     return LaidSnapshots(lead, as_of_ns, observed, (wins > 0).astype(np.int8), excluded)
 
 

@@ -137,7 +137,9 @@ def _backtests(
         return out
     if n_cutoffs:
         table = rolling_origin_backtest(
-            training_set.table, params.horizon_days, refit_at_cutoffs(model, config),
+            training_set.table,
+            params.horizon_days,
+            refit_at_cutoffs(model, config),
             n_cutoffs=n_cutoffs,
         )
         out["Rolling-origin backtest"] = (

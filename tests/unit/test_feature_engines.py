@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from features import contracts as c
-from features import kernel
+from features import group_kernels
 from features.batch import AS_OF, compute_features
 from features.config import SnapshotConfig
 from features.contracts import DataValidationError
@@ -573,14 +573,14 @@ def test_grouping_kernel_orders_rows_by_lead_then_time_like_lexsort() -> None:
     sizes = np.r_[rng.integers(0, 6, 300), [40, 500, 33]]
     rank = rng.permutation(np.repeat(np.arange(sizes.size), sizes)).astype(np.int64)
     ns = rng.integers(0, 50, rank.size).astype(np.int64)  # many equal times
-    order, offsets = kernel.group_by_lead(rank, ns, sizes.size + 2)
+    order, offsets = group_kernels.group_by_lead(rank, ns, sizes.size + 2)
     np.testing.assert_array_equal(order, np.lexsort((ns, rank)))
     np.testing.assert_array_equal(offsets, np.r_[0, np.cumsum(np.r_[sizes, 0, 0])])
     # The events' variant scatters the values themselves (int32 ranks, int16 codes): the same
     # order, ties included, as the codes are distinct per row.
     code = rng.permutation(rank.size).astype(np.int16)
     for threads in (1, 3):  # ranges of leads grouped on several threads: the same result
-        grouped_offsets, grouped_ns, grouped_code = kernel.group_by_lead_with(
+        grouped_offsets, grouped_ns, grouped_code = group_kernels.group_by_lead_with(
             rank.astype(np.int32), ns, code, sizes.size + 2, threads
         )
         np.testing.assert_array_equal(grouped_offsets, offsets)
@@ -597,9 +597,9 @@ def test_windowed_counts_match_brute_force() -> None:
     low = rng.integers(0, 10**6, 500)
     high = low + rng.integers(0, 3 * 10**5, 500)
     rows = Grouped(data_rank, data_ns, 32)
-    counts = kernel.count_between(rows.offsets, rows.ns, query_rank, low, high)
+    counts = group_kernels.count_between(rows.offsets, rows.ns, query_rank, low, high)
     never = np.full(500, np.iinfo(np.int64).min)
-    unbounded = kernel.count_between(rows.offsets, rows.ns, query_rank, never, high)
+    unbounded = group_kernels.count_between(rows.offsets, rows.ns, query_rank, never, high)
     for i in range(500):
         mine = data_rank == query_rank[i]
         assert counts[i] == np.count_nonzero(mine & (data_ns > low[i]) & (data_ns <= high[i]))
