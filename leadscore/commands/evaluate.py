@@ -108,12 +108,7 @@ def run_evaluation(
         client.log_artifact(run_id, str(path), "evaluation")
     _print_comparison(evaluation.tables["comparison"], chosen)
     if "Rolling-origin backtest" in backtests:
-        summary = backtests["Rolling-origin backtest"][1].pivot_table(
-            index="cutoff", columns="model", values="roc_auc"
-        )
-        summary.loc["mean"] = summary.mean()
-        console.print("ROC-AUC per cut-off (rolling origin):")
-        console.print(summary.round(3).to_string())
+        _print_backtest(backtests["Rolling-origin backtest"][1])
     console.print(f"[green]wrote[/green] {report} and {metrics} (logged to run {run_id})")
     return folder
 
@@ -248,4 +243,21 @@ def _print_comparison(comparison: Any, version: str) -> None:
         else:
             cells.append("–")
         table.add_row(str(row["model"]), *cells)
+    console.print(table)
+
+
+def _print_backtest(backtest: Any) -> None:
+    """ROC-AUC per cut-off and model, and each model's mean over the cut-offs."""
+    from rich.table import Table
+
+    auc = backtest.pivot_table(index="cutoff", columns="model", values="roc_auc")
+    wins = backtest.groupby("cutoff")["test_wins"].first()
+    table = Table(title="ROC-AUC per cut-off (rolling origin)")
+    table.add_column("cut-off")
+    table.add_column("test wins", justify="right")
+    for model in auc.columns:
+        table.add_column(str(model), justify="right")
+    for cutoff, row in auc.iterrows():
+        table.add_row(f"{cutoff:%Y-%m-%d}", str(wins[cutoff]), *(f"{v:.3f}" for v in row))
+    table.add_row("mean", "", *(f"{v:.3f}" for v in auc.mean()), style="bold")
     console.print(table)

@@ -69,6 +69,9 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
                for row in rows.values())  # fmt: skip
     backtest = metrics["Rolling-origin backtest"]
     assert len({row["cutoff"] for row in backtest}) == 2 and len(backtest) == 8
+    lightgbm = [row["roc_auc"] for row in backtest if row["model"] == "leadscore (LightGBM)"]
+    mean_row = next(line for line in run.output.splitlines() if "mean" in line)
+    assert f"{sum(lightgbm) / 2:.3f}" in mean_row
     # Served scores judged by the deals that closed: all holdout rows have a closed window.
     served_tiers = {row["tier"]: row for row in metrics["Served scores: by tier"]}
     assert sum(row["leads"] for row in served_tiers.values()) == len(holdout)
