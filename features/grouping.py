@@ -172,16 +172,20 @@ class Prepared:
         self.spec = spec
         n = len(leads)
         lead_ids = leads[c.LEAD_ID]
-        rank, self.account_start, self.account_end = lead_order(leads)
-        self.lead_of_rank = np.empty(n, dtype=np.int64)
-        self.lead_of_rank[rank] = np.arange(n)
-        # Events are most of the input: their lead ids are hashed on one thread while their
-        # types are on another, then every core groups them (Arrow hashing and the kernels
-        # release the GIL); the small tables are prepared in between.
+        # Events are most of the input: their lead ids are hashed on this thread while another
+        # ranks the leads by account and then hashes the event types; then every core groups
+        # the events (Arrow hashing and the kernels release the GIL). The small tables are
+        # prepared in between.
         threads = default_threads()
-        with ThreadPoolExecutor(2, thread_name_prefix="features-prepare") as pool:
+        with ThreadPoolExecutor(1, thread_name_prefix="features-prepare") as pool:
+            ranked = pool.submit(lead_order, leads)
             codes = pool.submit(self._event_codes, events[c.EVENT_TYPE])
-            event_rank = rank[lead_positions(lead_ids, events[c.LEAD_ID], "events")]
+            event_positions = lead_positions(lead_ids, events[c.LEAD_ID], "events")
+            rank, self.account_start, self.account_end = ranked.result()
+            self.lead_of_rank = np.empty(n, dtype=np.int64)
+            self.lead_of_rank[rank] = np.arange(n)
+            event_rank = rank[event_positions]
+            del event_positions
             self.outcomes = Grouped(
                 rank[lead_positions(lead_ids, outcomes[c.LEAD_ID], "outcomes")],
                 timestamps_ns(outcomes[c.CLOSED_AT], "outcomes", c.CLOSED_AT),
