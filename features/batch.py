@@ -35,10 +35,10 @@ from features.contracts import DataValidationError, Problem, examples_of
 from features.grouping import (
     AS_OF,
     Prepared,
-    computed_names,
     default_threads,
     lead_positions,
 )
+from features.kernel_layout import computed_names
 from features.spec import FeatureSpec
 
 __all__ = ["AS_OF", "compute_features"]

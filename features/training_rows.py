@@ -24,7 +24,8 @@ from features.batch import (
     in_threads,
 )
 from features.dataset import Dataset
-from features.grouping import AS_OF, Prepared, computed_names, utc_datetimes
+from features.grouping import AS_OF, Prepared, utc_datetimes
+from features.kernel_layout import computed_names
 from features.snapshots import (
     GridRules,
     SnapshotCounts,
