@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation import plots
-from evaluation.baselines import compare_models
+from evaluation.comparison import compare_models
 from evaluation.lift import decile_table
 from evaluation.metrics import classification_metrics
 from evaluation.slices import slice_metrics

@@ -7,12 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from evaluation.baselines import (
-    LogisticBaseline,
-    NaiveBayesFrequency,
-    RuleBasedPoints,
-    compare_models,
-)
+from evaluation.baselines import LogisticBaseline, NaiveBayesFrequency, RuleBasedPoints
+from evaluation.comparison import compare_models
 from evaluation.metrics import classification_metrics
 
 
