@@ -11,8 +11,6 @@ from __future__ import annotations
 import html
 import json
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from evaluation.lift import decile_table
 from evaluation.metrics import classification_metrics
 from evaluation.slices import slice_metrics
 from evaluation.tiers import tier_table, top_tier_summary
+from features.files import write_text_atomically
 
 _COUNT_COLUMNS = {"leads", "wins", "n", "n_pos", "entered", "converted", "decile", "bin"}
 _RATE_COLUMNS = {
@@ -356,27 +355,11 @@ def metrics_json(
     return result
 
 
-def write_text_atomic(text: str, path: str | Path) -> Path:
-    """Write via a temp file in the same directory, then rename: readers never see half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
 def write_report(html_text: str, path: str | Path) -> Path:
     """Write the HTML report atomically."""
-    return write_text_atomic(html_text, path)
+    return write_text_atomically(html_text, path)
 
 
 def write_metrics_json(data: Mapping[str, Any], path: str | Path) -> Path:
     """Write the metrics JSON atomically."""
-    return write_text_atomic(json.dumps(data, indent=2, allow_nan=False), path)
+    return write_text_atomically(json.dumps(data, indent=2, allow_nan=False), path)

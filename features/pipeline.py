@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ import pandas as pd
 from features import contracts as c
 from features.batch import AS_OF, compute_features
 from features.dataset import Dataset
+from features.files import write_atomically, write_text_atomically
 from features.snapshots import SnapshotCounts, SnapshotSet, build_snapshots
 from features.spec import FeatureParams, FeatureSpec, build_feature_spec
 from features.training_rows import iter_training_rows
@@ -141,12 +140,9 @@ def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_p
         if writer is None:
             raise ValueError("no leads: nothing to write")
 
-    _atomic(out_path, write)
+    write_atomically(out_path, write)
     schema = {"spec": spec.to_dict(), "rows": rows, "columns": columns}
-    _atomic(
-        schema_path(out_path),
-        lambda tmp: Path(tmp).write_text(json.dumps(schema, indent=2, default=str)),
-    )
+    write_text_atomically(json.dumps(schema, indent=2, default=str), schema_path(out_path))
     return rows
 
 
@@ -154,15 +150,3 @@ def _check_columns(table: pd.DataFrame, spec: FeatureSpec) -> None:
     missing = [name for name in [c.LEAD_ID, AS_OF, *spec.names] if name not in table.columns]
     if missing:
         raise ValueError(f"feature table lacks columns of its spec: {missing[:10]}")
-
-
-def _atomic(path: Path, write: Callable[[str], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

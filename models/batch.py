@@ -9,8 +9,6 @@ the output's name; stale temporary files of a killed run are removed by the next
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import pandas as pd
 from features import contracts as c
 from features.batch import AS_OF, compute_features
 from features.dataset import Dataset
+from features.files import TEMPORARY_SUFFIX, write_atomically
 from features.snapshots import observed_until_of
 
 SCORE_COLUMNS = (
@@ -154,25 +153,17 @@ def read_previous(path: Path) -> pd.DataFrame | None:
 
 
 def write_scores_atomically(scores: pd.DataFrame, path: Path) -> Path:
-    """Write Parquet to a temporary file next to ``path`` and rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write Parquet to a temporary file next to ``path`` and rename it into place (after
+    removing what a killed run left)."""
     remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_TMP_PREFIX}{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        scores.to_parquet(tmp, index=False)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(
+        path, lambda tmp: scores.to_parquet(tmp, index=False), prefix=_TMP_PREFIX
+    )
 
 
 def remove_stale_temporaries(path: Path) -> list[Path]:
     """Temporary files a killed run left next to ``path`` (never the output itself)."""
-    stale = sorted(Path(path).parent.glob(f"{_TMP_PREFIX}{Path(path).name}.*.tmp"))
+    stale = sorted(Path(path).parent.glob(f"{_TMP_PREFIX}{Path(path).name}.*{TEMPORARY_SUFFIX}"))
     for leftover in stale:
         leftover.unlink(missing_ok=True)
     return stale

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.files import write_text_atomically
 from features.online import OnlineEngine
 from features.spec import FeatureSpec
 from models.calibration import apply_calibrator
@@ -90,8 +89,8 @@ class LeadScoreModel:
             "thresholds": self.thresholds,
             "metadata": self.metadata,
         }
-        _write_atomic(folder / BOOSTER_TXT, self.booster_text)
-        _write_atomic(folder / BUNDLE_JSON, json.dumps(document, indent=1, sort_keys=True))
+        write_text_atomically(self.booster_text, folder / BOOSTER_TXT)
+        write_text_atomically(json.dumps(document, indent=1, sort_keys=True), folder / BUNDLE_JSON)
         return folder
 
     @classmethod
@@ -329,14 +328,3 @@ def _ns_array(stamps: list[datetime | None]) -> np.ndarray:
     nat = np.iinfo(np.int64).min
     ns = [nat if s is None else (s - _EPOCH) // _MICROSECOND * 1000 for s in stamps]
     return np.array(ns, dtype=np.int64).astype("datetime64[ns]")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -9,8 +9,6 @@ table/column/row messages.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.config import DatasetConfig
+from features.files import write_atomically
 from features.loaders import read_table
 
 
@@ -68,7 +67,7 @@ def append_outcomes(
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = (out_dir / f"outcomes-{stamp}.csv").resolve()
-    _write_csv_atomic(combined, path)
+    write_atomically(path, lambda tmp: combined.to_csv(tmp, index=False))
     parquet_source = _is_parquet(config.outcomes.path, config.outcomes.format)
     outcomes = config.outcomes.model_copy(
         update={
@@ -106,14 +105,3 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = values.map(lambda v: None if pd.isna(v) else v.isoformat())
         out[column] = out[column].astype("string")
     return out
-
-
-def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
