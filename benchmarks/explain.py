@@ -92,12 +92,9 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, objec
 
 def write_results(results: dict[str, object]) -> None:
     """Atomic write: a reader never sees a half-written file."""
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=RESULTS.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(results, handle, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, RESULTS)
+    from features.files import write_text_atomically
+
+    write_text_atomically(json.dumps(results, indent=2), RESULTS)
 
 
 def main() -> int:

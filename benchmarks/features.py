@@ -21,7 +21,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +36,7 @@ from features import kernel  # noqa: E402
 from features.batch import AS_OF, compute_features  # noqa: E402
 from features.config import DatasetConfig, LeadsSource, OutcomesSource  # noqa: E402
 from features.dataset import Dataset  # noqa: E402
+from features.files import write_text_atomically  # noqa: E402
 from features.online import OnlineEngine  # noqa: E402
 from features.pipeline import stream_feature_table  # noqa: E402
 from features.snapshots import build_snapshots  # noqa: E402
@@ -410,12 +410,7 @@ def run_worker(kind: str, n_leads: int, seed: int) -> dict[str, float]:
 
 
 def write_results(results: dict[str, object]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=RESULTS.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(results, handle, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, RESULTS)
+    write_text_atomically(json.dumps(results, indent=2), RESULTS)
 
 
 def main() -> int:

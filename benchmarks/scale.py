@@ -197,13 +197,15 @@ def main() -> None:
     for name, row in explain.items():
         if isinstance(row, dict):
             print(f"  {name:<24} {row['rows_per_s']:>10,.0f} rows/s  x{row['ratio_vs_shap']:.1f}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    from features.files import write_text_atomically
+
+    write_text_atomically(
         json.dumps(
             {"leads": args.leads, "setup": setup, "stages": stages,
              "local_equals_dask": identical, "explain": explain},
             indent=2,
-        )
+        ),
+        RESULTS,
     )  # fmt: skip
 
 

@@ -409,10 +409,9 @@ def main() -> int:
         "ratios": ratios,
         "soak": soak_row if soak > 0 else None,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = RESULTS.with_suffix(".json.tmp")
-    tmp_path.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp_path, RESULTS)
+    from features.files import write_text_atomically
+
+    write_text_atomically(json.dumps(payload, indent=2), RESULTS)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

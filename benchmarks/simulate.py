@@ -75,8 +75,9 @@ def main() -> None:
             f"{row['leads']:>10,} {row['events']:>12,} {row['seconds']:>8} "
             f"{row['peak_rss_mb']:>8} {row['events_per_s']:>10,}"
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"runs": rows}, indent=2))
+    from features.files import write_text_atomically
+
+    write_text_atomically(json.dumps({"runs": rows}, indent=2), RESULTS)
 
 
 if __name__ == "__main__":

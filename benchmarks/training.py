@@ -158,10 +158,9 @@ def main() -> None:
         "argv": sys.argv[1:],
         "runs": sorted(runs_by_size.values(), key=lambda r: (r["leads"], r.get("tune_trials", 0))),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=1))
-    os.replace(tmp, RESULTS)
+    from features.files import write_text_atomically
+
+    write_text_atomically(json.dumps(document, indent=1), RESULTS)
 
 
 if __name__ == "__main__":
