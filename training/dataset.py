@@ -13,8 +13,8 @@ from features import contracts as c
 from features.batch import AS_OF
 from features.dataset import Dataset
 from features.pipeline import build_feature_table, feature_spec_for
-from features.snapshots import Split, split_out_of_time, split_static
 from features.spec import FeatureParams, FeatureSpec
+from features.splits import Split, split_out_of_time, split_static
 from training.config import TrainingConfig
 
 

@@ -11,7 +11,8 @@ import pytest
 from features import contracts as c
 from features.batch import AS_OF
 from features.config import SnapshotConfig
-from features.snapshots import build_snapshots, split_out_of_time, split_static
+from features.snapshots import build_snapshots
+from features.splits import split_out_of_time, split_static
 
 DAY = pd.Timedelta(days=1)
 T0 = pd.Timestamp("2025-01-15 10:30:00", tz="UTC")
