@@ -20,6 +20,7 @@ from features import contracts as c
 from features.config import AttributeType, DatasetConfig, TableSource
 from features.contracts import DataValidationError, LoadReport, Problem, examples_of
 from features.dataset import Attribute, Dataset, canonical_name, empty_open_deals
+from features.orphans import drop_orphans, without_closed_deals
 from features.parsing import (
     BOOLEAN_FALSE,
     BOOLEAN_TRUE,
@@ -55,12 +56,12 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
         raise DataValidationError(problems)
 
     orphans: list[Problem] = []
-    events, outcomes, open_deals = _drop_orphans(leads, events, outcomes, open_deals, orphans)
+    events, outcomes, open_deals = drop_orphans(leads, events, outcomes, open_deals, orphans)
     if orphans and strict:
         raise DataValidationError(orphans)
     for problem in orphans:
         report.drop(problem)
-    open_deals = _without_closed(open_deals, outcomes, report)
+    open_deals = without_closed_deals(open_deals, outcomes, report)
 
     report.rows_kept["leads"] = len(leads)
     if config.events is not None:
@@ -361,78 +362,3 @@ def _canonical_outcomes(
             )
         )
     return out.reset_index(drop=True), open_deals
-
-
-def _drop_orphans(
-    leads: pd.DataFrame,
-    events: pd.DataFrame,
-    outcomes: pd.DataFrame,
-    open_deals: pd.DataFrame,
-    dropped: list[Problem],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    known = pd.Index(leads[c.LEAD_ID])
-    unknown = ~events[c.LEAD_ID].isin(known)
-    if unknown.any():
-        dropped.append(
-            Problem(
-                "events",
-                c.LEAD_ID,
-                "events for unknown leads",
-                int(unknown.sum()),
-                examples_of(events.loc[unknown, c.LEAD_ID]),
-            )
-        )
-        events = events.loc[~unknown].reset_index(drop=True)
-    unknown = ~outcomes[c.LEAD_ID].isin(known)
-    if unknown.any():
-        dropped.append(
-            Problem(
-                "outcomes",
-                c.LEAD_ID,
-                "outcomes for unknown leads",
-                int(unknown.sum()),
-                examples_of(outcomes.loc[unknown, c.LEAD_ID]),
-            )
-        )
-        outcomes = outcomes.loc[~unknown].reset_index(drop=True)
-    if c.CREATED_AT in leads and len(outcomes):
-        created = outcomes[c.LEAD_ID].map(leads.set_index(c.LEAD_ID)[c.CREATED_AT])
-        early = outcomes[c.CLOSED_AT] < created
-        if early.any():
-            dropped.append(
-                Problem(
-                    "outcomes",
-                    c.CLOSED_AT,
-                    "closed before the lead was created",
-                    int(early.sum()),
-                    examples_of(outcomes.loc[early, c.LEAD_ID]),
-                )
-            )
-            outcomes = outcomes.loc[~early].reset_index(drop=True)
-    unknown = ~open_deals[c.LEAD_ID].isin(known)
-    if unknown.any():
-        dropped.append(
-            Problem(
-                "outcomes", c.LEAD_ID, "open deals for unknown leads", int(unknown.sum()),
-                examples_of(open_deals.loc[unknown, c.LEAD_ID]),
-            )
-        )  # fmt: skip
-        open_deals = open_deals.loc[~unknown].reset_index(drop=True)
-    return events, outcomes, open_deals
-
-
-def _without_closed(
-    open_deals: pd.DataFrame, outcomes: pd.DataFrame, report: LoadReport
-) -> pd.DataFrame:
-    """Open deals that also appear closed (same lead and opened_at: e.g. an older export plus
-    the newly closed deals appended by ``retrain``) are that deal, now closed: keep the close."""
-    if not len(open_deals):
-        return open_deals
-    keys = [c.LEAD_ID, c.OPENED_AT]
-    closed = pd.MultiIndex.from_frame(outcomes.loc[outcomes[c.OPENED_AT].notna(), keys])
-    superseded = pd.MultiIndex.from_frame(open_deals[keys]).isin(closed)
-    if superseded.any():
-        report.notes.append(
-            f"outcomes: {int(superseded.sum()):,} open deal(s) superseded by the same deal closed"
-        )
-    return open_deals.loc[~superseded].reset_index(drop=True)

@@ -279,8 +279,11 @@ def test_deals_without_close_date_are_open_opportunities(tmp_path: Path) -> None
         "L2,2024-02-10T00:00:00Z,,,\n"
         "L3,2024-02-20T00:00:00Z,,pending,\n"
         "L1,2024-02-01T00:00:00Z,,,\n"
+        "L404,2024-02-15T00:00:00Z,,,\n"
     )
     ds = load_dataset(_config(), _write(tmp_path, outcomes=outcomes))
+    dropped = [str(problem) for problem in ds.report.dropped]
+    assert "outcomes.lead_id: open deals for unknown leads: 1 row(s) (e.g. 'L404')" in dropped
     assert ds.outcomes["lead_id"].tolist() == ["L1"] and ds.outcomes["won"].tolist() == [True]
     assert ds.open_deals["lead_id"].tolist() == ["L2", "L3"]
     assert ds.open_deals["opened_at"].iloc[0] == pd.Timestamp("2024-02-10", tz="UTC")
