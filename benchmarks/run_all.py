@@ -12,7 +12,10 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    scripts = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name)
+    # Modules named _*.py are helpers of a benchmark, not benchmarks.
+    scripts = sorted(
+        p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_")
+    )
     failures = []
     for script in scripts:
         print(f"== {script.name}", flush=True)
