@@ -77,7 +77,7 @@ def compute_features(
     if spec.static:
         if progress is not None:
             progress(len(leads))
-        return assemble_frame(spec, leads, snapshots, query_lead, block)
+        return assemble_frame(spec, leads, _snapshot_keys(snapshots), query_lead, block)
     engine = Prepared(spec, leads, events, outcomes, snapshots, query_lead, open_deals)
 
     def fill(low: int, high: int) -> None:
@@ -88,7 +88,7 @@ def compute_features(
     ):
         if progress is not None:
             progress(high - low)
-    return assemble_frame(spec, leads, snapshots, query_lead, block)
+    return assemble_frame(spec, leads, _snapshot_keys(snapshots), query_lead, block)
 
 
 def in_threads(
@@ -115,6 +115,11 @@ def in_threads(
             yield span, future.result()
 
 
+def _snapshot_keys(snapshots: pd.DataFrame) -> dict[str, object]:
+    """The snapshots' lead_id (as strings) and as_of, as the frame's leading columns."""
+    return {c.LEAD_ID: snapshots[c.LEAD_ID].astype("str").array, AS_OF: snapshots[AS_OF].array}
+
+
 def _query_leads(leads: pd.DataFrame, snapshots: pd.DataFrame) -> np.ndarray:
     """Position in ``leads`` of each snapshot's lead; unique ids and known leads required."""
     lead_ids = pd.Index(leads[c.LEAD_ID])
@@ -123,32 +128,33 @@ def _query_leads(leads: pd.DataFrame, snapshots: pd.DataFrame) -> np.ndarray:
             [Problem("leads", c.LEAD_ID, "duplicate lead ids", int(lead_ids.duplicated().sum()),
                      examples_of(leads[c.LEAD_ID][lead_ids.duplicated()]))]
         )  # fmt: skip
-    return lead_positions(leads[c.LEAD_ID], snapshots[c.LEAD_ID], "snapshots")
+    return lead_positions(leads[c.LEAD_ID], (snapshots[c.LEAD_ID], "snapshots"))[0]
 
 
 def assemble_frame(
     spec: FeatureSpec,
     leads: pd.DataFrame,
-    snapshots: pd.DataFrame,
+    keys: dict[str, object],
     query_lead: np.ndarray,
     block: np.ndarray,
 ) -> pd.DataFrame:
-    """Assemble lead_id, as_of, the attributes (looked up per row) and the computed features
-    (``block``: one row per computed feature, in spec order)."""
+    """The leading ``keys`` columns (lead_id, as_of, ...: arrays of one row per snapshot), the
+    attributes (looked up per row) and the computed features (``block``: one row per computed
+    feature, in spec order), without copying ``block``."""
     names = computed_names(spec)
-    frame = pd.DataFrame(block.T, columns=names, copy=False)
-    attributes = spec.of_family("attribute")
-    for position, feature in enumerate(attributes):
+    head = dict(keys)
+    for feature in spec.of_family("attribute"):
         dtype = "str" if feature.kind == "categorical" else "float64"
         # A take of the column's array: without the Series' index, which is dropped anyway.
-        values = pd.Series(leads[feature.name].array.take(query_lead), copy=False)
-        frame.insert(
-            position, feature.name, values if values.dtype == dtype else values.astype(dtype)
-        )
-    frame.insert(0, AS_OF, snapshots[AS_OF].reset_index(drop=True))
-    frame.insert(0, c.LEAD_ID, snapshots[c.LEAD_ID].reset_index(drop=True).astype("str"))
-    if [f.name for f in attributes] + names != spec.names:  # a hand-made spec order
-        frame = frame[[c.LEAD_ID, AS_OF, *spec.names]]
+        values = leads[feature.name].array.take(query_lead)
+        head[feature.name] = values if values.dtype == dtype else values.astype(dtype)
+    # One concat of two frames instead of a column insert per key and attribute: each insert
+    # rebuilt the column index (~0.7 ms a chunk, under the GIL).
+    frame = pd.concat(
+        [pd.DataFrame(head), pd.DataFrame(block.T, columns=names, copy=False)], axis=1
+    )
+    if list(head)[len(keys) :] + names != spec.names:  # a hand-made spec order
+        frame = frame[[*keys, *spec.names]]
     return frame
 
 

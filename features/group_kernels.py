@@ -1,6 +1,5 @@
 """Compiled kernels that put rows in lead order: a counting sort by lead rank, then each
-lead's rows by time (what the sweep of ``features.kernel`` walks), and range counts over
-rows so grouped.
+lead's rows by time (what the sweep of ``features.kernel`` walks).
 
 Why not a global sort: the events are most of the input (25M rows for 1M leads) and a sort
 of packed (lead, time) keys was the slowest step; grouping by lead is linear and each lead
@@ -98,18 +97,3 @@ def _scatter_leads(
             by_time = np.argsort(ns_out[first:last], kind="mergesort")
             ns_out[first:last] = ns_out[first:last][by_time]
             code_out[first:last] = code_out[first:last][by_time]
-
-
-@numba.njit(cache=True, nogil=True)
-def count_between(
-    offsets: np.ndarray, ns: np.ndarray, lead: np.ndarray, low: np.ndarray, high: np.ndarray
-) -> np.ndarray:
-    """Per query ``i``, rows of lead ``lead[i]`` with ``low[i] < ns <= high[i]`` (rows grouped
-    by lead and in time order, as :func:`group_by_lead` leaves them)."""
-    result = np.zeros(lead.size, dtype=np.int64)
-    for i in range(lead.size):
-        rows = ns[offsets[lead[i]] : offsets[lead[i] + 1]]
-        result[i] = np.searchsorted(rows, high[i], side="right") - np.searchsorted(
-            rows, low[i], side="right"
-        )
-    return result

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from features import group_kernels
+from features import group_kernels, snapshot_kernel
 
 # Positions in the ``scalar_columns`` array (column of each lead-level feature, -1 if absent).
 TENURE, LOST, WINS, RECYCLED, OPEN, OPEN_DAYS = 0, 1, 2, 3, 4, 5
@@ -284,7 +284,7 @@ def load_compiled() -> None:
     for rank in (empty, empty.astype(np.int32)):  # lead ranks are int32 below 2**31 leads
         group_kernels.group_by_lead(rank, empty, 0)
     group_kernels.group_by_lead_with(empty.astype(np.int32), empty, empty.astype(np.int16), 0)
-    group_kernels.count_between(np.zeros(2, dtype=np.int64), empty, one, one, one)
+    snapshot_kernel.lay_grid(empty, 0, one, empty, 0, True, 1, 1, 1, False)
     window = np.zeros(1, dtype=np.int64)
     sweep_leads(
         0, 0, one, empty, np.zeros(0, dtype=np.int16), one, empty,

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 
 from features import contracts as c
-from features import group_kernels
+from features import snapshot_kernel
 from features.config import SnapshotConfig
 from features.dataset import Dataset
 from features.grouping import AS_OF, Grouped, positions_in, utc_datetimes
-from features.spec import DAY_NS, SECOND_NS
+from features.spec import DAY_NS
 
 
 @dataclass
@@ -179,46 +179,12 @@ def lay_snapshots(
     their won deals' close times are ``won_ns[won_offsets[i]:won_offsets[i + 1]]`` for lead
     ``i``, in time order. Numbers only, so the batch engine can lay a chunk's snapshots
     itself; :func:`build_snapshots` lays every lead's with the same code."""
-    position, as_of_ns = _grid(
-        created_ns, rules.until_ns, rules.grid, rules.every_days, rules.max_age_days
-    )
-    lead = position + first
-    excluded = 0
-    if not rules.repeat_purchase:
-        never = np.full(lead.shape, np.iinfo(np.int64).min)
-        already = group_kernels.count_between(won_offsets, won_ns, lead, never, as_of_ns) > 0
-        excluded = int(already.sum())
-        if excluded:
-            lead, as_of_ns = lead[~already], as_of_ns[~already]
-    horizon_ns = rules.horizon_days * DAY_NS
-    observed = as_of_ns + horizon_ns <= rules.until_ns
-    start = as_of_ns[observed]
-    wins = group_kernels.count_between(
-        won_offsets, won_ns, lead[observed], start, start + horizon_ns
-    )
-    return LaidSnapshots(lead, as_of_ns, observed, (wins > 0).astype(np.int8), excluded)
-
-
-def _grid(
-    created_ns: np.ndarray,
-    until_ns: int,
-    grid: Literal["periodic", "at_creation"],
-    every_days: int,
-    max_age_days: int | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(lead position, as_of ns) for every snapshot, sorted by lead then time."""
-    created_s = -((-created_ns) // SECOND_NS)  # first whole second at or after creation
-    if grid == "at_creation":
-        keep = created_s * SECOND_NS <= until_ns
-        return np.flatnonzero(keep), created_s[keep] * SECOND_NS
-    step_ns = every_days * DAY_NS
-    last_ns = np.full(created_ns.shape, until_ns, dtype=np.int64)
-    if max_age_days is not None:
-        last_ns = np.minimum(last_ns, created_ns + max_age_days * DAY_NS)
-    first_k = -((-created_s * SECOND_NS) // step_ns)
-    last_k = last_ns // step_ns
-    sizes = np.maximum(last_k - first_k + 1, 0)
-    lead = np.repeat(np.arange(created_ns.size), sizes)
-    starts = np.cumsum(sizes) - sizes
-    k = first_k[lead] + (np.arange(lead.size) - starts[lead])
-    return lead, k * step_ns
+    max_age = rules.max_age_days
+    lead, as_of_ns, observed, label, excluded = snapshot_kernel.lay_grid(
+        np.ascontiguousarray(created_ns, dtype=np.int64), first,
+        np.asarray(won_offsets, dtype=np.int64), np.asarray(won_ns, dtype=np.int64),
+        rules.until_ns, rules.grid == "periodic", rules.every_days * DAY_NS,
+        snapshot_kernel.NO_LIMIT if max_age is None else max_age * DAY_NS,
+        rules.horizon_days * DAY_NS, rules.repeat_purchase,
+    )  # fmt: skip
+    return LaidSnapshots(lead, as_of_ns, observed, label, int(excluded))

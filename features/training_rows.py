@@ -81,9 +81,11 @@ def iter_training_rows(
         block = np.empty((n_features, rank.size), dtype=np.float64)
         engine.fill(low, high, block, np.arange(rank.size), queries=(offsets, as_of_ns))
         query_lead = engine.lead_of_rank[rank]
-        keys = pd.DataFrame({c.LEAD_ID: lead_ids.take(query_lead), AS_OF: utc_datetimes(as_of_ns)})
+        keys = {
+            c.LEAD_ID: lead_ids.take(query_lead), AS_OF: utc_datetimes(as_of_ns),
+            c.LABEL: laid.label,
+        }  # fmt: skip
         frame = assemble_frame(spec, leads, keys, query_lead, block)
-        frame.insert(2, c.LABEL, laid.label)
         return frame, int((~laid.observed).sum()), laid.excluded
 
     bounds = chunk_bounds(engine.account_start, chunk_leads)

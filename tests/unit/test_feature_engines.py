@@ -14,7 +14,6 @@ from features import group_kernels
 from features.batch import AS_OF, compute_features
 from features.config import SnapshotConfig
 from features.contracts import DataValidationError
-from features.grouping import Grouped
 from features.online import OnlineEngine
 from features.snapshots import SnapshotCounts
 from features.spec import (
@@ -586,24 +585,6 @@ def test_grouping_kernel_orders_rows_by_lead_then_time_like_lexsort() -> None:
         np.testing.assert_array_equal(grouped_offsets, offsets)
         np.testing.assert_array_equal(grouped_ns, ns[order])
         np.testing.assert_array_equal(grouped_code, code[order])
-
-
-def test_windowed_counts_match_brute_force() -> None:
-    """The count behind labels and the already-won exclusion: rows with low < t <= high."""
-    rng = np.random.default_rng(4)
-    data_rank = rng.integers(0, 30, 2_000)
-    data_ns = rng.integers(0, 10**6, 2_000)
-    query_rank = rng.integers(0, 32, 500)  # leads 30 and 31 have no rows
-    low = rng.integers(0, 10**6, 500)
-    high = low + rng.integers(0, 3 * 10**5, 500)
-    rows = Grouped(data_rank, data_ns, 32)
-    counts = group_kernels.count_between(rows.offsets, rows.ns, query_rank, low, high)
-    never = np.full(500, np.iinfo(np.int64).min)
-    unbounded = group_kernels.count_between(rows.offsets, rows.ns, query_rank, never, high)
-    for i in range(500):
-        mine = data_rank == query_rank[i]
-        assert counts[i] == np.count_nonzero(mine & (data_ns > low[i]) & (data_ns <= high[i]))
-        assert unbounded[i] == np.count_nonzero(mine & (data_ns <= high[i]))
 
 
 def test_streamed_write_is_atomic_when_a_chunk_fails(small_crm, dataset_factory, tmp_path):

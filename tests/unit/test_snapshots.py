@@ -11,7 +11,7 @@ import pytest
 from features import contracts as c
 from features.batch import AS_OF
 from features.config import SnapshotConfig
-from features.snapshots import build_snapshots
+from features.snapshots import GridRules, build_snapshots, lay_snapshots
 from features.splits import split_out_of_time, split_static
 
 DAY = pd.Timedelta(days=1)
@@ -205,3 +205,53 @@ def test_labels_and_exclusions_match_a_brute_force_reading(crm_factory, dataset_
         closed = wins.get(lead_id, [])
         assert not any(t <= as_of for t in closed)  # already-won leads are excluded
         assert label == int(any(as_of < t <= as_of + 90 * DAY for t in closed))
+
+
+@pytest.mark.parametrize(
+    ("grid", "max_age_days", "repeat_purchase"),
+    [("periodic", None, False), ("periodic", 60, False), ("periodic", None, True),
+     ("at_creation", None, False)],
+)  # fmt: skip
+def test_laid_snapshots_match_the_rules_read_one_by_one(grid, max_age_days, repeat_purchase):
+    """The compiled grid against the rules applied to each lead in plain Python: every grid
+    point from creation (rounded up to a whole second) to the end of observation, minus those
+    after a win (unless repeat purchase), observed when the horizon ends by then, labelled by
+    a win inside (as_of, as_of + horizon]. Leads before 1970, sub-second creation times and
+    deals exactly on grid points included."""
+    rng = np.random.default_rng(hash((grid, max_age_days, repeat_purchase)) % 2**32)
+    day, second = 86_400 * 10**9, 10**9
+    n, first = 300, 5
+    created = rng.integers(-400, 700, n) * day + rng.integers(0, day, n)
+    created[::7] = created[::7] // second * second  # some at a whole second already
+    deals_per_lead = rng.poisson(1.0, first + n + 1)
+    owner = np.repeat(np.arange(first + n + 1), deals_per_lead)
+    born = np.r_[np.zeros(first, dtype=np.int64), created, 0][owner]
+    won_ns = born + rng.integers(-30, 400, owner.size) * day
+    won_ns[::5] = won_ns[::5] // (7 * day) * (7 * day)  # exactly on grid points
+    won_ns = won_ns[np.lexsort((won_ns, owner))]
+    won_offsets = np.r_[0, np.cumsum(deals_per_lead)]
+    until = 720 * day + 12_345
+    rules = GridRules(grid, 7, 30, max_age_days, repeat_purchase, until)
+    laid = lay_snapshots(created, first, won_offsets, won_ns, rules)
+
+    expected, excluded = [], 0
+    for i, born_at in enumerate(created.tolist()):
+        wins = won_ns[won_offsets[first + i] : won_offsets[first + i + 1]].tolist()
+        start = -(-born_at // second) * second
+        end = until if max_age_days is None else min(until, born_at + max_age_days * day)
+        if grid == "at_creation":
+            points = [start] if start <= until else []
+        else:
+            points = [k * 7 * day for k in range(-(-start // (7 * day)), end // (7 * day) + 1)]
+        for as_of in points:
+            if not repeat_purchase and any(t <= as_of for t in wins):
+                excluded += 1
+                continue
+            seen = as_of + 30 * day <= until
+            label = int(any(as_of < t <= as_of + 30 * day for t in wins)) if seen else None
+            expected.append((first + i, as_of, seen, label))
+    assert excluded == laid.excluded and (excluded > 0) != repeat_purchase
+    got = list(zip(laid.lead.tolist(), laid.as_of_ns.tolist(), laid.observed.tolist(), strict=True))
+    assert got == [row[:3] for row in expected]
+    assert laid.label.tolist() == [row[3] for row in expected if row[2]]
+    assert 0 < laid.label.astype(int).sum() < len(laid.label)
