@@ -410,6 +410,14 @@ def test_bad_input_names_the_field(small_crm) -> None:
     orphan.loc[0, c.LEAD_ID] = "nobody"
     with pytest.raises(DataValidationError, match=r"events\.lead_id.*'nobody'"):
         compute_features(spec, leads, orphan, outcomes, _random_snapshots(leads, 5, seed=1))
+    # Every table's lead ids are looked up at once: one error names each bad table.
+    stray = outcomes.copy()
+    stray.loc[stray.index[-1], c.LEAD_ID] = "stranger"
+    with pytest.raises(DataValidationError) as raised:
+        compute_features(spec, leads, orphan, stray, _random_snapshots(leads, 5, seed=1))
+    assert [(p.table, p.column, p.examples) for p in raised.value.problems] == [
+        ("events", c.LEAD_ID, ("nobody",)), ("outcomes", c.LEAD_ID, ("stranger",))
+    ]  # fmt: skip
     untyped = events.copy()
     untyped.loc[3, c.EVENT_TYPE] = None
     with pytest.raises(DataValidationError, match=r"events\.event_type: missing event type"):
