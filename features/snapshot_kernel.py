@@ -3,8 +3,10 @@ and the labels, in one pass over the leads and their won deals (``features.snaps
 the rules and wraps this).
 
 Why compiled: the batch engine lays the snapshots of every chunk of leads in its worker
-threads. The numpy formulation took ~1 ms per chunk of 2,000 leads in ~20 array calls, most
-of it holding the GIL the other workers needed; this takes ~0.05 ms and releases it.
+threads. The numpy formulation it replaced made ~20 array calls per chunk, holding the GIL
+between them while the other workers waited for it; on 2,000 leads with 100k snapshots it
+took 7 ms against 0.55 ms for this kernel, which releases the GIL. In the 1M-lead benchmark,
+laying the snapshots went from 0.49 s to 0.11 s of CPU.
 """
 
 from __future__ import annotations
