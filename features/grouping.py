@@ -40,7 +40,7 @@ def positions_in(values: pd.Series, universe: pd.Series) -> np.ndarray:
     """Position of each value in ``universe`` (-1 when absent), hashed by Arrow: on string ids
     this is ~8x faster than ``pd.Index.get_indexer``, which converts to Python objects."""
     found = pc.index_in(_arrow_strings(values), value_set=_arrow_strings(universe))
-    return found.fill_null(-1).to_numpy(zero_copy_only=False)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: half of int64's memory
 
 
 def _arrow_strings(values: pd.Series) -> pa.Array:
@@ -205,8 +205,11 @@ class Prepared:
                 n,
                 outcomes[c.WON].to_numpy(dtype=bool),
             )
-            self.deals = self._opportunities(
-                n, opportunities, outcomes, outcome_rank, still_open, open_rank
+            none = np.zeros(0, dtype=np.int64)  # no opportunity features: no deals to group
+            self.deals = (
+                self._opportunities(n, outcomes, outcome_rank, still_open, open_rank)
+                if opportunities
+                else Grouped(none, none, n, none)
             )
             self.queries = None
             if snapshots is not None and query_lead is not None:
@@ -248,7 +251,6 @@ class Prepared:
     @staticmethod
     def _opportunities(
         n: int,
-        wanted: bool,
         outcomes: pd.DataFrame,
         outcome_rank: np.ndarray,
         still_open: pd.DataFrame,
@@ -256,10 +258,7 @@ class Prepared:
     ) -> Grouped:
         """Deals with a known open date (``outcomes`` with opened_at, and ``still_open`` at
         export), grouped by lead in opened_at order; ``extra[0]`` is the close time in ns
-        (``_NEVER`` while still open). Empty unless the spec has opportunity features."""
-        if not wanted:
-            empty = np.zeros(0, dtype=np.int64)
-            return Grouped(empty, empty, n, empty)
+        (``_NEVER`` while still open)."""
         if c.OPENED_AT in outcomes.columns:
             dated = outcomes[c.OPENED_AT].notna().to_numpy()
         else:  # deals without open dates say nothing about open opportunities
