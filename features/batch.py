@@ -128,7 +128,7 @@ def _query_leads(leads: pd.DataFrame, snapshots: pd.DataFrame) -> np.ndarray:
             [Problem("leads", c.LEAD_ID, "duplicate lead ids", int(lead_ids.duplicated().sum()),
                      examples_of(leads[c.LEAD_ID][lead_ids.duplicated()]))]
         )  # fmt: skip
-    return lead_positions(leads[c.LEAD_ID], (snapshots[c.LEAD_ID], "snapshots"))[0]
+    return lead_positions(leads[c.LEAD_ID], (snapshots[c.LEAD_ID], "snapshots"))[0].per_row()
 
 
 def assemble_frame(

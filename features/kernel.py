@@ -33,6 +33,7 @@ RECENT_DAYS, PREVIOUS_DAYS, ACTIVE_WINDOW_NS, ACCOUNT_WINDOW_NS = 6, 7, 8, 9
 N_SETTINGS = 10
 
 _NAT = np.iinfo(np.int64).min
+_MERGE_MAX = 8  # accounts of up to this many leads merge their as_of times; larger ones sort
 DAY_NS = 86_400 * 1_000_000_000
 
 
@@ -103,9 +104,11 @@ def sweep_leads(
             continue
         e_low, e_high = event_offsets[lead], event_offsets[lead + 1]
         own, own_last, at = e_low, _NAT, 0
+        alone = account_end[lead] - account_start[lead] == 1  # an account of one: no colleague
         if (
             scalar_columns[COLLEAGUES] >= 0
             and account_end[lead] >= 0
+            and not alone
             and account_start[lead] != account_low
         ):
             # First lead of an account seen: count its engaged leads at every as_of of the
@@ -113,10 +116,8 @@ def sweep_leads(
             account_low, account_high = account_start[lead], account_end[lead]
             if account_low < lead_low or account_high > lead_high:
                 raise ValueError("a chunk of leads must hold whole accounts")
-            account_times = np.unique(
-                query_ns[
-                    query_offsets[account_low - lead_low] : query_offsets[account_high - lead_low]
-                ]
+            account_times = _distinct_times(
+                query_ns, query_offsets[account_low - lead_low : account_high - lead_low + 1]
             )
             account_engaged = _engaged_leads(
                 account_low, account_high, account_times, event_offsets, event_ns, event_code,
@@ -231,6 +232,8 @@ def sweep_leads(
             if scalar_columns[COLLEAGUES] >= 0:
                 if account_end[lead] < 0:
                     out[scalar_columns[COLLEAGUES], column] = np.nan
+                elif alone:
+                    out[scalar_columns[COLLEAGUES], column] = 0.0
                 else:
                     # The account's engaged leads at this as_of, less the lead itself.
                     while own < e_high and event_ns[own] <= now:
@@ -242,6 +245,32 @@ def sweep_leads(
                         at += 1
                     engaged = account_engaged[at]
                     out[scalar_columns[COLLEAGUES], column] = engaged - (1 if itself else 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _distinct_times(query_ns: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The distinct times of a few leads' queries (each lead's in ascending order), in
+    order: merged, where a sort of them all cost more; sorted when there are many leads."""
+    n_leads = offsets.size - 1
+    if n_leads > _MERGE_MAX:
+        return np.unique(query_ns[offsets[0] : offsets[-1]])
+    merged = np.empty(offsets[-1] - offsets[0], dtype=np.int64)
+    heads = offsets[:-1].copy()
+    size = 0
+    while True:
+        best = -1
+        for j in range(n_leads):
+            if heads[j] < offsets[j + 1] and (
+                best < 0 or query_ns[heads[j]] < query_ns[heads[best]]
+            ):
+                best = j
+        if best < 0:
+            return merged[:size]
+        now = query_ns[heads[best]]
+        heads[best] += 1
+        if size == 0 or merged[size - 1] != now:
+            merged[size] = now
+            size += 1
 
 
 @numba.njit(cache=True, nogil=True)

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from features import contracts as c
-from features import group_kernels
 from features.batch import AS_OF, compute_features
 from features.config import SnapshotConfig
 from features.contracts import DataValidationError
@@ -149,26 +148,28 @@ def test_batch_and_online_agree_on_600_random_snapshots(crm_factory, open_deals_
     assert (table[COLLEAGUES] > 0).any() and table["industry"].isna().any()
 
 
-def test_account_roll_up_on_a_large_account_matches_brute_force(crm_factory) -> None:
+def test_account_roll_up_on_large_and_small_accounts_matches_brute_force(crm_factory) -> None:
     """Engaged colleagues are counted once per account and as_of, then shared by its leads:
     a 120-lead account whose snapshots share as_of times (a periodic grid) and also fall at
-    their own times, next to small accounts and leads without one, equals brute force."""
+    their own times, next to small accounts (one of 8 leads with events at the window's
+    edges) and leads without one, equals brute force."""
     leads, events, outcomes = crm_factory(300, seed=21)
     leads = leads.copy()
     leads.loc[leads.index[:120], c.ACCOUNT_ID] = "big-account"
+    leads.loc[leads.index[200:208], c.ACCOUNT_ID] = "small-account"
     spec = _spec(leads, events, outcomes)
     rng = np.random.default_rng(8)
     shared = pd.Timestamp("2024-06-01", tz="UTC") + pd.to_timedelta(
         rng.integers(0, 12, 300) * 30, unit="D"
     )  # at most 12 distinct as_of, shared by many leads
     rows = rng.integers(0, len(leads), 300)
-    # Window edges: a colleague's only event exactly 30 days before a shared as_of is out,
-    # another's exactly at it is in.
+    # Window edges, in each kind of account: a colleague's only event exactly 30 days before
+    # a shared as_of is out, another's exactly at it is in.
     active = next(t for t in events[c.EVENT_TYPE].unique() if t not in PASSIVE_EVENT_TYPES)
     edges = pd.DataFrame(
         {
-            c.LEAD_ID: leads[c.LEAD_ID].iloc[[1, 2]].to_numpy(),
-            c.OCCURRED_AT: [shared[0] - pd.Timedelta(days=30), shared[0]],
+            c.LEAD_ID: leads[c.LEAD_ID].iloc[[1, 2, 201, 202]].to_numpy(),
+            c.OCCURRED_AT: [shared[0] - pd.Timedelta(days=30), shared[0]] * 2,
             c.EVENT_TYPE: active,
         }
     )
@@ -178,6 +179,7 @@ def test_account_roll_up_on_a_large_account_matches_brute_force(crm_factory) -> 
     snapshots = pd.concat(
         [
             pd.DataFrame({c.LEAD_ID: leads[c.LEAD_ID].to_numpy()[rows], AS_OF: shared}),
+            pd.DataFrame({c.LEAD_ID: leads[c.LEAD_ID].iloc[200:208], AS_OF: shared[0]}),
             _random_snapshots(leads, 300, seed=9),
         ],
         ignore_index=True,
@@ -190,6 +192,7 @@ def test_account_roll_up_on_a_large_account_matches_brute_force(crm_factory) -> 
     np.testing.assert_array_equal(table[COLLEAGUES].to_numpy(), np.array(expected))
     big = table[c.LEAD_ID].isin(leads[c.LEAD_ID].iloc[:120])
     assert table.loc[big, COLLEAGUES].max() > 5  # the large account is really engaged
+    assert (table.loc[table[c.LEAD_ID].isin(leads[c.LEAD_ID].iloc[200:208]), COLLEAGUES] > 0).any()
 
 
 def test_batch_result_does_not_depend_on_chunking(small_crm) -> None:
@@ -571,28 +574,6 @@ def test_streamed_training_rows_equal_the_table_on_the_simulator(tmp_path) -> No
     spec = feature_spec_for(dataset, PARAMS)
     assert "open_opportunity" in spec.names and len(dataset.open_deals) > 0
     _assert_stream_equals_table(dataset, spec, chunk_leads=100)
-
-
-def test_grouping_kernel_orders_rows_by_lead_then_time_like_lexsort() -> None:
-    """The counting sort + per-lead time sort equals a stable lexsort, on leads with a few rows
-    (insertion sort) and with hundreds (the merge-sort path), ties kept in input order."""
-    rng = np.random.default_rng(3)
-    sizes = np.r_[rng.integers(0, 6, 300), [40, 500, 33]]
-    rank = rng.permutation(np.repeat(np.arange(sizes.size), sizes)).astype(np.int64)
-    ns = rng.integers(0, 50, rank.size).astype(np.int64)  # many equal times
-    order, offsets = group_kernels.group_by_lead(rank, ns, sizes.size + 2)
-    np.testing.assert_array_equal(order, np.lexsort((ns, rank)))
-    np.testing.assert_array_equal(offsets, np.r_[0, np.cumsum(np.r_[sizes, 0, 0])])
-    # The events' variant scatters the values themselves (int32 ranks, int16 codes): the same
-    # order, ties included, as the codes are distinct per row.
-    code = rng.permutation(rank.size).astype(np.int16)
-    for threads in (1, 3):  # ranges of leads grouped on several threads: the same result
-        grouped_offsets, grouped_ns, grouped_code = group_kernels.group_by_lead_with(
-            rank.astype(np.int32), ns, code, sizes.size + 2, threads
-        )
-        np.testing.assert_array_equal(grouped_offsets, offsets)
-        np.testing.assert_array_equal(grouped_ns, ns[order])
-        np.testing.assert_array_equal(grouped_code, code[order])
 
 
 def test_streamed_write_is_atomic_when_a_chunk_fails(small_crm, dataset_factory, tmp_path):
