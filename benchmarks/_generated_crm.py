@@ -16,8 +16,15 @@ EXTRA_TYPES = ("webinar_registered",)
 ATTRIBUTES = [("industry", "categorical", "Industry"), ("annual_revenue", "numeric", "Revenue")]
 
 
-def generate(n_leads: int, seed: int, events_per_lead: float = 25.0) -> Dataset:
-    """A random canonical CRM (two years, accounts, open event vocabulary), vectorised."""
+EVENT_ORDERS = ("lead", "time")
+
+
+def generate(
+    n_leads: int, seed: int, events_per_lead: float = 25.0, event_order: str = "lead"
+) -> Dataset:
+    """A random canonical CRM (two years, accounts, open event vocabulary), vectorised.
+    ``event_order``: the events come lead by lead (as per-contact exports and the simulator
+    write them; each lead's in no particular time order), or in time order (an activity log)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     start = pd.Timestamp("2024-01-01", tz="UTC").value
     span = 730 * DAY_NS
@@ -49,6 +56,10 @@ def generate(n_leads: int, seed: int, events_per_lead: float = 25.0) -> Dataset:
             c.EVENT_TYPE: pd.Series(vocabulary[rng.integers(0, vocabulary.size, owner.size)]),
         }
     ).astype({c.LEAD_ID: "str", c.EVENT_TYPE: "str"})
+    if event_order == "time":
+        events = events.sort_values(c.OCCURRED_AT, kind="stable", ignore_index=True)
+    elif event_order != "lead":
+        raise ValueError(f"event_order: one of {EVENT_ORDERS}, not {event_order!r}")
     deals = np.repeat(np.arange(n_leads), rng.poisson(0.4, n_leads))
     outcomes = pd.DataFrame(
         {

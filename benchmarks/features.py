@@ -2,14 +2,15 @@
 
 Measures, in one run on the same generated CRM:
 - batch engine end to end (snapshots + labels + every feature) in events/s, for two input
-  sizes, each in a fresh process so its peak RSS is its own;
+  sizes with the events lead by lead, and for the large one with the same events in time
+  order, each in a fresh process so its peak RSS is its own;
 - the same spec written as a straightforward pandas merge + group-by (checked equal to the
   batch engine on every row) and the windowed counts alone as a DuckDB range join, both on a
   smaller slice, as the peers the batch engine is compared with;
 - the online engine's latency per lead with 200 events (p50/p99).
 
-The end-to-end throughput runs ``--repeats`` times per size (fresh processes, alternating the
-sizes): the machine is shared and one run can be slowed by another tenant, so the median run
+The end-to-end throughput runs ``--repeats`` times per input (fresh processes, alternating
+the inputs): the machine is shared and one run can be slowed by another tenant, so the median run
 is reported with the slowest and fastest next to it.
 
 Usage: ``python benchmarks/features.py [--leads 1000000] [--repeats 3] [--quick]``. Writes
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from _feature_peers import duckdb_counts, max_difference, pandas_features  # noqa: E402
-from _generated_crm import ATTRIBUTES, EXTRA_TYPES, generate, spec_of  # noqa: E402
+from _generated_crm import ATTRIBUTES, EVENT_ORDERS, EXTRA_TYPES, generate, spec_of  # noqa: E402
 
 from features import contracts as c  # noqa: E402
 from features import kernel  # noqa: E402
@@ -74,10 +75,10 @@ def current_rss_mb() -> float:
 # --- workers (each in its own process) ---------------------------------------------------------
 
 
-def throughput_worker(n_leads: int, seed: int) -> dict[str, float]:
+def throughput_worker(n_leads: int, seed: int, event_order: str = "lead") -> dict[str, float]:
     """End to end on ``n_leads``, the product's path (``leadscore features build``): lay
     snapshots, label them and compute every feature, streamed chunk by chunk of leads."""
-    data = generate(n_leads, seed)
+    data = generate(n_leads, seed, event_order=event_order)
     params = FeatureParams()
     spec = spec_of(data, params)
     kernel.load_compiled()  # once per process, ~0.3 s from numba's cache: not throughput
@@ -91,6 +92,7 @@ def throughput_worker(n_leads: int, seed: int) -> dict[str, float]:
     peak = peak_rss_mb()
     return {
         "leads": n_leads,
+        "event_order": event_order,
         "events": len(data.events),
         "snapshots": rows,
         "features": len(spec.names),
@@ -192,15 +194,11 @@ def accounts_worker(n_leads: int, seed: int) -> dict[str, float]:
 WORKERS = {"throughput": throughput_worker, "peer": peer_worker, "accounts": accounts_worker}
 
 
-def run_worker(kind: str, n_leads: int, seed: int) -> dict[str, float]:
+def run_worker(kind: str, n_leads: int, seed: int, event_order: str = "lead") -> dict[str, float]:
     """Run a worker in a fresh Python process so its peak RSS is its own."""
-    result = subprocess.run(
-        [sys.executable, __file__, "--worker", kind, "--leads", str(n_leads), "--seed", str(seed)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
+    command = [sys.executable, __file__, "--worker", kind, "--leads", str(n_leads)]
+    command += ["--seed", str(seed), "--event-order", event_order]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if result.returncode:
         raise RuntimeError(f"{kind} worker failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -230,19 +228,23 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="end-to-end runs per size")
     parser.add_argument("--quick", action="store_true", help="small sizes, for development")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--event-order", choices=EVENT_ORDERS, default="lead", help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(WORKERS[args.worker](args.leads, args.seed)))
+        extra = {"event_order": args.event_order} if args.worker == "throughput" else {}
+        print(json.dumps(WORKERS[args.worker](args.leads, args.seed, **extra)))
         return 0
     large = 50_000 if args.quick else args.leads
     peer = 5_000 if args.quick else args.peer_leads
-    sizes = [large // 5, large]
+    inputs = [(large // 5, "lead"), (large, "lead"), (large, "time")]
     results: dict[str, object] = {"argv": sys.argv[1:], "cpu_count": os.cpu_count()}
-    runs: dict[int, list[dict[str, float]]] = {n: [] for n in sizes}
+    runs: dict[tuple[int, str], list[dict[str, float]]] = {key: [] for key in inputs}
     for _ in range(max(args.repeats, 1)):
-        for n in sizes:
-            runs[n].append(run_worker("throughput", n, args.seed))
-    results["throughput"] = [median_run(runs[n]) for n in sizes]
+        for n, order in inputs:
+            runs[n, order].append(run_worker("throughput", n, args.seed, order))
+    results["throughput"] = [median_run(runs[key]) for key in inputs]
     results["peers"] = run_worker("peer", peer, args.seed)
     results["large_accounts"] = run_worker("accounts", peer, args.seed)
     results["online"] = online_worker(200, args.seed, 500 if args.quick else 5000)
@@ -256,8 +258,9 @@ def print_table(results: dict[str, object]) -> None:
           f"{'events/s':>12}{'slowest-fastest':>18}{'over inputs MB':>16}")  # fmt: skip
     for row in results["throughput"]:
         rates, memory = row["events_per_s_all"], row["peak_over_inputs_mb_all"]
+        order = f"events in {row['event_order']} order"
         print(
-            f"{'':<38}{row['leads']:>10,}{row['events']:>12,}{row['snapshots']:>11,}"
+            f"{order:<38}{row['leads']:>10,}{row['events']:>12,}{row['snapshots']:>11,}"
             f"{row['events_per_s']:>12,.0f}{f'{min(rates) / 1e6:.2f}-{max(rates) / 1e6:.2f}M':>18}"
             f"{f'{min(memory):.0f}-{max(memory):.0f}':>16}"
         )

@@ -24,8 +24,10 @@ def _chunked(values: list[str | None], cut: int) -> pd.Series:
 
 def test_lead_positions_come_as_runs_when_a_table_holds_them(monkeypatch) -> None:
     """Ids in runs (one run across the chunk boundary, one lead in two runs) are looked up
-    once per run and give every row's position; ids in no order are looked up per row."""
+    once per run and give every row's position; ids in no order are looked up per row (in
+    three slices at once, as they outnumber the leads)."""
     monkeypatch.setattr(grouping, "_RUN_SAMPLE", 16)
+    monkeypatch.setattr(grouping, "default_threads", lambda: 3)
     lead_ids = pd.Series([f"L{i}" for i in range(50)], dtype="str")
     rng = np.random.default_rng(1)
     owners = np.repeat(rng.permutation(50), rng.integers(3, 12, 50))
@@ -39,13 +41,20 @@ def test_lead_positions_come_as_runs_when_a_table_holds_them(monkeypatch) -> Non
     assert in_runs.ends is not None and in_runs.position.size < owners.size / 2
     np.testing.assert_array_equal(in_runs.per_row(), owners)
     assert shuffled.ends is None
-    np.testing.assert_array_equal(np.sort(shuffled.per_row()), np.sort(owners))
+    expected = pd.Series(values).sample(frac=1.0, random_state=2).str[1:].astype(int)
+    np.testing.assert_array_equal(shuffled.per_row(), expected.to_numpy())
 
 
-def test_unknown_leads_in_runs_are_counted_per_row(monkeypatch) -> None:
+@pytest.mark.parametrize("in_runs", [True, False])
+def test_unknown_leads_are_counted_per_row(monkeypatch, in_runs: bool) -> None:
+    """In runs or looked up a row at a time in slices, unknown and missing ids are counted
+    per row and named."""
     monkeypatch.setattr(grouping, "_RUN_SAMPLE", 16)
+    monkeypatch.setattr(grouping, "default_threads", lambda: 3)
     lead_ids = pd.Series(["a", "b", "c"], dtype="str")
     values = ["a"] * 10 + ["nobody"] * 7 + [None] * 3 + ["c"] * 20
+    if not in_runs:
+        values = list(pd.Series(values, dtype=object).sample(frac=1.0, random_state=3))
     with pytest.raises(DataValidationError) as raised:
         lead_positions(lead_ids, (_chunked(values, 12), "events"))
     [problem] = raised.value.problems
