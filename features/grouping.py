@@ -32,7 +32,7 @@ _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 _CODE_SLICE = 1 << 20  # event types hashed per call: ~10 MB of temporaries
 _RUN_SAMPLE = 1 << 16  # rows looked at to tell whether a table's lead ids come in runs
 _MIN_RUN = 4  # rows per run, on average, for runs to be worth finding
-_PARALLEL_KEYS_PER_VALUE = 4  # lead ids hashed on every core when they outnumber leads so
+_PARALLEL_KEYS_PER_VALUE = 4  # ids per lead from which every core hashes a slice of them
 
 
 def default_threads() -> int:
@@ -70,8 +70,9 @@ class LeadRuns(NamedTuple):
 def lead_positions(lead_ids: pd.Series, *tables: tuple[pd.Series, str]) -> list[LeadRuns]:
     """Position in ``lead_ids`` of each value of each ``(values, table name)``, as runs of
     equal ids when a table holds them (events exported lead by lead); unknown leads are an
-    error naming their tables. The tables are hashed in one Arrow call, so the hash set of the
-    lead ids is built once: ~0.25 s for 1M leads, which a second call paid again."""
+    error naming their tables. The tables are hashed together, so the hash set of the lead ids
+    is built once (per core, see :func:`_index_in`): ~0.25 s for 1M leads, which a call per
+    table paid again."""
     runs = [_runs_of(_arrow_strings(values)) for values, _ in tables]
     keys = pa.chunked_array(
         [key for chunk_keys, _ in runs for key in chunk_keys], type=pa.large_string()
@@ -94,7 +95,7 @@ def lead_positions(lead_ids: pd.Series, *tables: tuple[pd.Series, str]) -> list[
                 if absent.any()
             ]
         )  # fmt: skip
-    # No nulls: Arrow's int32 positions are read in place (filling nulls first cost a copy
+    # No nulls: Arrow's int32 positions are read as they are (filling nulls first cost a copy
     # as large as the events, ~0.3 s for 25M).
     positions = np.split(found.to_numpy(), bounds)
     return [LeadRuns(at, ends) for at, (_, ends) in zip(positions, runs, strict=True)]
