@@ -32,13 +32,9 @@ import pandas as pd
 
 from features import contracts as c
 from features.contracts import DataValidationError, Problem, examples_of
-from features.grouping import (
-    AS_OF,
-    Prepared,
-    default_threads,
-    lead_positions,
-)
+from features.grouping import AS_OF, Prepared
 from features.kernel_layout import computed_names
+from features.lead_ids import default_threads, lead_positions
 from features.spec import FeatureSpec
 
 __all__ = ["AS_OF", "compute_features"]

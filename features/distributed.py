@@ -17,7 +17,7 @@ import pandas as pd
 
 from features import contracts as c
 from features.batch import compute_features
-from features.grouping import positions_in
+from features.lead_ids import positions_in
 from features.spec import FeatureSpec
 
 

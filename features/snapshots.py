@@ -24,7 +24,8 @@ from features import contracts as c
 from features import snapshot_kernel
 from features.config import SnapshotConfig
 from features.dataset import Dataset
-from features.grouping import AS_OF, Grouped, positions_in, utc_datetimes
+from features.grouping import AS_OF, Grouped, utc_datetimes
+from features.lead_ids import positions_in
 from features.spec import DAY_NS
 
 

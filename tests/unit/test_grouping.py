@@ -9,10 +9,11 @@ import pyarrow as pa
 import pytest
 
 from features import contracts as c
-from features import group_kernels, grouping
+from features import group_kernels
+from features import lead_ids as lookup
 from features.batch import AS_OF, compute_features
 from features.contracts import DataValidationError
-from features.grouping import lead_positions
+from features.lead_ids import lead_positions
 from features.spec import DAY_NS, FeatureParams, build_feature_spec
 
 
@@ -26,8 +27,8 @@ def test_lead_positions_come_as_runs_when_a_table_holds_them(monkeypatch) -> Non
     """Ids in runs (one run across the chunk boundary, one lead in two runs) are looked up
     once per run and give every row's position; ids in no order are looked up per row (in
     three slices at once, as they outnumber the leads)."""
-    monkeypatch.setattr(grouping, "_RUN_SAMPLE", 16)
-    monkeypatch.setattr(grouping, "default_threads", lambda: 3)
+    monkeypatch.setattr(lookup, "_RUN_SAMPLE", 16)
+    monkeypatch.setattr(lookup, "default_threads", lambda: 3)
     lead_ids = pd.Series([f"L{i}" for i in range(50)], dtype="str")
     rng = np.random.default_rng(1)
     owners = np.repeat(rng.permutation(50), rng.integers(3, 12, 50))
@@ -49,8 +50,8 @@ def test_lead_positions_come_as_runs_when_a_table_holds_them(monkeypatch) -> Non
 def test_unknown_leads_are_counted_per_row(monkeypatch, in_runs: bool) -> None:
     """In runs or looked up a row at a time in slices, unknown and missing ids are counted
     per row and named."""
-    monkeypatch.setattr(grouping, "_RUN_SAMPLE", 16)
-    monkeypatch.setattr(grouping, "default_threads", lambda: 3)
+    monkeypatch.setattr(lookup, "_RUN_SAMPLE", 16)
+    monkeypatch.setattr(lookup, "default_threads", lambda: 3)
     lead_ids = pd.Series(["a", "b", "c"], dtype="str")
     values = ["a"] * 10 + ["nobody"] * 7 + [None] * 3 + ["c"] * 20
     if not in_runs:
@@ -109,7 +110,7 @@ def test_events_in_runs_give_the_same_features_as_events_in_no_order(
 ) -> None:
     """Events exported lead by lead (grouped by runs) and the same events shuffled (grouped
     row by row) give equal tables."""
-    monkeypatch.setattr(grouping, "_RUN_SAMPLE", 64)
+    monkeypatch.setattr(lookup, "_RUN_SAMPLE", 64)
     leads, events, outcomes = crm_factory(300, seed=12)
     spec = build_feature_spec(
         [("industry", "categorical", "Industry")], events[c.EVENT_TYPE].unique().tolist(),
