@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from features import group_kernels, snapshot_kernel
+from features import group_kernels, lead_ids, snapshot_kernel
 
 # Positions in the ``scalar_columns`` array (column of each lead-level feature, -1 if absent).
 TENURE, LOST, WINS, RECYCLED, OPEN, OPEN_DAYS = 0, 1, 2, 3, 4, 5
@@ -310,6 +310,7 @@ def load_compiled() -> None:
     caller does not pay for it on first use."""
     empty = np.zeros(0, dtype=np.int64)
     one = np.zeros(1, dtype=np.int64)
+    lead_ids.load_compiled()
     for rank in (empty, empty.astype(np.int32)):  # lead ranks are int32 below 2**31 leads
         group_kernels.group_by_lead(rank, empty, 0)
     group_kernels.group_by_lead_with(empty.astype(np.int32), empty, empty.astype(np.int16), 0)

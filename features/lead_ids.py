@@ -1,11 +1,12 @@
-"""Lead ids looked up in the leads table by Arrow hashing: each table's ids as positions, as
-runs of one lead's rows where a table comes lead by lead, and hashed on every core where ids
-in no such order outnumber the leads. Unknown leads are an error naming their tables."""
+"""Lead ids looked up in the leads table: each table's ids as positions, as runs of one lead's
+rows where a table comes lead by lead, hashed into cache-sized partitions on every core (see
+:mod:`features.id_kernels`). Unknown leads are an error naming their tables."""
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -14,11 +15,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features import contracts as c
+from features import id_kernels
 from features.contracts import DataValidationError, Problem, examples_of
 
 _RUN_SAMPLE = 1 << 16  # rows looked at to tell whether a table's lead ids come in runs
 _MIN_RUN = 4  # rows per run, on average, for runs to be worth finding
-_PARALLEL_KEYS_PER_VALUE = 4  # ids per lead from which every core hashes a slice of them
+_VALUES_PER_PARTITION = 2048  # leads per hash partition: its table and ids fit a core's cache
+_MAX_BITS = 16  # partition numbers are uint16
+_BATCH_KEYS = 1 << 23  # ids partitioned at a time: bounds the copy of their bytes
 
 
 def default_threads() -> int:
@@ -28,7 +32,9 @@ def default_threads() -> int:
 
 def positions_in(values: pd.Series, universe: pd.Series) -> np.ndarray:
     """Position of each value in ``universe`` (-1 when absent), hashed by Arrow: on string ids
-    this is ~8x faster than ``pd.Index.get_indexer``, which converts to Python objects."""
+    this is ~8x faster than ``pd.Index.get_indexer``, which converts to Python objects. (For
+    few values, such as event types, Arrow's hashing is ~4x faster than the partitioned
+    lookup of :func:`lead_positions`.)"""
     found = pc.index_in(_arrow_strings(values), value_set=_arrow_strings(universe))
     return found.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: half of int64's memory
 
@@ -56,20 +62,18 @@ class LeadRuns(NamedTuple):
 def lead_positions(lead_ids: pd.Series, *tables: tuple[pd.Series, str]) -> list[LeadRuns]:
     """Position in ``lead_ids`` of each value of each ``(values, table name)``, as runs of
     equal ids when a table holds them (events exported lead by lead); unknown leads are an
-    error naming their tables. The tables are hashed together, so the hash set of the lead ids
-    is built once (per core, see :func:`_index_in`): ~0.25 s for 1M leads, which a call per
-    table paid again."""
+    error naming their tables. The tables are looked up together, so the leads are
+    partitioned once."""
     runs = [_runs_of(_arrow_strings(values)) for values, _ in tables]
     keys = pa.chunked_array(
         [key for chunk_keys, _ in runs for key in chunk_keys], type=pa.large_string()
     )
-    found = _index_in(keys, _arrow_strings(lead_ids), default_threads())
+    found = _positions_of(keys, _arrow_strings(lead_ids), default_threads())
     bounds = np.cumsum([sum(len(key) for key in chunk_keys) for chunk_keys, _ in runs])[:-1]
-    if found.null_count:  # unknown leads: nulls
-        unknown = np.split(found.is_null().to_numpy(zero_copy_only=False), bounds)
+    positions = np.split(found, bounds)
+    if found.min(initial=0) < 0:
         absent_rows = [
-            LeadRuns(absent, ends).per_row()
-            for absent, (_, ends) in zip(unknown, runs, strict=True)
+            LeadRuns(at < 0, ends).per_row() for at, (_, ends) in zip(positions, runs, strict=True)
         ]
         raise DataValidationError(
             [
@@ -81,26 +85,107 @@ def lead_positions(lead_ids: pd.Series, *tables: tuple[pd.Series, str]) -> list[
                 if absent.any()
             ]
         )  # fmt: skip
-    # No nulls: Arrow's int32 positions are read as they are (filling nulls first cost a copy
-    # as large as the events, ~0.3 s for 25M).
-    positions = np.split(found.to_numpy(), bounds)
     return [LeadRuns(at, ends) for at, (_, ends) in zip(positions, runs, strict=True)]
 
 
-def _index_in(keys: pa.ChunkedArray, value_set: pa.Array, threads: int) -> pa.ChunkedArray:
-    """``pc.index_in`` of many keys in ``threads`` slices at once (Arrow releases the GIL).
-    Each slice builds its own hash set of ``value_set``, which pays when lookups dominate:
-    25M events' ids in time order (each lookup a cache miss in the 1M-lead set) took ~4.7 s
-    on one thread."""
-    if threads <= 1 or len(keys) < _PARALLEL_KEYS_PER_VALUE * max(len(value_set), 1):
-        return pc.index_in(keys, value_set=value_set)
-    size = -(-len(keys) // threads)
+def load_compiled() -> None:
+    """Compile the lookup's kernels now (or load them from numba's on-disk cache), through
+    a lookup of one id: the argument types are a real lookup's."""
+    ids = pa.array(["a"], type=pa.large_string())
+    _positions_of(pa.chunked_array([ids]), ids, 1)
+
+
+def _positions_of(keys: pa.ChunkedArray, values: pa.Array, threads: int) -> np.ndarray:
+    """Position of each key in ``values`` (int32; -1: absent or missing), on ``threads``
+    cores. 25M event lead ids in time order, 1M leads: ~0.9 s, where Arrow's ``index_in``
+    took ~2 s on the same two cores (every lookup a cache miss in the 1M-lead hash set);
+    1M ids in lead order: 0.28 -> 0.15 s. The ids are partitioned ``_BATCH_KEYS`` at a time,
+    so the copy of their bytes stays small however many there are."""
+    if isinstance(values, pa.ChunkedArray):  # the leads read in several chunks
+        values = values.combine_chunks()
+    bits = min(max((len(values) // _VALUES_PER_PARTITION).bit_length(), 1), _MAX_BITS)
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    out = np.empty(len(keys), dtype=np.int32)
     with ThreadPoolExecutor(threads, thread_name_prefix="features-hash") as pool:
-        parts = pool.map(
-            lambda low: pc.index_in(keys.slice(low, size), value_set=value_set),
-            range(0, len(keys), size),
+        table = pool.submit(id_kernels.partition_values, *_string_buffers(values), valid, bits)
+        for low in range(0, len(keys), _BATCH_KEYS):
+            batch = keys.slice(low, _BATCH_KEYS)
+            parts = [
+                chunk.slice(at, size)
+                for chunk in batch.chunks
+                for size in [max(-(-len(chunk) // threads), 1)]
+                for at in range(0, len(chunk), size)
+            ]
+            _look_up(pool, threads, parts, table, bits, out[low : low + len(batch)])
+    if keys.null_count:
+        out[keys.is_null().to_numpy(zero_copy_only=False)] = -1
+    return out
+
+
+def _look_up(
+    pool: ThreadPoolExecutor,
+    threads: int,
+    parts: list[pa.Array],
+    table: Future,
+    bits: int,
+    out: np.ndarray,
+) -> None:
+    """The keys of ``parts`` (slices, one task each) looked up in ``table`` (a future of
+    :func:`id_kernels.partition_values`), into ``out``: partitioned (counted, then copied),
+    matched partition by partition, and put back in row order."""
+    buffers = [_string_buffers(part) for part in parts]
+    part_of_row = [np.empty(len(part), dtype=np.uint16) for part in parts]
+
+    def each_part(kernel: Callable[[int], None]) -> list:
+        return list(pool.map(kernel, range(len(parts))))
+
+    counts = each_part(lambda k: id_kernels.count_partitions(*buffers[k], bits, part_of_row[k]))
+    row_cursor, row_starts = _cursors([rows for rows, _ in counts])
+    byte_cursor, byte_starts = _cursors([nbytes for _, nbytes in counts])
+    lengths = np.empty(len(out), dtype=np.uint32)
+    key_bytes = np.empty(byte_starts[-1], dtype=np.uint8)
+    each_part(
+        lambda k: id_kernels.scatter_keys(
+            *buffers[k], part_of_row[k], row_cursor[k].copy(), byte_cursor[k], lengths, key_bytes
         )
-        return pa.chunked_array([chunk for part in parts for chunk in part.chunks], pa.int32())
+    )
+    found = np.empty(len(out), dtype=np.int32)
+    # Partitions in one range per core, cut where each has about as many keys to match.
+    cuts = np.searchsorted(row_starts, np.arange(1, threads) * len(out) / threads)
+    bounds = [0, *np.minimum(cuts, 1 << bits).tolist(), 1 << bits]
+    list(
+        pool.map(
+            lambda t: id_kernels.match_partitions(
+                bounds[t], bounds[t + 1], *table.result(), row_starts, byte_starts, lengths,
+                key_bytes, found,
+            ),
+            range(threads),
+        )
+    )  # fmt: skip
+    firsts = np.cumsum([0, *map(len, parts)])
+    each_part(
+        lambda k: id_kernels.gather_found(
+            part_of_row[k], row_cursor[k], found, out[firsts[k] : firsts[k + 1]]
+        )
+    )
+
+
+def _cursors(counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(cursors, starts)`` for partitioned streams written by several slices: where slice
+    ``k`` starts writing in partition ``p`` (``cursors[k, p]``, after the slices before it)
+    and where each partition starts, from each slice's ``counts`` per partition."""
+    by_partition = np.stack(counts).T  # partitions x slices
+    ends = np.cumsum(by_partition).reshape(by_partition.shape)
+    return (ends - by_partition).T.copy(), np.r_[0, ends[:, -1]]
+
+
+def _string_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (int64) and bytes of a large_string array, without copies."""
+    _, offsets, data = strings.buffers()
+    if not len(strings):
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    offsets = np.frombuffer(offsets, np.int64, count=len(strings) + 1, offset=8 * strings.offset)
+    return offsets, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
 
 
 def _runs_of(values: pa.Array | pa.ChunkedArray) -> tuple[list[pa.Array], np.ndarray | None]:
