@@ -142,9 +142,9 @@ class Prepared:
         n = len(leads)
         lead_ids = leads[c.LEAD_ID]
         # Events are most of the input: their lead ids (with the other tables', in the same
-        # call) are hashed on this thread while another ranks the leads by account and then
-        # hashes the event types; then every core groups the events (Arrow hashing and the
-        # kernels release the GIL).
+        # call) are looked up on every core while another thread ranks the leads by account
+        # and then hashes the event types; then every core groups the events (the kernels and
+        # Arrow's hashing release the GIL).
         threads = default_threads()
         opportunities = has_opportunity_features(spec)
         still_open = open_deals if opportunities and open_deals is not None else outcomes.iloc[:0]
