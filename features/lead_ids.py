@@ -110,12 +110,7 @@ def _positions_of(keys: pa.ChunkedArray, values: pa.Array, threads: int) -> np.n
         table = pool.submit(id_kernels.partition_values, *_string_buffers(values), valid, bits)
         for low in range(0, len(keys), _BATCH_KEYS):
             batch = keys.slice(low, _BATCH_KEYS)
-            parts = [
-                chunk.slice(at, size)
-                for chunk in batch.chunks
-                for size in [max(-(-len(chunk) // threads), 1)]
-                for at in range(0, len(chunk), size)
-            ]
+            parts = [part for chunk in batch.chunks for part in _slices(chunk, threads)]
             _look_up(pool, threads, parts, table, bits, out[low : low + len(batch)])
     if keys.null_count:
         out[keys.is_null().to_numpy(zero_copy_only=False)] = -1
@@ -136,7 +131,7 @@ def _look_up(
     buffers = [_string_buffers(part) for part in parts]
     part_of_row = [np.empty(len(part), dtype=np.uint16) for part in parts]
 
-    def each_part(kernel: Callable[[int], None]) -> list:
+    def each_part(kernel: Callable[[int], object]) -> list:
         return list(pool.map(kernel, range(len(parts))))
 
     counts = each_part(lambda k: id_kernels.count_partitions(*buffers[k], bits, part_of_row[k]))
@@ -170,6 +165,12 @@ def _look_up(
     )
 
 
+def _slices(chunk: pa.Array, threads: int) -> list[pa.Array]:
+    """``chunk`` in ``threads`` slices of about equal length (one task each)."""
+    size = max(-(-len(chunk) // threads), 1)
+    return [chunk.slice(at, size) for at in range(0, len(chunk), size)]
+
+
 def _cursors(counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """``(cursors, starts)`` for partitioned streams written by several slices: where slice
     ``k`` starts writing in partition ``p`` (``cursors[k, p]``, after the slices before it)
@@ -181,9 +182,9 @@ def _cursors(counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def _string_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The offsets (int64) and bytes of a large_string array, without copies."""
-    _, offsets, data = strings.buffers()
     if not len(strings):
         return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    _, offsets, data = strings.buffers()
     offsets = np.frombuffer(offsets, np.int64, count=len(strings) + 1, offset=8 * strings.offset)
     return offsets, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
 
