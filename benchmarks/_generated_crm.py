@@ -48,14 +48,17 @@ def generate(
     counts = rng.poisson(events_per_lead, n_leads)
     owner = np.repeat(np.arange(n_leads), counts)
     times = created[owner] + rng.integers(-5 * DAY_NS, span // 2, owner.size)
-    vocabulary = np.array([*c.KNOWN_EVENT_TYPES, *EXTRA_TYPES], dtype=object)
+    vocabulary = [*c.KNOWN_EVENT_TYPES, *EXTRA_TYPES]
     events = pd.DataFrame(
         {
-            c.LEAD_ID: lead_ids.to_numpy()[owner],
+            c.LEAD_ID: pd.Series(lead_ids.to_numpy()[owner], dtype="str"),
             c.OCCURRED_AT: pd.to_datetime(times, utc=True),
-            c.EVENT_TYPE: pd.Series(vocabulary[rng.integers(0, vocabulary.size, owner.size)]),
+            # Categorical, as the loaders give event types.
+            c.EVENT_TYPE: c.event_type_column(
+                rng.integers(0, len(vocabulary), owner.size).astype(np.int8), vocabulary
+            ),
         }
-    ).astype({c.LEAD_ID: "str", c.EVENT_TYPE: "str"})
+    )
     if event_order == "time":
         events = events.sort_values(c.OCCURRED_AT, kind="stable", ignore_index=True)
     elif event_order != "lead":

@@ -199,8 +199,9 @@ class Prepared:
 
     def _event_codes(self, types: pd.Series) -> np.ndarray:
         """Each event type's code (types the spec never saw share the last code: they count
-        only in overall features). Hashed a slice at a time into the narrow result, so the
-        Arrow temporaries stay small while the lead ids are hashed alongside."""
+        only in overall features). Categorical types (as the loaders give them) map their few
+        categories; strings are hashed a slice at a time into the narrow result, so the Arrow
+        temporaries stay small while the lead ids are hashed alongside."""
         known = self.spec.event_types
         missing = types.isna().to_numpy()
         if missing.any():
@@ -208,8 +209,13 @@ class Prepared:
                 [Problem("events", c.EVENT_TYPE, "missing event type", int(missing.sum()))]
             )
         narrow = np.int16 if len(known) < np.iinfo(np.int16).max else np.int64  # 1/4 the memory
-        codes = np.empty(len(types), dtype=narrow)
         universe = pd.Series(known, dtype="str")
+        if isinstance(types.dtype, pd.CategoricalDtype):
+            # No string hashed per event: 25M events, 1M leads, ~1.4 s less in time order.
+            found = positions_in(types.cat.categories.to_series(), universe)
+            of_category = np.where(found < 0, len(known), found).astype(narrow)
+            return of_category[types.cat.codes.to_numpy()]
+        codes = np.empty(len(types), dtype=narrow)
         for low in range(0, len(types), _CODE_SLICE):
             found = positions_in(types.iloc[low : low + _CODE_SLICE], universe)
             codes[low : low + found.size] = np.where(found < 0, len(known), found)

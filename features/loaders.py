@@ -102,7 +102,7 @@ def empty_events() -> pd.DataFrame:
         {
             c.LEAD_ID: pd.Series(dtype="str"),
             c.OCCURRED_AT: pd.Series(dtype=c.TIMESTAMP_DTYPE),
-            c.EVENT_TYPE: pd.Series(dtype="str"),
+            c.EVENT_TYPE: c.event_type_column(np.zeros(0, dtype=np.int8), []),
             c.CAMPAIGN: pd.Series(dtype="str"),
             c.CHANNEL: pd.Series(dtype="str"),
         }
@@ -260,15 +260,14 @@ def _canonical_events(
 
 
 def _event_types(types: pd.Series, mapping: dict[str, str]) -> pd.Series:
-    """Rename and snake_case event types. Done on the distinct values (a handful) rather than
-    per row: event tables have tens of millions of rows."""
+    """Renamed, snake_cased event types as a categorical (:func:`contracts.event_type_column`):
+    renamed on the distinct values (a handful) rather than per row, and kept as codes."""
     codes, uniques = pd.factorize(types, use_na_sentinel=True)
-    names = np.array(
-        [canonical_name(mapping.get(str(value), str(value))) for value in uniques], dtype=object
-    )
-    # -1 marks a missing type (reported by the caller); index a trailing None for it.
-    names = np.append(names, None)
-    return pd.Series(names[codes], index=types.index, dtype="str")
+    names = [canonical_name(mapping.get(str(value), str(value))) for value in uniques]
+    # Two raw names may map to one (e.g. "Web Visit" and "web_visit"): one category each.
+    merged, categories = pd.factorize(pd.Series(names, dtype="str"))
+    # -1 marks a missing type (reported by the caller): a trailing -1 keeps it missing.
+    return c.event_type_column(np.append(merged, -1)[codes], categories, index=types.index)
 
 
 def _canonical_outcomes(

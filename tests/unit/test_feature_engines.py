@@ -392,6 +392,29 @@ def test_unknown_event_types_count_as_engagement_only(crm_factory) -> None:
     assert row["active_days_30d"] == 1 and row["trend_7d_vs_28d"] == pytest.approx(2 / 7)
 
 
+def test_categorical_event_types_give_the_features_of_strings(small_crm) -> None:
+    """The loaders' categorical event types, with categories in another order than the spec's,
+    one the spec never saw (counted as engagement only) and one no event has, give exactly
+    the features of the same types as strings; a missing one is the same named error."""
+    leads, events, outcomes = small_crm
+    spec = _spec(leads, events, outcomes)
+    events = events.copy()
+    events.loc[events.index[::7], c.EVENT_TYPE] = "brand_new_type"
+    snapshots = _random_snapshots(leads, 300, seed=4)
+    as_strings = compute_features(spec, leads, events, outcomes, snapshots)
+    names = [*sorted(set(events[c.EVENT_TYPE]), reverse=True), "never_seen"]
+    categorical = events.assign(
+        **{c.EVENT_TYPE: pd.Categorical(events[c.EVENT_TYPE], categories=names)}
+    )
+    assert categorical[c.EVENT_TYPE].cat.categories.tolist() != list(spec.event_types)
+    pd.testing.assert_frame_equal(
+        compute_features(spec, leads, categorical, outcomes, snapshots), as_strings
+    )
+    categorical.loc[categorical.index[5], c.EVENT_TYPE] = None
+    with pytest.raises(DataValidationError, match=r"events\.event_type: missing event type"):
+        compute_features(spec, leads, categorical, outcomes, snapshots)
+
+
 def test_bad_input_names_the_field(small_crm) -> None:
     leads, events, outcomes = small_crm
     spec = _spec(leads, events, outcomes)

@@ -93,6 +93,19 @@ def test_valid_tables_become_canonical(tmp_path: Path) -> None:
     assert ds.report.dropped == []
 
 
+def test_event_types_are_categorical_with_one_category_per_canonical_name(tmp_path: Path) -> None:
+    # "Web Visit" and "web_visit" are one type once snake_cased, "Email Opened" is mapped to
+    # email_open: the events keep their order and every category is a canonical name.
+    events = EVENTS + "\nL2,2024-01-07T00:00:00Z,Web Visit\nL3,2024-02-02T00:00:00Z,email_open"
+    types = load_dataset(_config(), _write(tmp_path, events=events)).events["event_type"]
+    assert isinstance(types.dtype, pd.CategoricalDtype)
+    assert types.tolist() == [
+        "email_open", "pricing_page_view", "web_visit", "web_visit", "email_open"
+    ]  # fmt: skip
+    assert sorted(types.cat.categories) == ["email_open", "pricing_page_view", "web_visit"]
+    assert str(types.cat.categories.dtype) == "str"
+
+
 @pytest.mark.parametrize(
     ("table", "text", "expected"),
     [
