@@ -63,10 +63,15 @@ def test_unknown_leads_are_counted_per_row(monkeypatch, in_runs: bool) -> None:
     assert "nobody" in problem.examples
 
 
-def test_grouping_kernel_orders_rows_by_lead_then_time_like_lexsort() -> None:
+@pytest.mark.parametrize("bucket_rows", [1 << 15, 40])
+def test_grouping_kernel_orders_rows_by_lead_then_time_like_lexsort(
+    monkeypatch, bucket_rows: int
+) -> None:
     """The counting sort + per-lead time sort equals a stable lexsort: leads with a few rows
     and up to 64 (placed by counting), with more (merge sort), already in time order or not,
-    ties kept in input order; by row or by runs of a lead's rows, on 1 or 3 threads."""
+    ties kept in input order; by row (through one bucket of leads, or 39 buckets of 8 leads,
+    the last one of 5) or by runs of a lead's rows, on 1 or 3 threads."""
+    monkeypatch.setattr(group_kernels, "_BUCKET_ROWS", bucket_rows)
     rng = np.random.default_rng(3)
     sizes = np.r_[rng.integers(0, 6, 300), [40, 500, 33, 64, 65, 8, 1]]
     rank = rng.permutation(np.repeat(np.arange(sizes.size), sizes)).astype(np.int64)
