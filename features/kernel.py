@@ -313,7 +313,10 @@ def load_compiled() -> None:
     lead_ids.load_compiled()
     for rank in (empty, empty.astype(np.int32)):  # lead ranks are int32 below 2**31 leads
         group_kernels.group_by_lead(rank, empty, 0)
-    group_kernels.group_by_lead_with(empty.astype(np.int32), empty, empty.astype(np.int16), 0)
+    for runs in (None, empty):  # rows one at a time, and runs of a lead's rows
+        group_kernels.group_by_lead_with(
+            empty.astype(np.int32), empty, empty.astype(np.int16), 0, run_ends=runs
+        )
     snapshot_kernel.lay_grid(empty, 0, one, empty, 0, True, 1, 1, 1, False)
     window = np.zeros(1, dtype=np.int64)
     sweep_leads(
