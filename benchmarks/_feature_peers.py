@@ -12,7 +12,8 @@ import pandas as pd
 from features import contracts as c
 from features.batch import AS_OF
 from features.dataset import Dataset
-from features.spec import DAY_NS, PASSIVE_EVENT_TYPES, FeatureSpec
+from features.spec import PASSIVE_EVENT_TYPES, FeatureSpec
+from features.time_rule import DAY_NS
 
 
 def pandas_features(spec: FeatureSpec, data: Dataset, snapshots: pd.DataFrame) -> pd.DataFrame:

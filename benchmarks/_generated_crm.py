@@ -10,7 +10,8 @@ import pandas as pd
 from features import contracts as c
 from features.config import DatasetConfig, LeadsSource, OutcomesSource
 from features.dataset import Dataset
-from features.spec import DAY_NS, FeatureParams, FeatureSpec, build_feature_spec
+from features.spec import FeatureParams, FeatureSpec, build_feature_spec
+from features.time_rule import DAY_NS
 
 EXTRA_TYPES = ("webinar_registered",)
 ATTRIBUTES = [("industry", "categorical", "Industry"), ("annual_revenue", "numeric", "Revenue")]

@@ -47,7 +47,8 @@ from features.files import write_text_atomically  # noqa: E402
 from features.online import OnlineEngine  # noqa: E402
 from features.pipeline import stream_feature_table  # noqa: E402
 from features.snapshots import build_snapshots  # noqa: E402
-from features.spec import DAY_NS, FeatureParams, build_feature_spec  # noqa: E402
+from features.spec import FeatureParams, build_feature_spec  # noqa: E402
+from features.time_rule import DAY_NS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "features.json"
 

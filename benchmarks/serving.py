@@ -49,7 +49,8 @@ def train_and_register(store: Path, n_leads: int) -> tuple[str, list[dict], list
     sys.path.insert(0, str(ROOT))
     from features.config import load_config
     from features.loaders import load_dataset
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
     from features.spec import FeatureParams
     from models.pyfunc import leads_to_frame
     from models.registry import client_for

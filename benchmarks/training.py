@@ -47,7 +47,8 @@ def child(leads: int, seed: int, quick: bool, tune: int = 0, tune_minutes: float
     from features.config import load_config
     from features.loaders import load_dataset
     from features.oracle import oracle_probability
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
     from training import pipeline
     from training.config import TrainingConfig
     from training.dataset import build_training_set, feature_params

@@ -24,25 +24,9 @@ from evaluation.comparison import compare_models
 from evaluation.lift import decile_table
 from evaluation.metrics import classification_metrics
 from evaluation.slices import slice_metrics
+from evaluation.table_html import DASH, html_table
 from evaluation.tiers import tier_table, top_tier_summary
 from features.files import write_text_atomically
-
-_COUNT_COLUMNS = {"leads", "wins", "n", "n_pos", "entered", "converted", "decile", "bin"}
-_RATE_COLUMNS = {
-    "conversion", "share_leads", "share_wins", "cum_share_wins", "cum_share_leads", "recall",
-    "lead_share", "loss_rate", "base_rate", "share", "top_tier_conversion",
-}  # fmt: skip
-_MONEY_COLUMNS = {"revenue_won"}
-_DAYS_COLUMNS = {"median_days"}
-_SCORE_COLUMNS = {"min_score", "mean_score"}  # probabilities near 0: significant digits
-_HEADERS = {
-    "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "ece": "ECE", "brier": "Brier",
-    "top_decile_lift": "top-decile lift", "top_tier_conversion": "A-tier conversion",
-    "share_leads": "% of leads", "share_wins": "% of wins", "cum_share_wins": "cum. % of wins",
-    "cum_share_leads": "cum. % of leads", "lead_share": "% of leads", "median_days": "median days",
-    "reference_auc_gain": "model's ROC-AUC gain [95% CI]",
-}  # fmt: skip
-DASH = "–"
 
 
 def evaluation_tables(
@@ -90,74 +74,6 @@ def evaluation_figures(
     if tiers_table is not None:
         figures["Conversion by tier"] = plots.tier_figure(tiers_table)
     return {caption: plots.figure_to_data_uri(fig) for caption, fig in figures.items()}
-
-
-def _format_value(column: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return DASH
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else ""
-    if isinstance(value, int | np.integer) or column in _COUNT_COLUMNS:
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        if column in _RATE_COLUMNS:
-            return f"{100 * value:.1f}%"
-        if column in _MONEY_COLUMNS:
-            return f"{value:,.0f}"
-        if column in _DAYS_COLUMNS:
-            return f"{value:.1f}"
-        if column in _SCORE_COLUMNS:
-            return f"{value:.3g}"
-        return f"{value:.3f}"
-    return str(value)
-
-
-def format_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Display strings for a table: counts with separators, rates as %, a conversion CI merged
-    into the conversion cell ("12.3% [10.1–14.6%]"), NaN as a dash."""
-    shown = pd.DataFrame(index=frame.index)
-    for column in frame.columns:
-        if column in {"conversion_low", "conversion_high", *_GAIN_BOUNDS}:
-            continue
-        shown[column] = [_format_value(column, v) for v in frame[column].astype(object)]
-    if {"conversion", "conversion_low", "conversion_high"} <= set(frame.columns):
-        lows = [_format_value("conversion", v) for v in frame["conversion_low"].astype(object)]
-        highs = [_format_value("conversion", v) for v in frame["conversion_high"].astype(object)]
-        shown["conversion"] = [
-            f"{c} <span class=ci>[{lo}–{hi}]</span>" if c != DASH else c
-            for c, lo, hi in zip(shown["conversion"], lows, highs, strict=True)
-        ]
-    if {"reference_auc_gain", *_GAIN_BOUNDS} <= set(frame.columns):
-        shown["reference_auc_gain"] = [
-            DASH if g != g else f"{g:+.3f} <span class=ci>[{lo:+.3f} to {hi:+.3f}]</span>"
-            for g, lo, hi in frame[["reference_auc_gain", *_GAIN_BOUNDS]].itertuples(index=False)
-        ]
-    return shown
-
-
-_GAIN_BOUNDS = ("reference_auc_gain_low", "reference_auc_gain_high")
-
-
-def _html_table(frame: pd.DataFrame, highlight_first: bool = False) -> str:
-    shown = format_table(frame)
-    text = {c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c].dtype)}
-    head = "".join(
-        f"<th{' class=t' if c in text else ''}>"
-        f"{html.escape(_HEADERS.get(str(c), str(c).replace('_', ' ')))}</th>"
-        for c in shown.columns
-    )
-    body = []
-    for i, row in enumerate(shown.itertuples(index=False)):
-        cls = " class=hl" if highlight_first and i == 0 else ""
-        if "small" in frame.columns and bool(frame["small"].iloc[i]):
-            cls = " class=small"
-        cells = "".join(
-            f"<td{' class=t' if col in text else ''}>"
-            f"{cell if '<span' in cell else html.escape(cell)}</td>"
-            for col, cell in zip(shown.columns, row, strict=True)
-        )
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _as_uri(image: str | bytes | Figure) -> str:
@@ -268,12 +184,12 @@ def render_report(
         "overall rate. Brier / log loss / ECE only for probability scores. The ROC-AUC gain is "
         "the model's minus that row's, with a paired bootstrap interval: an interval that "
         "contains 0 means this holdout cannot tell the two apart.",
-        _html_table(tables["comparison"], highlight_first=True),
+        html_table(tables["comparison"], highlight_first=True),
     )
     if "tiers" in tables:
         top = pd.DataFrame(tables.get("top_tiers") or [])
-        body = f"<div class=two><div>{_html_table(tables['tiers'])}</div>"
-        body += f"<div>{_html_table(top)}</div></div>" if len(top) else "</div>"
+        body = f"<div class=two><div>{html_table(tables['tiers'])}</div>"
+        body += f"<div>{html_table(top)}</div></div>" if len(top) else "</div>"
         section(
             "Tiers",
             "Conversion with 95% Wilson interval; recall = share of all wins in those tiers.",
@@ -291,18 +207,18 @@ def render_report(
     section(
         "Lift and gains by decile",
         "Decile 1 = highest scores. Cum. % of wins = share of all wins captured down to that decile.",
-        _html_table(tables["deciles"]),
+        html_table(tables["deciles"]),
     )
     if "slices" in tables:
         section(
             "Slices",
             "Grey rows are small slices (few leads or too few wins/losses for an AUC): read them "
             "with their interval.",
-            _html_table(tables["slices"]),
+            html_table(tables["slices"]),
         )
     if lifecycle is not None:
-        body = f"<div class=two><div>{_html_table(lifecycle['stages'])}</div>"
-        body += f"<div>{_html_table(lifecycle['funnel'])}</div></div>"
+        body = f"<div class=two><div>{html_table(lifecycle['stages'])}</div>"
+        body += f"<div>{html_table(lifecycle['funnel'])}</div></div>"
         section(
             "Lifecycle",
             "Leads per current stage, and for each funnel step how many moved on, the loss rate "
@@ -310,7 +226,7 @@ def render_report(
             body,
         )
     for title, (note, frame) in (extra_sections or {}).items():
-        section(title, note, _html_table(frame))
+        section(title, note, html_table(frame))
     parts.append("</main></body></html>")
     return "".join(parts)
 

@@ -21,7 +21,8 @@ from features import group_kernels, kernel
 from features.contracts import DataValidationError, Problem, examples_of
 from features.kernel_layout import Layout, active_codes, has_opportunity_features
 from features.lead_ids import default_threads, lead_positions, positions_in
-from features.spec import SECOND_NS, FeatureSpec
+from features.spec import FeatureSpec
+from features.time_rule import SECOND_NS
 
 AS_OF = "as_of"
 _NEVER = np.iinfo(np.int64).max  # close time of a deal still open at export

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from features import kernel
-from features.spec import DAY_NS, PASSIVE_EVENT_TYPES, FeatureSpec
+from features.spec import PASSIVE_EVENT_TYPES, FeatureSpec
+from features.time_rule import DAY_NS
 
 
 def computed_names(spec: FeatureSpec) -> list[str]:

@@ -9,15 +9,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from features.oracle import IN, OPP, OUT, WON
 from features.population import People
-
-if TYPE_CHECKING:
-    from features.simulator import SimulationConfig
+from features.simulation_config import SimulationConfig
 
 # Engagement intensity per day in each state (OUT, IN, OPP) for a lead of propensity 1.
 ENGAGEMENT_RATES: dict[str, tuple[float, float, float]] = {

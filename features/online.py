@@ -21,14 +21,8 @@ import numpy as np
 import pandas as pd
 
 from features.contracts import INTENT_EVENT_TYPES
-from features.spec import (
-    DAY_NS,
-    PASSIVE_EVENT_TYPES,
-    SECOND_NS,
-    FeatureSpec,
-    as_of_ns,
-    timestamp_ns,
-)
+from features.spec import PASSIVE_EVENT_TYPES, FeatureSpec
+from features.time_rule import DAY_NS, SECOND_NS, as_of_ns, timestamp_ns
 
 
 def event_times_ns(event_times: Any, field_name: str = "event_times") -> np.ndarray:

@@ -4,12 +4,10 @@ latent rates that fit (and an unobserved account effect) puts on their buying ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from features.simulator import SimulationConfig
+from features.simulation_config import SimulationConfig
 
 # (values, probabilities, fit coefficients). Coefficients are log-rate effects on buying.
 INDUSTRY = (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from features.spec import SECOND_NS
+from features.time_rule import SECOND_NS
 
 NO_LIMIT = np.iinfo(np.int64).max  # ``max_age_ns`` when leads never age out of the grid
 

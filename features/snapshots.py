@@ -26,7 +26,7 @@ from features.config import SnapshotConfig
 from features.dataset import Dataset
 from features.grouping import AS_OF, Grouped, utc_datetimes
 from features.lead_ids import positions_in
-from features.spec import DAY_NS
+from features.time_rule import DAY_NS
 
 
 @dataclass

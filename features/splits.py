@@ -12,7 +12,7 @@ import pandas as pd
 
 from features import contracts as c
 from features.grouping import AS_OF
-from features.spec import DAY_NS
+from features.time_rule import DAY_NS
 
 DEFAULT_FRACTIONS: Mapping[str, float] = {
     "train": 0.6,

@@ -27,7 +27,8 @@ def simulate(
     """Simulate a B2B CRM (leads, engagement events, closed deals) with a known ground truth."""
     from rich.progress import Progress
 
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
 
     settings: Settings = ctx.obj
     config = SimulationConfig(

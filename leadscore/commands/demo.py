@@ -32,7 +32,8 @@ def demo(
     """Simulate a CRM, train, validate, register the champion, score and serve it."""
     from features.config import load_config
     from features.loaders import load_dataset
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
     from leadscore.commands.evaluate import run_evaluation
     from leadscore.commands.training import run_training
     from models.batch import read_previous, score_dataset, tier_summary, write_scores_atomically

@@ -166,7 +166,8 @@ def register_trained(store: Path, n_leads: int = 2500, seed: int = 7) -> str:
     """
     from features.config import load_config
     from features.loaders import load_dataset
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
     from features.spec import FeatureParams
     from models.registry import client_for
     from training.config import TrainingConfig

@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("batch_scoring")]
 def champion(tmp_path_factory) -> tuple[str, Path, Path]:
     from features.config import load_config
     from features.loaders import load_dataset
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
     from models.registry import client_for
     from training.config import TrainingConfig
     from training.dataset import feature_params

@@ -13,7 +13,8 @@ from features.config import load_config
 from features.distributed import compute_features_distributed, partition_leads
 from features.loaders import load_dataset
 from features.pipeline import build_snapshots_for, feature_spec_for
-from features.simulator import SimulationConfig, simulate_crm
+from features.simulation_config import SimulationConfig
+from features.simulator import simulate_crm
 from features.spec import FeatureParams
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("dask")]

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("dask")]
 def crm(tmp_path_factory):
     from features.config import load_config
     from features.loaders import load_dataset
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
 
     folder = tmp_path_factory.mktemp("dask_training") / "data"
     simulate_crm(SimulationConfig(n_leads=4000, days=730, seed=21), folder)

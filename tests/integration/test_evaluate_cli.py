@@ -14,7 +14,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("evaluate")]
 def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
     from features.config import load_config
     from features.loaders import load_dataset
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
     from leadscore.cli import app
     from models.registry import client_for
     from training.config import TrainingConfig

@@ -28,7 +28,8 @@ def test_features_build_streams_the_same_rows_as_the_table(tmp_path) -> None:
     from features.config import load_config
     from features.loaders import load_dataset
     from features.pipeline import build_feature_table, feature_spec_for
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
     from features.spec import FeatureParams
     from leadscore.settings import Settings
 
@@ -65,7 +66,8 @@ def test_features_build_streams_the_same_rows_as_the_table(tmp_path) -> None:
 
 
 def test_features_build_rejects_bad_input_and_writes_nothing(tmp_path) -> None:
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
 
     data = tmp_path / "data"
     simulate_crm(SimulationConfig(n_leads=300, seed=4), data)

@@ -29,7 +29,8 @@ def _free_port() -> int:
 def logged(tmp_path_factory):
     from features.config import load_config
     from features.loaders import load_dataset
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
     from training.config import TrainingConfig
     from training.dataset import feature_params
     from training.pipeline import train_model

@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("training_registr
 def store(tmp_path_factory):
     from features.config import load_config
     from features.loaders import load_dataset
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
     from training.config import TrainingConfig
     from training.dataset import feature_params
     from training.pipeline import train_model
@@ -109,7 +110,8 @@ def test_retrain_closes_the_loop(tmp_path) -> None:
     challenger is registered from a combined outcomes file; user files stay untouched."""
     import pandas as pd
 
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
     from models.registry import alias_version, client_for, list_versions
 
     data = tmp_path / "data"

@@ -15,13 +15,8 @@ from features.config import SnapshotConfig
 from features.contracts import DataValidationError
 from features.online import OnlineEngine
 from features.snapshots import SnapshotCounts
-from features.spec import (
-    DAY_NS,
-    PASSIVE_EVENT_TYPES,
-    FeatureParams,
-    FeatureSpec,
-    build_feature_spec,
-)
+from features.spec import PASSIVE_EVENT_TYPES, FeatureParams, FeatureSpec, build_feature_spec
+from features.time_rule import DAY_NS
 
 PARAMS = FeatureParams()
 COLLEAGUES = "account_engaged_colleagues_30d"
@@ -513,7 +508,8 @@ def test_batch_and_online_agree_on_500_simulated_snapshots(tmp_path) -> None:
     from features.config import load_config
     from features.loaders import load_dataset
     from features.pipeline import build_snapshots_for, feature_spec_for
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
 
     simulate_crm(SimulationConfig(n_leads=1500, seed=5), tmp_path)
     dataset = load_dataset(load_config("demo"), tmp_path)
@@ -590,7 +586,8 @@ def test_streamed_training_rows_equal_the_table_on_the_simulator(tmp_path) -> No
     from features.config import load_config
     from features.loaders import load_dataset
     from features.pipeline import feature_spec_for
-    from features.simulator import SimulationConfig, simulate_crm
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
 
     simulate_crm(SimulationConfig(n_leads=1200, seed=8), tmp_path)
     dataset = load_dataset(load_config("demo"), tmp_path)

@@ -10,15 +10,8 @@ import pandas as pd
 import pytest
 
 from features.contracts import INTENT_EVENT_TYPES, KNOWN_EVENT_TYPES
-from features.spec import (
-    SECOND_NS,
-    Feature,
-    FeatureParams,
-    FeatureSpec,
-    as_of_ns,
-    build_feature_spec,
-    timestamp_ns,
-)
+from features.spec import Feature, FeatureParams, FeatureSpec, build_feature_spec
+from features.time_rule import SECOND_NS, as_of_ns, timestamp_ns
 
 ATTRS = [("industry", "categorical", "Industry"), ("annual_revenue", "numeric", "Annual revenue")]
 

@@ -14,7 +14,8 @@ from features import lead_ids as lookup
 from features.batch import AS_OF, compute_features
 from features.contracts import DataValidationError
 from features.lead_ids import lead_positions
-from features.spec import DAY_NS, FeatureParams, build_feature_spec
+from features.spec import FeatureParams, build_feature_spec
+from features.time_rule import DAY_NS
 
 
 def _chunked(values: list[str | None], cut: int) -> pd.Series:

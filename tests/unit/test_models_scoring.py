@@ -14,7 +14,8 @@ import pytest
 
 from features.config import load_config
 from features.loaders import load_dataset
-from features.simulator import SimulationConfig, simulate_crm
+from features.simulation_config import SimulationConfig
+from features.simulator import simulate_crm
 from models.pyfunc import LeadScorePyfunc, frame_to_leads, leads_to_frame
 from models.schema import LeadIn
 from training.config import TrainingConfig

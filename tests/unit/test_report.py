@@ -16,12 +16,12 @@ from evaluation import plots
 from evaluation.report import (
     evaluation_figures,
     evaluation_tables,
-    format_table,
     metrics_json,
     render_report,
     write_metrics_json,
     write_report,
 )
+from evaluation.table_html import format_table
 
 
 @pytest.fixture(scope="module")

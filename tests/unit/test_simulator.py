@@ -14,7 +14,8 @@ from features.config import load_config
 from features.loaders import load_dataset
 from features.oracle import expm_batched, generator_matrices, oracle_probability
 from features.pipeline import build_snapshots_for
-from features.simulator import SimulationConfig, simulate_crm
+from features.simulation_config import SimulationConfig
+from features.simulator import simulate_crm
 from features.spec import FeatureParams
 
 TABLES = ("leads", "events", "outcomes", "truth")

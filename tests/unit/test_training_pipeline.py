@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.activity_tables import empty_events, empty_outcomes
 from features.config import AttributeType, DatasetConfig, LeadsSource
 from features.dataset import Attribute, Dataset
-from features.loaders import empty_events, empty_outcomes
 from features.spec import FeatureParams
 from models.bundle import LeadScoreModel
 from training.config import TrainingConfig
