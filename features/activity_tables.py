@@ -15,6 +15,7 @@ from features.parsing import (
     optional_roles,
     parse_binary,
     parse_ids,
+    parse_numbers,
     parse_timestamps,
     require_columns,
 )
@@ -157,20 +158,9 @@ def canonical_outcomes(
             negatives=[value.lower() for value in source.lost_values],
         ).astype("bool")
     if "amount" in roles:
-        amount = closed_raw[roles["amount"]]
-        numbers = pd.to_numeric(amount, errors="coerce")
-        bad = amount.notna() & numbers.isna()
-        if bad.any():
-            problems.append(
-                Problem(
-                    "outcomes",
-                    roles["amount"],
-                    "not a number",
-                    int(bad.sum()),
-                    examples_of(amount[bad]),
-                )
-            )
-        out[c.AMOUNT] = numbers.astype("float64")
+        out[c.AMOUNT] = parse_numbers(
+            closed_raw[roles["amount"]], "outcomes", roles["amount"], problems
+        )
     else:
         out[c.AMOUNT] = np.nan
     reversed_ = (

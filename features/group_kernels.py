@@ -33,6 +33,14 @@ def _lead_offsets(rank: np.ndarray, run_ends: np.ndarray, n_leads: int) -> np.nd
     return offsets
 
 
+def even_ranges(starts: np.ndarray, parts: int) -> list[int]:
+    """Bounds of ``parts`` ranges of items (leads, buckets, partitions) with about as many
+    rows each, one range per core: item ``i``'s rows start at ``starts[i]`` (ascending; the
+    last entry is the total)."""
+    cuts = np.searchsorted(starts, np.arange(1, parts) * starts[-1] / parts)
+    return [0, *np.minimum(cuts, starts.size - 1).tolist(), starts.size - 1]
+
+
 def group_by_lead(rank: np.ndarray, ns: np.ndarray, n_leads: int) -> tuple[np.ndarray, np.ndarray]:
     """``(order, offsets)``: ``order`` sorts rows by (rank, ns) (stable), and lead ``r``'s rows
     are ``order[offsets[r]:offsets[r + 1]]``. A counting sort by lead, then each lead's few
@@ -68,9 +76,7 @@ def group_by_lead_with(
         if run_ends is None:
             _group_rows(pool, threads, rank, ns, code, offsets, ns_out, code_out)
         else:
-            # Lead ranges with about the same number of rows each.
-            cuts = np.searchsorted(offsets, np.linspace(0, ns.size, threads + 1)[1:-1])
-            bounds = np.r_[0, cuts, n_leads]
+            bounds = even_ranges(offsets, threads)
             list(
                 pool.map(
                     lambda t: _scatter_runs(
@@ -122,9 +128,7 @@ def _group_rows(
             range(threads),
         )
     )  # fmt: skip
-    # Bucket ranges with about the same number of rows each.
-    cuts = np.searchsorted(bucket_start, np.linspace(0, ns.size, threads + 1)[1:-1])
-    bounds = [0, *np.minimum(cuts, buckets).tolist(), buckets]
+    bounds = even_ranges(bucket_start, threads)
     list(
         pool.map(
             lambda t: _place_buckets(

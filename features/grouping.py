@@ -211,15 +211,17 @@ class Prepared:
             )
         narrow = np.int16 if len(known) < np.iinfo(np.int16).max else np.int64  # 1/4 the memory
         universe = pd.Series(known, dtype="str")
+
+        def code_of(values: pd.Series) -> np.ndarray:
+            found = positions_in(values, universe)
+            return np.where(found < 0, len(known), found).astype(narrow)
+
         if isinstance(types.dtype, pd.CategoricalDtype):
             # No string hashed per event: 25M events, 1M leads, ~1.4 s less in time order.
-            found = positions_in(types.cat.categories.to_series(), universe)
-            of_category = np.where(found < 0, len(known), found).astype(narrow)
-            return of_category[types.cat.codes.to_numpy()]
+            return code_of(types.cat.categories.to_series())[types.cat.codes.to_numpy()]
         codes = np.empty(len(types), dtype=narrow)
         for low in range(0, len(types), _CODE_SLICE):
-            found = positions_in(types.iloc[low : low + _CODE_SLICE], universe)
-            codes[low : low + found.size] = np.where(found < 0, len(known), found)
+            codes[low : low + _CODE_SLICE] = code_of(types.iloc[low : low + _CODE_SLICE])
         return codes
 
     @staticmethod

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from features import contracts as c
 from features import id_kernels
 from features.contracts import DataValidationError, Problem, examples_of
+from features.group_kernels import even_ranges
 
 _RUN_SAMPLE = 1 << 16  # rows looked at to tell whether a table's lead ids come in runs
 _MIN_RUN = 4  # rows per run, on average, for runs to be worth finding
@@ -145,9 +146,7 @@ def _look_up(
         )
     )
     found = np.empty(len(out), dtype=np.int32)
-    # Partitions in one range per core, cut where each has about as many keys to match.
-    cuts = np.searchsorted(row_starts, np.arange(1, threads) * len(out) / threads)
-    bounds = [0, *np.minimum(cuts, 1 << bits).tolist(), 1 << bits]
+    bounds = even_ranges(row_starts, threads)  # partitions with about as many keys each
     list(
         pool.map(
             lambda t: id_kernels.match_partitions(

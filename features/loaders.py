@@ -31,6 +31,7 @@ from features.parsing import (
     BOOLEAN_TRUE,
     parse_binary,
     parse_ids,
+    parse_numbers,
     parse_timestamps,
     require_columns,
 )
@@ -187,12 +188,4 @@ def _attribute(
             negatives=BOOLEAN_FALSE,
             allow_missing=True,
         )
-    if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64")
-    numbers = pd.to_numeric(text.where(present), errors="coerce")
-    bad = present & numbers.isna()
-    if bad.any():
-        problems.append(
-            Problem("leads", column, "not a number", int(bad.sum()), examples_of(values[bad]))
-        )
-    return numbers.astype("float64")
+    return parse_numbers(values, "leads", column, problems, present)

@@ -1,5 +1,5 @@
 """Column parsers of the loaders: required columns, ids, timestamps (offsets honoured, naive
-times read in the config's time zone) and yes/no values. Each appends a :class:`Problem`
+times read in the config's time zone) numbers and yes/no values. Each appends a :class:`Problem`
 naming the table and column instead of raising, so a load reports every problem at once."""
 
 from __future__ import annotations
@@ -30,6 +30,27 @@ def require_columns(
         problems.append(
             Problem(table, column, f"missing column (found: {list(raw.columns)[:12]})", len(raw))
         )
+
+
+def parse_numbers(
+    values: pd.Series,
+    table: str,
+    column: str,
+    problems: list[Problem],
+    present: pd.Series | None = None,
+) -> pd.Series:
+    """A number column as float64: text that is not a number is a problem naming the column;
+    values outside ``present`` (default: the missing ones) are NaN."""
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    present = values.notna() if present is None else present
+    numbers = pd.to_numeric(values.where(present), errors="coerce")
+    bad = present & numbers.isna()
+    if bad.any():
+        problems.append(
+            Problem(table, column, "not a number", int(bad.sum()), examples_of(values[bad]))
+        )
+    return numbers.astype("float64")
 
 
 def parse_ids(values: pd.Series, table: str, column: str, problems: list[Problem]) -> pd.Series:
