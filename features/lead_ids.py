@@ -131,27 +131,34 @@ def _look_up(
     matched partition by partition, and put back in row order."""
     buffers = [_string_buffers(part) for part in parts]
     part_of_row = [np.empty(len(part), dtype=np.uint16) for part in parts]
+    hash_of_row = [np.empty(len(part), dtype=np.uint32) for part in parts]
 
     def each_part(kernel: Callable[[int], object]) -> list:
         return list(pool.map(kernel, range(len(parts))))
 
-    counts = each_part(lambda k: id_kernels.count_partitions(*buffers[k], bits, part_of_row[k]))
+    counts = each_part(
+        lambda k: id_kernels.count_partitions(*buffers[k], bits, part_of_row[k], hash_of_row[k])
+    )
     row_cursor, row_starts = _cursors([rows for rows, _ in counts])
     byte_cursor, byte_starts = _cursors([nbytes for _, nbytes in counts])
     lengths = np.empty(len(out), dtype=np.uint32)
+    key_hash = np.empty(len(out), dtype=np.uint32)
     key_bytes = np.empty(byte_starts[-1], dtype=np.uint8)
-    each_part(
-        lambda k: id_kernels.scatter_keys(
-            *buffers[k], part_of_row[k], row_cursor[k].copy(), byte_cursor[k], lengths, key_bytes
-        )
-    )
+
+    def scatter(k: int) -> None:
+        id_kernels.scatter_keys(
+            *buffers[k], part_of_row[k], hash_of_row[k], row_cursor[k].copy(), byte_cursor[k],
+            lengths, key_hash, key_bytes,
+        )  # fmt: skip
+
+    each_part(scatter)
     found = np.empty(len(out), dtype=np.int32)
     bounds = even_ranges(row_starts, threads)  # partitions with about as many keys each
     list(
         pool.map(
             lambda t: id_kernels.match_partitions(
                 bounds[t], bounds[t + 1], *table.result(), row_starts, byte_starts, lengths,
-                key_bytes, found,
+                key_hash, key_bytes, found,
             ),
             range(threads),
         )

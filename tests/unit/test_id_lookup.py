@@ -72,8 +72,10 @@ def test_an_equal_hash_without_equal_bytes_is_no_match() -> None:
     hash_of_b = id_kernels.partition_values(*_buffers(["b"]), valid, bits)[4][0]
     partition = int(hash_of_b >> np.uint64(64 - bits))
     part_of_row = np.empty(1, dtype=np.uint16)
-    rows, nbytes = id_kernels.count_partitions(*_buffers(["b"]), bits, part_of_row)
+    hash_of_row = np.empty(1, dtype=np.uint32)
+    rows, nbytes = id_kernels.count_partitions(*_buffers(["b"]), bits, part_of_row, hash_of_row)
     assert part_of_row[0] == partition
+    assert hash_of_row[0] == hash_of_b & np.uint64(0xFFFFFFFF)  # kept for matching
     row_starts, byte_starts = np.r_[0, np.cumsum(rows)], np.r_[0, np.cumsum(nbytes)]
     slot_starts = np.array([0, 16, 32])
     slots = np.full(32, -1, dtype=np.int32)
@@ -85,8 +87,8 @@ def test_an_equal_hash_without_equal_bytes_is_no_match() -> None:
         id_kernels.match_partitions(
             0, 2, starts, np.zeros(1, dtype=np.int32), np.array([0, 1]),
             np.frombuffer(lead, np.uint8), np.array([hash_of_b]), slot_starts, slots,
-            row_starts, byte_starts, np.ones(1, dtype=np.uint32), np.frombuffer(b"b", np.uint8),
-            found,
+            row_starts, byte_starts, np.ones(1, dtype=np.uint32), hash_of_row,
+            np.frombuffer(b"b", np.uint8), found,
         )  # fmt: skip
         return int(found[0])
 
