@@ -4,7 +4,7 @@ How: rows of every table are grouped by lead and put in time order (``features.g
 a counting sort, linear), then a compiled kernel (``features.kernel``) sweeps each lead's
 snapshots in time order with one pointer per window over its events: no joins, no
 (snapshot x event) pairs, exact integer time comparisons shared with the online engine. Measured (``benchmarks/features.py``, 2 shared
-cores, 20k leads): the plain pandas merge + group-by of the same spec is 60-180x slower, DuckDB
+cores, 20k leads): the plain pandas merge + group-by of the same spec is 60-220x slower, DuckDB
 needs 3-6x longer for the per-type windowed counts *alone* (a range join) than this engine for
 the whole spec, and the numpy formulation the kernel replaced (searchsorted over packed keys)
 took ~3x as long for the feature computation.
