@@ -41,6 +41,15 @@ def even_ranges(starts: np.ndarray, parts: int) -> list[int]:
     return [0, *np.minimum(cuts, starts.size - 1).tolist(), starts.size - 1]
 
 
+def slice_cursors(counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(cursors, starts)`` for partitioned streams written by several slices of rows:
+    where slice ``k`` starts writing in partition ``p`` (``cursors[k, p]``, after the slices
+    before it) and where each partition starts, from each slice's ``counts`` per partition."""
+    by_partition = np.stack(counts).T  # partitions x slices
+    ends = np.cumsum(by_partition).reshape(by_partition.shape)
+    return (ends - by_partition).T.copy(), np.r_[0, ends[:, -1]]
+
+
 def group_by_lead(rank: np.ndarray, ns: np.ndarray, n_leads: int) -> tuple[np.ndarray, np.ndarray]:
     """``(order, offsets)``: ``order`` sorts rows by (rank, ns) (stable), and lead ``r``'s rows
     are ``order[offsets[r]:offsets[r + 1]]``. A counting sort by lead, then each lead's few
@@ -110,14 +119,13 @@ def _group_rows(
     per_lead = max(ns.size / max(n_leads, 1), 1.0)
     bits = int(np.clip(np.log2(max(_BUCKET_ROWS / per_lead, 1.0)), 0, _MAX_BUCKET_BITS))
     buckets = (n_leads >> bits) + 1
-    bucket_start = offsets[np.minimum(np.arange(buckets + 1) << bits, n_leads)]
     slices = np.linspace(0, rank.size, threads + 1).astype(np.int64)
     counts = list(
         pool.map(
             lambda t: _bucket_counts(rank, slices[t], slices[t + 1], bits, buckets), range(threads)
         )
     )
-    cursors = bucket_start[:-1] + np.cumsum([np.zeros(buckets, np.int64), *counts[:-1]], axis=0)
+    cursors, bucket_start = slice_cursors(counts)
     local_rank = np.empty(ns.size, dtype=np.uint16)
     list(
         pool.map(

@@ -22,6 +22,7 @@ import numba
 import numpy as np
 
 from features import group_kernels, lead_ids, snapshot_kernel
+from features.time_rule import DAY_NS
 
 # Positions in the ``scalar_columns`` array (column of each lead-level feature, -1 if absent).
 TENURE, LOST, WINS, RECYCLED, OPEN, OPEN_DAYS = 0, 1, 2, 3, 4, 5
@@ -34,7 +35,6 @@ N_SETTINGS = 10
 
 _NAT = np.iinfo(np.int64).min
 _MERGE_MAX = 8  # accounts of up to this many leads merge their as_of times; larger ones sort
-DAY_NS = 86_400 * 1_000_000_000
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from features import contracts as c
 from features import id_kernels
 from features.contracts import DataValidationError, Problem, examples_of
-from features.group_kernels import even_ranges
+from features.group_kernels import even_ranges, slice_cursors
 
 _RUN_SAMPLE = 1 << 16  # rows looked at to tell whether a table's lead ids come in runs
 _MIN_RUN = 4  # rows per run, on average, for runs to be worth finding
@@ -139,8 +139,8 @@ def _look_up(
     counts = each_part(
         lambda k: id_kernels.count_partitions(*buffers[k], bits, part_of_row[k], hash_of_row[k])
     )
-    row_cursor, row_starts = _cursors([rows for rows, _ in counts])
-    byte_cursor, byte_starts = _cursors([nbytes for _, nbytes in counts])
+    row_cursor, row_starts = slice_cursors([rows for rows, _ in counts])
+    byte_cursor, byte_starts = slice_cursors([nbytes for _, nbytes in counts])
     lengths = np.empty(len(out), dtype=np.uint32)
     key_hash = np.empty(len(out), dtype=np.uint32)
     key_bytes = np.empty(byte_starts[-1], dtype=np.uint8)
@@ -175,15 +175,6 @@ def _slices(chunk: pa.Array, threads: int) -> list[pa.Array]:
     """``chunk`` in ``threads`` slices of about equal length (one task each)."""
     size = max(-(-len(chunk) // threads), 1)
     return [chunk.slice(at, size) for at in range(0, len(chunk), size)]
-
-
-def _cursors(counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``(cursors, starts)`` for partitioned streams written by several slices: where slice
-    ``k`` starts writing in partition ``p`` (``cursors[k, p]``, after the slices before it)
-    and where each partition starts, from each slice's ``counts`` per partition."""
-    by_partition = np.stack(counts).T  # partitions x slices
-    ends = np.cumsum(by_partition).reshape(by_partition.shape)
-    return (ends - by_partition).T.copy(), np.r_[0, ends[:, -1]]
 
 
 def _string_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:

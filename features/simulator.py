@@ -56,8 +56,7 @@ from features.lead_journeys import (
 from features.oracle import IN, OPP, OUT, STATE_NAMES, WON, generator_matrices, win_within
 from features.population import DEAL_BY_SIZE, People, draw_people
 from features.simulation_config import SimulationConfig, SimulationSummary
-
-DAY_NS = 86_400 * 10**9
+from features.time_rule import DAY_NS
 
 CAMPAIGNS = tuple(f"nurture_{i:02d}" for i in range(1, 9))
 
