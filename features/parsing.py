@@ -1,5 +1,5 @@
 """Column parsers of the loaders: required columns, ids, timestamps (offsets honoured, naive
-times read in the config's time zone) numbers and yes/no values. Each appends a :class:`Problem`
+times read in the config's time zone), numbers and yes/no values. Each appends a :class:`Problem`
 naming the table and column instead of raising, so a load reports every problem at once."""
 
 from __future__ import annotations
