@@ -8,6 +8,7 @@ import pandas as pd
 
 from features import contracts as c
 from features.contracts import LoadReport, Problem, examples_of
+from features.lead_ids import positions_in
 
 
 def drop_orphans(
@@ -18,7 +19,7 @@ def drop_orphans(
     dropped: list[Problem],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The three tables without their orphans; each kind dropped is appended to ``dropped``."""
-    known = pd.Index(leads[c.LEAD_ID])
+    known = leads[c.LEAD_ID]
     events = _of_known_leads(events, known, "events", "events for unknown leads", dropped)
     outcomes = _of_known_leads(outcomes, known, "outcomes", "outcomes for unknown leads", dropped)
     if c.CREATED_AT in leads and len(outcomes):
@@ -52,9 +53,11 @@ def without_closed_deals(
 
 
 def _of_known_leads(
-    frame: pd.DataFrame, known: pd.Index, table: str, message: str, dropped: list[Problem]
+    frame: pd.DataFrame, known: pd.Series, table: str, message: str, dropped: list[Problem]
 ) -> pd.DataFrame:
-    unknown = ~frame[c.LEAD_ID].isin(known)
+    # Hashed by Arrow: pandas' isin on Arrow-backed strings makes a Python list of the values
+    # (8.6M events of 200k leads: ~4 s, here ~0.2 s).
+    unknown = pd.Series(positions_in(frame[c.LEAD_ID], known) < 0, index=frame.index)
     return _without(frame, unknown, (table, c.LEAD_ID, message), dropped)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -16,6 +16,9 @@ from features.files import write_atomically, write_text_atomically
 from features.snapshots import SnapshotCounts, SnapshotSet, build_snapshots
 from features.spec import FeatureParams, FeatureSpec, build_feature_spec
 from features.training_rows import iter_training_rows
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def feature_spec_for(dataset: Dataset, params: FeatureParams) -> FeatureSpec:
@@ -130,7 +133,7 @@ def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_p
                 _check_columns(part, spec)
                 table = pa.Table.from_pandas(part, preserve_index=False)
                 if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
+                    writer = pq.ParquetWriter(tmp, table.schema, **_parquet_options(table.schema))
                     columns = list(part.columns)
                 writer.write_table(table.cast(writer.schema))
                 rows += len(part)
@@ -144,6 +147,19 @@ def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_p
     schema = {"spec": spec.to_dict(), "rows": rows, "columns": columns}
     write_text_atomically(json.dumps(schema, indent=2, default=str), schema_path(out_path))
     return rows
+
+
+def _parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    """Dictionaries for all but the float columns, statistics for the keys alone. Hashing
+    every float of a chunk into a dictionary and keeping min/max of every feature took ~40%
+    of the writing time for a file ~7% smaller (200k leads, 1.9M rows x 80 columns, tables
+    already converted: 3.9-5.0 s and 192 MB before, 3.0 s and 205 MB now; zstd instead of
+    snappy would make it 145 MB for ~1.3 s more)."""
+    import pyarrow as pa
+
+    dictionary = [field.name for field in schema if not pa.types.is_floating(field.type)]
+    keys = [name for name in (c.LEAD_ID, AS_OF, c.LABEL) if name in schema.names]
+    return {"use_dictionary": dictionary, "write_statistics": keys}
 
 
 def _check_columns(table: pd.DataFrame, spec: FeatureSpec) -> None:

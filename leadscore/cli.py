@@ -39,7 +39,10 @@ def main(
         typer.Option(help="MLflow tracking URI (env LEADSCORE_MLFLOW_TRACKING_URI)."),
     ] = None,
 ) -> None:
-    """Build the Settings once and hand them to the command."""
+    """Build the Settings once, set up Arrow's allocator, and hand the Settings to the
+    command."""
+    from features.memory_pool import use_arrow_memory_pool
+
     overrides = {
         key: value
         for key, value in {
@@ -50,6 +53,7 @@ def main(
         if value is not None
     }
     ctx.obj = Settings(**overrides)
+    use_arrow_memory_pool(ctx.obj.arrow_memory_pool)
 
 
 register_commands(app)

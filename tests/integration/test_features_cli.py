@@ -63,6 +63,19 @@ def test_features_build_streams_the_same_rows_as_the_table(tmp_path) -> None:
         "features.parquet",
         "features.parquet.schema.json",
     ]
+    # Floats are not dictionary-encoded (slow, little gain), keys and labels are; only the
+    # keys keep min/max statistics.
+    chunks = pq.ParquetFile(out).metadata.row_group(0)
+    columns = {
+        chunks.column(i).path_in_schema: (
+            "RLE_DICTIONARY" in chunks.column(i).encodings, chunks.column(i).is_stats_set
+        )
+        for i in range(chunks.num_columns)
+    }  # fmt: skip
+    floats = [name for name, dtype in table.dtypes.items() if dtype == "float64"]
+    assert floats and all(columns[name] == (False, False) for name in floats)
+    assert columns["lead_id"] == (True, True) and columns["label"] == (True, True)
+    assert columns["as_of"][1] and chunks.column(0).compression == "SNAPPY"
 
 
 def test_features_build_rejects_bad_input_and_writes_nothing(tmp_path) -> None:
