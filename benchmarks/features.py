@@ -32,7 +32,6 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -43,6 +42,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _cli_path import files_runs, files_worker, print_files_runs  # noqa: E402
 from _feature_peers import duckdb_counts, max_difference, pandas_features  # noqa: E402
 from _generated_crm import ATTRIBUTES, EVENT_ORDERS, EXTRA_TYPES, generate, spec_of  # noqa: E402
 
@@ -59,7 +59,6 @@ from features.time_rule import DAY_NS  # noqa: E402
 from leadscore.settings import Settings  # noqa: E402
 
 CLI_POOL = Settings.model_fields["arrow_memory_pool"].default
-PYARROW_DEFAULT_POOL = "mimalloc"  # what pyarrow's Linux wheels pick when nobody chooses
 
 RESULTS = ROOT / "benchmarks" / "results" / "features.json"
 
@@ -218,39 +217,6 @@ def accounts_worker(n_leads: int, seed: int) -> dict[str, float]:
     }
 
 
-def files_worker(n_leads: int, seed: int, data_dir: str) -> dict[str, float]:
-    """``leadscore features build`` on the simulated CRM in ``data_dir`` (n_leads leads):
-    read and validate the Parquet files, compute every feature and write the Parquet table,
-    each step timed."""
-    import pyarrow as pa
-
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.pipeline import feature_spec_for, write_feature_stream
-
-    kernel.load_compiled()
-    started = time.perf_counter()
-    dataset = load_dataset(load_config("demo"), Path(data_dir))
-    loaded = time.perf_counter()
-    params = FeatureParams()
-    spec = feature_spec_for(dataset, params)
-    with tempfile.TemporaryDirectory() as out:
-        rows = write_feature_stream(
-            stream_feature_table(dataset, params, spec=spec), spec, Path(out) / "f.parquet"
-        )
-    done = time.perf_counter()
-    return {
-        "leads": n_leads,
-        "events": len(dataset.events),
-        "rows": rows,
-        "arrow_pool": pa.default_memory_pool().backend_name,
-        "load_seconds": loaded - started,
-        "features_and_write_seconds": done - loaded,
-        "seconds": done - started,
-        "events_per_s": len(dataset.events) / (done - started),
-    }
-
-
 WORKERS = {
     "throughput": throughput_worker,
     "peer": peer_worker,
@@ -259,12 +225,10 @@ WORKERS = {
 }
 
 
-def run_worker(
-    kind: str, n_leads: int, seed: int, event_order: str = "lead", *options: str
-) -> dict[str, float]:
+def run_worker(kind: str, n_leads: int, seed: int, *options: str) -> dict[str, float]:
     """Run a worker in a fresh Python process so its peak RSS is its own."""
     command = [sys.executable, __file__, "--worker", kind, "--leads", str(n_leads)]
-    command += ["--seed", str(seed), "--event-order", event_order, *options]
+    command += ["--seed", str(seed), *options]
     result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
     if result.returncode:
         raise RuntimeError(f"{kind} worker failed:\n{result.stderr[-3000:]}")
@@ -280,30 +244,6 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, object]:
         "runs": len(runs),
         "events_per_s_all": [run["events_per_s"] for run in runs],
         "peak_over_inputs_mb_all": [run["peak_over_inputs_mb"] for run in runs],
-    }
-
-
-def files_runs(n_leads: int, seed: int, repeats: int = 2) -> dict[str, object]:
-    """The CLI path on one simulated CRM, with the CLI's Arrow allocator and pyarrow's
-    default, alternated; the faster run of each."""
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
-
-    best: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as data_dir:
-        simulate_crm(SimulationConfig(n_leads=n_leads, seed=seed), Path(data_dir))
-        for _ in range(repeats):
-            for pool in (CLI_POOL, PYARROW_DEFAULT_POOL):
-                run = run_worker("files", n_leads, seed, "lead", "--data-dir", data_dir,
-                                 "--arrow-pool", pool)  # fmt: skip
-                if pool not in best or run["seconds"] < best[pool]["seconds"]:
-                    best[pool] = run
-    cli, default = best[CLI_POOL], best[PYARROW_DEFAULT_POOL]
-    return {
-        "cli_pool": cli,
-        "pyarrow_default_pool": default,
-        "load_speedup": default["load_seconds"] / cli["load_seconds"],
-        "speedup": default["seconds"] / cli["seconds"],
     }
 
 
@@ -341,12 +281,18 @@ def main() -> int:
     runs: dict[tuple[int, str], list[dict[str, float]]] = {key: [] for key in inputs}
     for _ in range(max(args.repeats, 1)):
         for n, order in inputs:
-            runs[n, order].append(run_worker("throughput", n, args.seed, order))
+            runs[n, order].append(run_worker("throughput", n, args.seed, "--event-order", order))
     results["throughput"] = [median_run(runs[key]) for key in inputs]
     results["peers"] = run_worker("peer", peer, args.seed)
     results["large_accounts"] = run_worker("accounts", peer, args.seed)
     results["online"] = online_worker(200, args.seed, 500 if args.quick else 5000)
-    results["cli_path"] = files_runs(10_000 if args.quick else args.files_leads, args.seed)
+    files_leads = 10_000 if args.quick else args.files_leads
+
+    def run_files(data_dir: str, pool: str) -> dict[str, float]:
+        options = ("--data-dir", data_dir, "--arrow-pool", pool)
+        return run_worker("files", files_leads, args.seed, *options)
+
+    results["cli_path"] = files_runs(files_leads, args.seed, run_files, CLI_POOL)
     write_results(results)
     print_table(results)
     return 0
@@ -382,15 +328,7 @@ def print_table(results: dict[str, object]) -> None:
         f"online engine, {online['events_per_lead']} events/lead: p50 {online['p50_us']:.0f} us, "
         f"p99 {online['p99_us']:.0f} us"
     )
-    path = results["cli_path"]
-    for label, run in (("CLI's Arrow pool", path["cli_pool"]),
-                       ("pyarrow's default pool", path["pyarrow_default_pool"])):  # fmt: skip
-        print(
-            f"features build, {run['leads']:,} leads from Parquet, {label} ({run['arrow_pool']}): "
-            f"load {run['load_seconds']:.1f}s + features and write "
-            f"{run['features_and_write_seconds']:.1f}s = {run['seconds']:.1f}s "
-            f"({run['events_per_s'] / 1e6:.2f}M events/s)"
-        )
+    print_files_runs(results["cli_path"])
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 

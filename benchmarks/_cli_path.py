@@ -1,0 +1,91 @@
+"""The whole ``leadscore features build`` path on a simulated CRM's Parquet files (load and
+validate, engine, write Parquet), timed step by step, with the Arrow allocator the CLI sets and
+with pyarrow's default. Used by ``benchmarks/features.py``, which runs the worker in fresh
+processes."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from features import kernel
+from features.spec import FeatureParams
+
+
+def files_worker(n_leads: int, seed: int, data_dir: str) -> dict[str, float]:
+    """``leadscore features build`` on the simulated CRM in ``data_dir`` (n_leads leads):
+    read and validate the Parquet files, compute every feature and write the Parquet table,
+    each step timed."""
+    import pyarrow as pa
+
+    from features.config import load_config
+    from features.loaders import load_dataset
+    from features.pipeline import feature_spec_for, stream_feature_table, write_feature_stream
+
+    kernel.load_compiled()
+    started = time.perf_counter()
+    dataset = load_dataset(load_config("demo"), Path(data_dir))
+    loaded = time.perf_counter()
+    params = FeatureParams()
+    spec = feature_spec_for(dataset, params)
+    with tempfile.TemporaryDirectory() as out:
+        rows = write_feature_stream(
+            stream_feature_table(dataset, params, spec=spec), spec, Path(out) / "f.parquet"
+        )
+    done = time.perf_counter()
+    return {
+        "leads": n_leads,
+        "events": len(dataset.events),
+        "rows": rows,
+        "arrow_pool": pa.default_memory_pool().backend_name,
+        "load_seconds": loaded - started,
+        "features_and_write_seconds": done - loaded,
+        "seconds": done - started,
+        "events_per_s": len(dataset.events) / (done - started),
+    }
+
+
+def files_runs(
+    n_leads: int,
+    seed: int,
+    run_files: Callable[[str, str], dict[str, float]],
+    cli_pool: str,
+    repeats: int = 2,
+) -> dict[str, object]:
+    """The CLI path on one simulated CRM, with ``cli_pool`` and pyarrow's default pool (this
+    process never changes it), alternated; the faster run of each. ``run_files(data_dir,
+    pool)`` runs :func:`files_worker` in a fresh process."""
+    import pyarrow as pa
+
+    from features.simulation_config import SimulationConfig
+    from features.simulator import simulate_crm
+
+    default_pool = pa.default_memory_pool().backend_name
+    best: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as data_dir:
+        simulate_crm(SimulationConfig(n_leads=n_leads, seed=seed), Path(data_dir))
+        for _ in range(repeats):
+            for pool in (cli_pool, default_pool):
+                run = run_files(data_dir, pool)
+                if pool not in best or run["seconds"] < best[pool]["seconds"]:
+                    best[pool] = run
+    cli, default = best[cli_pool], best[default_pool]
+    return {
+        "cli_pool": cli,
+        "pyarrow_default_pool": default,
+        "load_speedup": default["load_seconds"] / cli["load_seconds"],
+        "speedup": default["seconds"] / cli["seconds"],
+    }
+
+
+def print_files_runs(path: dict[str, dict[str, float]]) -> None:
+    for label, run in (("CLI's Arrow pool", path["cli_pool"]),
+                       ("pyarrow's default pool", path["pyarrow_default_pool"])):  # fmt: skip
+        print(
+            f"features build, {run['leads']:,} leads from Parquet, {label} ({run['arrow_pool']}): "
+            f"load {run['load_seconds']:.1f}s + features and write "
+            f"{run['features_and_write_seconds']:.1f}s = {run['seconds']:.1f}s "
+            f"({run['events_per_s'] / 1e6:.2f}M events/s)"
+        )
