@@ -9,6 +9,7 @@ for row (a test holds them equal). Rows come back in the order of ``snapshots``.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -90,13 +91,17 @@ def compute_features_distributed(
         workers = max(len(client.scheduler_info().get("workers", {})), 1)
         n_partitions = 4 * workers  # a few tasks per worker keep both busy to the end
     futures, positions, n_leads = {}, {}, {}
+    # Keys unique to this call, for the pieces too: hashed keys made equal pieces (an empty
+    # open-deals piece) and ids reused across calls share a key, and a key released by one
+    # use while scattered again for another failed a task (KeyError on a worker, seen once).
+    call = uuid.uuid4().hex
     for k, (rows, pieces) in enumerate(
         split_by_partition(leads, events, outcomes, snapshots, n_partitions, open_deals)
     ):
-        *remote, remote_open = client.scatter(list(pieces))
+        *remote, remote_open = client.scatter(list(pieces), hash=False)
         future = client.submit(  # one thread per task: Dask already runs tasks in parallel
             compute_features, spec, *remote, open_deals=remote_open, threads=1,
-            key=f"features-{k}-{id(spec)}",
+            key=f"features-{k}-{call}",
         )  # fmt: skip
         futures[future.key] = future
         positions[future.key] = rows

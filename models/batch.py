@@ -9,6 +9,7 @@ the output's name; stale temporary files of a killed run are removed by the next
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -78,11 +79,10 @@ def score_features_distributed(
 
     remote_model = client.scatter(model, broadcast=True)
     futures = {}
+    call = uuid.uuid4().hex  # keys of this call alone (see features.distributed)
     for i, low in enumerate(range(0, len(features), chunk_rows)):
-        part = client.scatter(features.iloc[low : low + chunk_rows])
-        future = client.submit(
-            _score_part, remote_model, part, explain_k, key=f"score-{i}-{id(features)}"
-        )
+        part = client.scatter(features.iloc[low : low + chunk_rows], hash=False)
+        future = client.submit(_score_part, remote_model, part, explain_k, key=f"score-{i}-{call}")
         futures[future.key] = (i, future)
     results: dict[int, pd.DataFrame] = {}
     order = {future.key: i for i, future in futures.values()}
