@@ -28,6 +28,7 @@ AS_OF = "as_of"
 _NEVER = np.iinfo(np.int64).max  # close time of a deal still open at export
 _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 _CODE_SLICE = 1 << 20  # event types hashed per call: ~10 MB of temporaries
+_RANK_SLICE = 1 << 20  # event positions ranked per step: a 4-8 MB temporary
 
 
 def timestamps_ns(values: pd.Series, table: str, column: str) -> np.ndarray:
@@ -84,6 +85,15 @@ def lead_order(leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     has_account = (account >= 0)[order]
     end_of_rank = np.where(has_account, end_of_rank, -1)  # -1: no account
     return rank, start_of_rank, end_of_rank
+
+
+def _ranked_in_place(rank: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``rank[positions]``, written over ``positions`` a slice at a time (the temporaries
+    stay small enough for malloc to reuse)."""
+    for low in range(0, positions.size, _RANK_SLICE):
+        part = positions[low : low + _RANK_SLICE]
+        part[:] = rank[part]
+    return positions
 
 
 class Grouped:
@@ -160,9 +170,10 @@ class Prepared:
             self.lead_of_rank = np.empty(n, dtype=np.int64)
             self.lead_of_rank[rank] = np.arange(n)
             # The positions are views of one array (as large as the events, unless they came
-            # in runs): rank them and let go.
+            # in runs): the events' are ranked in place (a fresh array as large as the events
+            # costs its page faults too), the rest let go.
             event_runs = positions[0]
-            event_rank = rank[event_runs.position]
+            event_rank = _ranked_in_place(rank, event_runs.position)
             outcome_rank, open_rank = (rank[runs.per_row()] for runs in positions[1:])
             del positions
             self.outcomes = Grouped(

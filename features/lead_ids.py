@@ -23,7 +23,7 @@ _RUN_SAMPLE = 1 << 16  # rows looked at to tell whether a table's lead ids come 
 _MIN_RUN = 4  # rows per run, on average, for runs to be worth finding
 _VALUES_PER_PARTITION = 2048  # leads per hash partition: its table and ids fit a core's cache
 _MAX_BITS = 16  # partition numbers are uint16
-_BATCH_KEYS = 1 << 23  # ids partitioned at a time: bounds the copy of their bytes
+_BATCH_KEYS = 1 << 21  # ids partitioned at a time: see _positions_of
 
 
 def default_threads() -> int:
@@ -101,7 +101,11 @@ def _positions_of(keys: pa.ChunkedArray, values: pa.Array, threads: int) -> np.n
     cores. 25M event lead ids in time order, 1M leads: ~0.9 s, where Arrow's ``index_in``
     took ~2 s on the same two cores (every lookup a cache miss in the 1M-lead hash set);
     1M ids in lead order: 0.28 -> 0.15 s. The ids are partitioned ``_BATCH_KEYS`` at a time,
-    so the copy of their bytes stays small however many there are."""
+    so the copy of their bytes stays small however many there are: 2**21 keys make arrays of
+    4-25 MB, which malloc serves again from memory the previous batch freed. Batches of 2**23
+    (~230 MB each) were mapped afresh and every page faulted in again, mostly kernel time
+    here: preparing 25M time-ordered events took 2.6-3.8 s instead of 2.0-2.9 s (4
+    alternated pairs)."""
     if isinstance(values, pa.ChunkedArray):  # the leads read in several chunks
         values = values.combine_chunks()
     bits = min(max((len(values) // _VALUES_PER_PARTITION).bit_length(), 1), _MAX_BITS)
