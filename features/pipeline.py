@@ -117,8 +117,9 @@ def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_p
     """Write chunks of training rows as one Parquet file (a row group per chunk) and the spec
     as ``<out>.schema.json``, each atomically; only one chunk is in memory at a time. Returns
     the number of rows."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from features.arrow_tables import arrow_schema, arrow_table
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,11 +132,11 @@ def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_p
         try:
             for part in parts:
                 _check_columns(part, spec)
-                table = pa.Table.from_pandas(part, preserve_index=False)
                 if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema, **_parquet_options(table.schema))
+                    schema = arrow_schema(part)
+                    writer = pq.ParquetWriter(tmp, schema, **_parquet_options(schema))
                     columns = list(part.columns)
-                writer.write_table(table.cast(writer.schema))
+                writer.write_table(arrow_table(part, schema))
                 rows += len(part)
         finally:
             if writer is not None:

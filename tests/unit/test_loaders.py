@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from features.config import DatasetConfig, load_config
@@ -226,6 +228,25 @@ def test_parquet_round_trip_gives_identical_tables(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(from_parquet.leads, from_csv.leads)
     pd.testing.assert_frame_equal(from_parquet.events, from_csv.events)
     pd.testing.assert_frame_equal(from_parquet.outcomes, from_csv.outcomes)
+
+
+def test_parquet_event_types_as_plain_text_load_like_csv(tmp_path: Path) -> None:
+    """Event types stored as plain strings (the loader reads them as a dictionary) are
+    renamed and merged as from CSV; a missing one is still reported with its lead."""
+    events = EVENTS + "\nL2,2024-01-07T00:00:00Z,Web Visit\nL3,2024-02-02T00:00:00Z,Email Opened"
+    from_csv = load_dataset(_config(), _write(tmp_path, events=events))
+    raw = pd.read_csv(tmp_path / "events.csv", dtype="str")
+    raw.to_parquet(tmp_path / "events.parquet")
+    assert pq.read_schema(tmp_path / "events.parquet").field("type").type in (
+        pa.string(), pa.large_string()
+    )  # fmt: skip
+    config = _config(events__path="events.parquet")
+    pd.testing.assert_frame_equal(load_dataset(config, tmp_path).events, from_csv.events)
+    raw.loc[3, "type"] = None
+    raw.to_parquet(tmp_path / "events.parquet")
+    with pytest.raises(DataValidationError) as exc:
+        load_dataset(config, tmp_path)
+    assert _problems(exc) == ["events.type: missing event type: 1 row(s) (e.g. 'L2')"]
 
 
 def test_static_mode_parses_label_and_has_no_time_tables(tmp_path: Path) -> None:
