@@ -300,4 +300,5 @@ def simulate_crm(
 def _temp_path(folder: Path, name: str) -> str:
     fd, path = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(path, 0o644)  # mkstemp makes 0600; like every output, the tables are shared
     return path

@@ -39,6 +39,9 @@ def test_same_seed_same_tables_different_seed_different(tmp_path: Path, sim) -> 
     first, second = _read(folder), _read(again)
     for name in TABLES:
         pd.testing.assert_frame_equal(first[name], second[name])
+    # Readable by others, like every output (mkstemp alone makes 0600).
+    assert {(again / f"{name}.parquet").stat().st_mode & 0o777 for name in TABLES} == {0o644}
+    assert (again / "simulation.json").stat().st_mode & 0o777 == 0o644
     other = tmp_path / "other"
     simulate_crm(SimulationConfig(n_leads=6000, seed=12, chunk_size=2500), other)
     assert not first["events"].equals(pd.read_parquet(other / "events.parquet"))
