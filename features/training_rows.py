@@ -26,6 +26,7 @@ from features.batch import (
 from features.dataset import Dataset
 from features.grouping import AS_OF, Prepared, utc_datetimes
 from features.kernel_layout import computed_names
+from features.memory_pool import empty_from_arrow_pool
 from features.snapshots import (
     GridRules,
     SnapshotCounts,
@@ -78,7 +79,7 @@ def iter_training_rows(
         )  # fmt: skip
         rank, as_of_ns = laid.lead[laid.observed], laid.as_of_ns[laid.observed]
         offsets = np.r_[0, np.cumsum(np.bincount(rank - low, minlength=high - low))]
-        block = np.empty((n_features, rank.size), dtype=np.float64)
+        block = empty_from_arrow_pool(n_features, rank.size)  # reused chunk after chunk
         engine.fill(low, high, block, np.arange(rank.size), queries=(offsets, as_of_ns))
         query_lead = engine.lead_of_rank[rank]
         keys = {

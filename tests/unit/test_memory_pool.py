@@ -61,3 +61,30 @@ def test_the_cli_sets_the_pool_from_the_settings(tmp_path, monkeypatch) -> None:
     run = CliRunner().invoke(app, ["features", "build", "--help"])
     assert run.exit_code == 0, run.output
     assert pa.default_memory_pool().backend_name == "jemalloc"  # the default
+
+
+def test_feature_blocks_come_from_arrows_pool_and_go_back_when_unused() -> None:
+    """The batch engine's per-chunk blocks: Arrow's memory, held as long as any view of it."""
+    import gc
+
+    import numpy as np
+    import pandas as pd
+
+    from features.memory_pool import empty_from_arrow_pool
+
+    use_arrow_memory_pool("jemalloc")
+    before = pa.total_allocated_bytes()
+    block = empty_from_arrow_pool(72, 1000)
+    assert block.shape == (72, 1000) and block.dtype == np.float64
+    assert block.flags.c_contiguous and block.flags.writeable
+    assert pa.total_allocated_bytes() - before >= 8 * 72 * 1000
+    block[:] = 1.5
+    frame = pd.DataFrame(block.T, copy=False)  # as the engine's frames hold it
+    del block
+    gc.collect()
+    assert pa.total_allocated_bytes() - before >= 8 * 72 * 1000
+    assert float(frame.to_numpy().sum()) == 1.5 * 72 * 1000
+    del frame
+    gc.collect()
+    assert pa.total_allocated_bytes() == before
+    assert empty_from_arrow_pool(72, 0).shape == (72, 0)
