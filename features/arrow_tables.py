@@ -43,9 +43,7 @@ def _float_array(values: np.ndarray) -> pa.Array:
     values = np.ascontiguousarray(values)
     missing = np.isnan(values)
     nulls = int(np.count_nonzero(missing))
-    if nulls == 0:
-        return pa.Array.from_buffers(pa.float64(), values.size, [None, pa.py_buffer(values)])
-    validity = np.packbits(~missing, bitorder="little")
+    validity = pa.py_buffer(np.packbits(~missing, bitorder="little")) if nulls else None
     return pa.Array.from_buffers(
-        pa.float64(), values.size, [pa.py_buffer(validity), pa.py_buffer(values)], null_count=nulls
+        pa.float64(), values.size, [validity, pa.py_buffer(values)], null_count=nulls
     )
