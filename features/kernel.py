@@ -43,7 +43,9 @@ def _put(out: np.ndarray, row: int, column: int, value: float) -> None:
         out[row, column] = value
 
 
-@numba.njit(cache=True, nogil=True)
+# numpy's error model: no test for a zero divisor before every division (FeatureParams keeps
+# them positive), ~5% less time on captured chunks (one core, 15 alternated runs).
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def sweep_leads(
     lead_low: int,
     lead_high: int,

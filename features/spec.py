@@ -55,6 +55,12 @@ _WORDING: dict[str, tuple[str, str]] = {
 }
 
 
+_POSITIVE_DAYS = (
+    "horizon_days", "every_days", "trend_recent_days", "trend_previous_days",
+    "intent_window_days", "click_rate_window_days", "active_window_days", "account_window_days",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class FeatureParams:
     """Numeric knobs of the spec. Callers build it from Settings and the dataset's snapshots."""
@@ -75,6 +81,11 @@ class FeatureParams:
             raise ValueError(f"FeatureParams.windows must be positive days, got {self.windows}")
         if self.half_life_days <= 0:
             raise ValueError(f"FeatureParams.half_life_days must be > 0, got {self.half_life_days}")
+        # Every span is divided by or windows over: zero or negative days mean nothing.
+        for name in _POSITIVE_DAYS:
+            days = getattr(self, name)
+            if days <= 0:
+                raise ValueError(f"FeatureParams.{name} must be > 0 days, got {days}")
 
 
 @dataclass(frozen=True)

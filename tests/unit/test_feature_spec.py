@@ -90,6 +90,9 @@ def test_bad_specs_are_refused_with_the_reason() -> None:
         FeatureSpec.from_dict(data)
     with pytest.raises(ValueError, match="half_life_days"):
         FeatureParams(half_life_days=0)
+    for name in ("every_days", "trend_recent_days", "trend_previous_days", "active_window_days"):
+        with pytest.raises(ValueError, match=f"FeatureParams.{name} must be > 0 days, got 0"):
+            FeatureParams(**{name: 0})
 
 
 def test_timestamp_ns_of_datetimes_equals_pandas_exactly() -> None:
