@@ -4,6 +4,7 @@ the commands, so `leadscore --help` stays instant."""
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import typer
 
@@ -31,6 +32,18 @@ def register_commands(app: typer.Typer) -> None:
     for module_name, attribute, group in _COMMANDS:
         target = getattr(importlib.import_module(module_name), attribute)
         if group is None:
-            app.command()(target)
+            app.command(help=help_text(target.__doc__))(target)
         else:
+            for command in target.registered_commands:
+                command.help = command.help or help_text(command.callback.__doc__)
             app.add_typer(target, name=group)
+
+
+def help_text(docstring: str | None) -> str | None:
+    """A command's docstring with each paragraph on one line: typer's rich help rewraps the
+    first paragraph to the terminal but prints the line breaks of the others as they are,
+    which cut lines short in the middle of a sentence."""
+    if docstring is None:
+        return None
+    paragraphs = inspect.cleandoc(docstring).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
