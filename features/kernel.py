@@ -44,7 +44,8 @@ def _put(out: np.ndarray, row: int, column: int, value: float) -> None:
 
 
 # numpy's error model: no test for a zero divisor before every division (FeatureParams keeps
-# them positive), ~5% less time on captured chunks (one core, 15 alternated runs).
+# them positive). On captured chunks (one core, 15-21 alternated runs) the fastest run took
+# ~5% less time in two comparisons and the same in a third.
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def sweep_leads(
     lead_low: int,
@@ -92,6 +93,16 @@ def sweep_leads(
     recency_at, recency_of = _present(recency_columns)
     decay_at, decay_of = _present(decay_columns)
     intent_at, intent_of = _present(intent_columns)
+    # The per-type features go through a flat view of ``out``, at unsigned offsets (where the
+    # feature's row starts, plus the column): numba tests every signed index for a negative
+    # value to wrap around. ~10% less time on captured chunks (one core, 15-21 alternated
+    # runs); the values are identical.
+    n_out = out.shape[1]
+    flat = out.reshape(out.size)
+    count_start = (count_at * n_out).astype(np.uint64)
+    recency_start = (recency_at * n_out).astype(np.uint64)
+    decay_start = (decay_at * n_out).astype(np.uint64)
+    intent_start = (intent_at * n_out).astype(np.uint64)
     low_pointer = np.zeros(n_windows, dtype=np.int64)
     last_ns = np.zeros(n_codes, dtype=np.int64)
     seen = np.zeros(n_codes, dtype=np.bool_)
@@ -138,7 +149,7 @@ def sweep_leads(
         previous = 0
         for q in range(q_low, q_high):
             now = query_ns[q]
-            column = destination[q - base]
+            column = np.uint64(destination[q - base])
             # Lead-level features.
             if scalar_columns[TENURE] >= 0:
                 created = created_ns[lead]
@@ -199,17 +210,17 @@ def sweep_leads(
             engagement = 0.0
             # Per-type features, from lists of the columns the spec has: no branch per
             # (window, type) pair the spec lacks (the kernel took ~14% less CPU).
-            for j in range(count_at.size):
-                out[count_at[j], column] = flat_counts[count_of[j]]
-            for j in range(recency_at.size):
+            for j in range(count_start.size):
+                flat[count_start[j] + column] = flat_counts[count_of[j]]
+            for j in range(recency_start.size):
                 code = recency_of[j]
-                out[recency_at[j], column] = (
+                flat[recency_start[j] + column] = (
                     (now - last_ns[code]) / DAY_NS if seen[code] else np.nan
                 )
-            for j in range(decay_at.size):
-                out[decay_at[j], column] = decay[decay_of[j]]
-            for j in range(intent_at.size):
-                out[intent_at[j], column] = 1.0 if counts[intent_w, intent_of[j]] > 0 else 0.0
+            for j in range(decay_start.size):
+                flat[decay_start[j] + column] = decay[decay_of[j]]
+            for j in range(intent_start.size):
+                flat[intent_start[j] + column] = 1.0 if counts[intent_w, intent_of[j]] > 0 else 0.0
             for code in range(n_codes):
                 if active[code]:
                     n_recent += counts[recent_w, code]
