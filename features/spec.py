@@ -81,7 +81,7 @@ class FeatureParams:
             raise ValueError(f"FeatureParams.windows must be positive days, got {self.windows}")
         if self.half_life_days <= 0:
             raise ValueError(f"FeatureParams.half_life_days must be > 0, got {self.half_life_days}")
-        # Every span is divided by or windows over: zero or negative days mean nothing.
+        # Each is a window or a divisor: zero or negative days mean nothing.
         for name in _POSITIVE_DAYS:
             days = getattr(self, name)
             if days <= 0:
