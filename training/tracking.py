@@ -267,7 +267,11 @@ def _log_plots(result: TrainResult) -> None:
     sample = holdout.head(2000)
     X = model.encode(sample)
     contribs = np.asarray(model.booster.predict(X, pred_contrib=True))
-    shap.summary_plot(contribs[:, :-1], X, feature_names=model.features, show=False, max_display=20)
+    # The plot's jitter from the run's one seed (shap's default reseeded NumPy's global RNG).
+    shap.summary_plot(
+        contribs[:, :-1], X, feature_names=model.features, show=False, max_display=20,
+        rng=np.random.default_rng(result.fitted.params["seed"]),
+    )  # fmt: skip
     fig = plt.gcf()
     mlflow.log_figure(fig, "plots/shap_summary.png")
     plt.close(fig)
