@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+# Arrow's own variable: its default pool in a process that reads it before first use.
+_ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+
 
 @contextmanager
-def dask_client(scheduler: str | None, n_workers: int = 2) -> Iterator[Any]:
+def dask_client(
+    scheduler: str | None, n_workers: int = 2, arrow_memory_pool: str | None = None
+) -> Iterator[Any]:
     """A ``distributed.Client`` for ``scheduler`` (``tcp://host:8786``), or for a local cluster
-    of ``n_workers`` single-threaded processes when no address is given."""
+    of ``n_workers`` single-threaded processes when no address is given. A local cluster's
+    workers take ``arrow_memory_pool`` as Arrow's allocator, as the CLI's own process does
+    (``features.memory_pool``), unless ``ARROW_DEFAULT_MEMORY_POOL`` is set (they inherit it);
+    a remote cluster's workers are left as their operator set them up."""
     from distributed import Client, LocalCluster
 
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
+    env = {}
+    if arrow_memory_pool and not os.environ.get(_ARROW_POOL_ENV):
+        env[_ARROW_POOL_ENV] = arrow_memory_pool
     with (
         LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            env=env,
         ) as cluster,
         Client(cluster) as client,
-    ):
+    ):  # fmt: skip
         yield client
