@@ -22,7 +22,7 @@ from features.contracts import DataValidationError, Problem, examples_of
 from features.kernel_layout import Layout, active_codes, has_opportunity_features
 from features.lead_ids import default_threads, lead_positions, positions_in
 from features.spec import FeatureSpec
-from features.time_rule import SECOND_NS
+from features.time_rule import NAT_NS, SECOND_NS
 
 AS_OF = "as_of"
 _NEVER = np.iinfo(np.int64).max  # close time of a deal still open at export
@@ -201,7 +201,7 @@ class Prepared:
         won = self.outcomes.extra[0]
         self.won_ns = self.outcomes.ns[won]
         self.won_offsets = np.r_[0, np.cumsum(won)][self.outcomes.offsets]
-        created = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+        created = np.full(n, NAT_NS, dtype=np.int64)
         if c.CREATED_AT in leads.columns:
             stamps = pd.to_datetime(leads[c.CREATED_AT], utc=True)
             created = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)

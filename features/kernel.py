@@ -22,7 +22,8 @@ import numba
 import numpy as np
 
 from features import group_kernels, lead_ids, snapshot_kernel
-from features.time_rule import DAY_NS
+from features.account_kernels import distinct_times, engaged_leads
+from features.time_rule import DAY_NS, NAT_NS
 
 # Positions in the ``scalar_columns`` array (column of each lead-level feature, -1 if absent).
 TENURE, LOST, WINS, RECYCLED, OPEN, OPEN_DAYS = 0, 1, 2, 3, 4, 5
@@ -32,9 +33,6 @@ N_SCALARS = 11
 RECENT_W, BOTH_W, CLICK_W, INTENT_W, OPEN_CODE, CLICK_CODE = 0, 1, 2, 3, 4, 5
 RECENT_DAYS, PREVIOUS_DAYS, ACTIVE_WINDOW_NS, ACCOUNT_WINDOW_NS = 6, 7, 8, 9
 N_SETTINGS = 10
-
-_NAT = np.iinfo(np.int64).min
-_MERGE_MAX = 8  # accounts of up to this many leads merge their as_of times; larger ones sort
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -121,7 +119,7 @@ def sweep_leads(
         if q_low == q_high:
             continue
         e_low, e_high = event_offsets[lead], event_offsets[lead + 1]
-        own, own_last, at = e_low, _NAT, 0
+        own, own_last, at = e_low, NAT_NS, 0
         alone = account_end[lead] - account_start[lead] == 1  # an account of one: no colleague
         if (
             scalar_columns[COLLEAGUES] >= 0
@@ -134,10 +132,10 @@ def sweep_leads(
             account_low, account_high = account_start[lead], account_end[lead]
             if account_low < lead_low or account_high > lead_high:
                 raise ValueError("a chunk of leads must hold whole accounts")
-            account_times = _distinct_times(
+            account_times = distinct_times(
                 query_ns, query_offsets[account_low - lead_low : account_high - lead_low + 1]
             )
-            account_engaged = _engaged_leads(
+            account_engaged = engaged_leads(
                 account_low, account_high, account_times, event_offsets, event_ns, event_code,
                 active, account_window,
             )  # fmt: skip
@@ -153,7 +151,7 @@ def sweep_leads(
             # Lead-level features.
             if scalar_columns[TENURE] >= 0:
                 created = created_ns[lead]
-                value = np.nan if created == _NAT else (now - created) / DAY_NS
+                value = np.nan if created == NAT_NS else (now - created) / DAY_NS
                 out[scalar_columns[TENURE], column] = value
             if scalar_columns[LOST] >= 0 or scalar_columns[WINS] >= 0:
                 wins = 0
@@ -168,11 +166,11 @@ def sweep_leads(
                 _put(out, scalar_columns[WINS], column, wins)
                 _put(out, scalar_columns[RECYCLED], column, 1.0 if lost > 0 else 0.0)
             if scalar_columns[OPEN] >= 0:
-                latest = _NAT
+                latest = NAT_NS
                 for k in range(deal_offsets[lead], deal_offsets[lead + 1]):
                     if deal_opened_ns[k] <= now < deal_closed_ns[k] and deal_opened_ns[k] > latest:
                         latest = deal_opened_ns[k]
-                found = latest != _NAT
+                found = latest != NAT_NS
                 out[scalar_columns[OPEN], column] = 1.0 if found else 0.0
                 out[scalar_columns[OPEN_DAYS], column] = (
                     (now - latest) / DAY_NS if found else np.nan
@@ -260,7 +258,7 @@ def sweep_leads(
                         if active[event_code[own]]:
                             own_last = event_ns[own]
                         own += 1
-                    itself = own_last != _NAT and now - own_last < account_window
+                    itself = own_last != NAT_NS and now - own_last < account_window
                     while account_times[at] < now:  # the lead's as_of ascend: walk, not search
                         at += 1
                     engaged = account_engaged[at]
@@ -272,64 +270,6 @@ def _present(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(at, of)``: the output columns the spec has (``columns >= 0``) and their indices."""
     of = np.flatnonzero(columns >= 0)
     return columns[of], of
-
-
-@numba.njit(cache=True, nogil=True)
-def _distinct_times(query_ns: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """The distinct times of a few leads' queries (each lead's in ascending order), in
-    order: merged, where a sort of them all cost more; sorted when there are many leads."""
-    n_leads = offsets.size - 1
-    if n_leads > _MERGE_MAX:
-        return np.unique(query_ns[offsets[0] : offsets[-1]])
-    merged = np.empty(offsets[-1] - offsets[0], dtype=np.int64)
-    heads = offsets[:-1].copy()
-    size = 0
-    while True:
-        best = -1
-        for j in range(n_leads):
-            if heads[j] < offsets[j + 1] and (
-                best < 0 or query_ns[heads[j]] < query_ns[heads[best]]
-            ):
-                best = j
-        if best < 0:
-            return merged[:size]
-        now = query_ns[heads[best]]
-        heads[best] += 1
-        if size == 0 or merged[size - 1] != now:
-            merged[size] = now
-            size += 1
-
-
-@numba.njit(cache=True, nogil=True)
-def _engaged_leads(
-    low: int,
-    high: int,
-    times: np.ndarray,
-    event_offsets: np.ndarray,
-    event_ns: np.ndarray,
-    event_code: np.ndarray,
-    active: np.ndarray,
-    window: int,
-) -> np.ndarray:
-    """Per time of ``times`` (sorted), how many leads ranked [low, high) were engaged: had
-    an engagement event in (time - window, time]. One merge of each lead's events with the
-    times, so an account costs O(leads x (times + events)) instead of searching every
-    colleague's events for every snapshot of every lead."""
-    engaged = np.zeros(times.size, dtype=np.int64)
-    for lead in range(low, high):
-        k, end = event_offsets[lead], event_offsets[lead + 1]
-        last = _NAT
-        for i in range(times.size):
-            now = times[i]
-            while k < end and event_ns[k] <= now:
-                if active[event_code[k]]:
-                    last = event_ns[k]
-                k += 1
-            if last != _NAT and now - last < window:
-                engaged[i] += 1
-            elif k == end:
-                break  # no events left and not engaged: not engaged at any later time
-    return engaged
 
 
 def load_compiled() -> None:

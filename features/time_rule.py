@@ -9,6 +9,7 @@ from typing import Any
 
 DAY_NS = 86_400 * 1_000_000_000
 SECOND_NS = 1_000_000_000
+NAT_NS = -(2**63)  # NaT as epoch ns (int64's minimum): no time known
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 

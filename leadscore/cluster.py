@@ -7,9 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-# Arrow's own variable: its default pool in a process that reads it before first use.
-_ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
-
 
 @contextmanager
 def dask_client(
@@ -22,18 +19,23 @@ def dask_client(
     a remote cluster's workers are left as their operator set them up."""
     from distributed import Client, LocalCluster
 
+    from features.memory_pool import ARROW_ENV
+
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
     env = {}
-    if arrow_memory_pool and not os.environ.get(_ARROW_POOL_ENV):
-        env[_ARROW_POOL_ENV] = arrow_memory_pool
+    if arrow_memory_pool and not os.environ.get(ARROW_ENV):
+        env[ARROW_ENV] = arrow_memory_pool
     with (
         LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
             env=env,
         ) as cluster,
         Client(cluster) as client,
-    ):  # fmt: skip
+    ):
         yield client
