@@ -19,6 +19,7 @@ from features import contracts as c
 from features.batch import (
     DEFAULT_CHUNK_LEADS,
     assemble_frame,
+    attribute_arrays,
     chunk_bounds,
     compute_features,
     in_threads,
@@ -69,8 +70,9 @@ def iter_training_rows(
     engine = Prepared(spec, leads, dataset.events, dataset.outcomes, open_deals=dataset.open_deals)
     n_features = len(computed_names(spec))
     lead_ids = leads[c.LEAD_ID].array
+    attributes = attribute_arrays(spec, leads)
 
-    def chunk(low: int, high: int) -> tuple[pd.DataFrame, int, int]:
+    def chunk(low: int, high: int) -> tuple[pd.DataFrame, int, int, int]:
         # Snapshots and the frame are made in the worker thread too: the kernels and Arrow's
         # takes of the id strings release the GIL and overlap with the other chunks.
         laid = lay_snapshots(
@@ -86,13 +88,13 @@ def iter_training_rows(
             c.LEAD_ID: lead_ids.take(query_lead), AS_OF: utc_datetimes(as_of_ns),
             c.LABEL: laid.label,
         }  # fmt: skip
-        frame = assemble_frame(spec, leads, keys, query_lead, block)
-        return frame, int((~laid.observed).sum()), laid.excluded
+        frame = assemble_frame(spec, attributes, keys, query_lead, block)
+        return frame, int(laid.label.sum()), int((~laid.observed).sum()), laid.excluded
 
     bounds = chunk_bounds(engine.account_start, chunk_leads)
-    for (low, high), (frame, unlabelled, excluded) in in_threads(chunk, bounds, threads):
+    for (low, high), (frame, positives, unlabelled, excluded) in in_threads(chunk, bounds, threads):
         counts.labelled += len(frame)
-        counts.positives += int(frame[c.LABEL].sum())
+        counts.positives += positives
         counts.unlabelled += unlabelled
         counts.excluded_already_won += excluded
         if progress is not None:

@@ -21,7 +21,10 @@ def _text(cell) -> str:
     return "\n".join(parts)
 
 
-def test_walkthrough_executes_and_explains(tmp_path: Path) -> None:
+def test_walkthrough_executes_and_explains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The notebook works in a folder of its own under the system's temporary directory (the
+    # kernel inherits TMPDIR): here pytest's, so each run's data and MLflow store are cleaned.
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     assert not any(line.lstrip().startswith(("def ", "class ")) for src in code
@@ -34,3 +37,5 @@ def test_walkthrough_executes_and_explains(tmp_path: Path) -> None:
     auc = float(outputs.split("holdout ROC-AUC ")[1][:5])
     assert 0.6 < auc < 0.95
     assert outputs.count("tier A") == 5 or outputs.count("  tier ") == 5
+    (work,) = tmp_path.glob("leadscore-walkthrough-*")  # its one folder is there
+    assert (work / "mlflow.db").is_file() and (work / "data" / "events.parquet").is_file()
