@@ -44,6 +44,13 @@ def use_arrow_memory_pool(name: str) -> str:
     return pa.default_memory_pool().backend_name
 
 
+def worker_env(name: str | None) -> dict[str, str]:
+    """The environment that makes a child process (a local Dask worker) use ``name`` as
+    Arrow's pool, with the same rule as :func:`use_arrow_memory_pool`: nothing when no pool
+    is named or ``ARROW_DEFAULT_MEMORY_POOL`` is already set (children inherit it)."""
+    return {ARROW_ENV: name} if name and not os.environ.get(ARROW_ENV) else {}
+
+
 def empty_from_arrow_pool(rows: int, columns: int) -> np.ndarray:
     """An uninitialised, writable float64 ``(rows, columns)`` array in memory from Arrow's
     default pool; the memory is returned to the pool when the array (and every view of it,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,22 +18,19 @@ def dask_client(
     a remote cluster's workers are left as their operator set them up."""
     from distributed import Client, LocalCluster
 
-    from features.memory_pool import ARROW_ENV
+    from features.memory_pool import worker_env
 
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
-    env = {}
-    if arrow_memory_pool and not os.environ.get(ARROW_ENV):
-        env[ARROW_ENV] = arrow_memory_pool
     with (
         LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            env=env,
+            env=worker_env(arrow_memory_pool),
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -33,6 +33,13 @@ def test_the_users_arrow_variable_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     assert use_arrow_memory_pool("jemalloc") == "mimalloc"
 
 
+def test_worker_processes_get_the_pool_by_the_same_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert memory_pool.worker_env("jemalloc") == {memory_pool.ARROW_ENV: "jemalloc"}
+    assert memory_pool.worker_env(None) == {}
+    monkeypatch.setenv(memory_pool.ARROW_ENV, "mimalloc")  # the user's choice reaches them
+    assert memory_pool.worker_env("jemalloc") == {}
+
+
 def test_a_pool_this_pyarrow_lacks_falls_back_to_the_system_allocator(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
