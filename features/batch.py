@@ -73,22 +73,19 @@ def compute_features(
     # Chunks write straight into one (features x rows) block in snapshot order: pandas takes
     # it as its single float block, with no per-chunk frames to concatenate and reorder.
     block = np.empty((len(names), len(snapshots)), dtype=np.float64)
-    if spec.static:
+    if spec.static:  # the attributes alone: nothing to compute
         if progress is not None:
             progress(len(leads))
-        return assemble_frame(
-            spec, attribute_arrays(spec, leads), _snapshot_keys(snapshots), query_lead, block
-        )
-    engine = Prepared(spec, leads, events, outcomes, snapshots, query_lead, open_deals)
+    else:
+        engine = Prepared(spec, leads, events, outcomes, snapshots, query_lead, open_deals)
 
-    def fill(low: int, high: int) -> None:
-        engine.fill(low, high, block, engine.query_order[engine.rows(low, high)])
+        def fill(low: int, high: int) -> None:
+            engine.fill(low, high, block, engine.query_order[engine.rows(low, high)])
 
-    for (low, high), _ in in_threads(
-        fill, chunk_bounds(engine.account_start, chunk_leads), threads
-    ):
-        if progress is not None:
-            progress(high - low)
+        bounds = chunk_bounds(engine.account_start, chunk_leads)
+        for (low, high), _ in in_threads(fill, bounds, threads):
+            if progress is not None:
+                progress(high - low)
     return assemble_frame(
         spec, attribute_arrays(spec, leads), _snapshot_keys(snapshots), query_lead, block
     )
