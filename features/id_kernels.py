@@ -9,6 +9,12 @@ small table and its leads' bytes, which stay in cache, and every match is confir
 byte (no id is ever taken for another on an equal hash). The results go back to row order
 through the same partition counters. The strings are Arrow (large) string buffers: offsets
 and bytes.
+
+Ids are kept as whole 8-byte words, zero-padded (the keys in their partitions and the leads
+in the table), with their lengths: confirming a match compares one word per 8 bytes instead
+of byte by byte. On 2M time-ordered ids of 1M leads (one core, fastest of 9 alternated) the
+match took ~18 instead of ~26 ns an id, and copying the ids into their partitions with their
+length and hash in one word ~15 instead of ~19 ns.
 """
 
 from __future__ import annotations
@@ -40,25 +46,37 @@ def _hash(data: np.ndarray, lo: int, hi: int) -> np.uint64:
     return h ^ (h >> np.uint64(33))
 
 
+_SHIFT = np.uint64(32)  # a key's meta word: the low half of its hash << 32 | its length
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
-def _equal(a: np.ndarray, a_lo: int, a_hi: int, b: np.ndarray, b_lo: int, b_hi: int) -> bool:
-    if a_hi - a_lo != b_hi - b_lo:
-        return False
-    for k in range(a_hi - a_lo):  # noqa: SIM110 (a loop numba compiles, not a generator)
-        if a[a_lo + k] != b[b_lo + k]:
-            return False
-    return True
+def _words(length: int) -> int:
+    """Words of 8 bytes that hold ``length`` bytes."""
+    return (length + 7) // 8
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _copy_padded(data: np.ndarray, lo: int, hi: int, into: np.ndarray, at: int) -> int:
+    """``data[lo:hi]`` copied to ``into[at:]`` (bytes) with zeros up to a whole word; returns
+    the bytes written."""
+    n = hi - lo
+    for k in range(n):
+        into[at + k] = data[lo + k]
+    padded = _words(n) * 8
+    for k in range(n, padded):
+        into[at + k] = 0
+    return padded
 
 
 @numba.njit(cache=True, nogil=True)
 def partition_values(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray, bits: int):
-    """The ids to look up in, by partition (the top ``bits`` of the hash): ``(starts, order,
-    value_offsets, value_bytes, value_hash, slot_starts, slots)``. Partition ``p`` holds
-    values ``starts[p]:starts[p + 1]`` (``order``: their positions; ``value_offsets`` and
-    ``value_bytes``: their bytes, contiguous) and an open-addressing table
-    ``slots[slot_starts[p]:slot_starts[p + 1]]`` (a power of two, at most half full) of
-    indices into them. Missing values (``valid`` false) are left out; of equal values, the
-    first is found."""
+    """The ids to look up in, by partition (the top ``bits`` of the hash): ``(order,
+    value_at, value_words, value_length, value_hash, slot_starts, slots)``. Partition ``p``
+    has an open-addressing table ``slots[slot_starts[p]:slot_starts[p + 1]]`` (a power of
+    two, at most half full) of indices ``k`` into the values: value ``k`` is at position
+    ``order[k]`` and its bytes are in words ``value_at[k]:value_at[k + 1]`` of
+    ``value_words`` (zero-padded; ``value_length[k]`` bytes). Missing values (``valid``
+    false) are left out; of equal values, the first is found."""
     n = offsets.size - 1
     parts = 1 << bits
     shift = np.uint64(64 - bits)
@@ -77,17 +95,19 @@ def partition_values(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray, b
             p = hashes[q] >> shift
             order[cursor[p]] = q
             cursor[p] += 1
-    value_offsets = np.zeros(order.size + 1, dtype=np.int64)
+    value_at = np.zeros(order.size + 1, dtype=np.int64)
+    value_length = np.empty(order.size, dtype=np.uint32)
     value_hash = np.empty(order.size, dtype=np.uint64)
     for k in range(order.size):
         q = order[k]
-        value_offsets[k + 1] = value_offsets[k] + offsets[q + 1] - offsets[q]
+        value_length[k] = offsets[q + 1] - offsets[q]
+        value_at[k + 1] = value_at[k] + _words(value_length[k])
         value_hash[k] = hashes[q]
-    value_bytes = np.empty(value_offsets[-1], dtype=np.uint8)
+    value_words = np.empty(value_at[-1], dtype=np.uint64)
+    value_bytes = value_words.view(np.uint8)
     for k in range(order.size):
-        start = offsets[order[k]]
-        for j in range(value_offsets[k + 1] - value_offsets[k]):
-            value_bytes[value_offsets[k] + j] = data[start + j]
+        q = order[k]
+        _copy_padded(data, offsets[q], offsets[q + 1], value_bytes, value_at[k] * 8)
     slot_starts = np.zeros(parts + 1, dtype=np.int64)
     for p in range(parts):
         size = 16
@@ -102,7 +122,7 @@ def partition_values(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray, b
             while slots[base + s] >= 0:
                 s = (s + np.uint64(1)) & mask
             slots[base + s] = k
-    return starts, order, value_offsets, value_bytes, value_hash, slot_starts, slots
+    return order, value_at, value_words, value_length, value_hash, slot_starts, slots
 
 
 @numba.njit(cache=True, nogil=True)
@@ -114,18 +134,18 @@ def count_partitions(
     hash_of_row: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each key's partition and the low half of its hash (written to ``part_of_row`` and
-    ``hash_of_row``: matching does not hash again) and the keys and bytes per partition."""
+    ``hash_of_row``: matching does not hash again) and the keys and words per partition."""
     shift = np.uint64(64 - bits)
     rows = np.zeros(1 << bits, dtype=np.int64)
-    nbytes = np.zeros(1 << bits, dtype=np.int64)
+    words = np.zeros(1 << bits, dtype=np.int64)
     for i in range(part_of_row.size):
         h = _hash(data, offsets[i], offsets[i + 1])
         p = h >> shift
         part_of_row[i] = p
         hash_of_row[i] = h & _LOW
         rows[p] += 1
-        nbytes[p] += offsets[i + 1] - offsets[i]
-    return rows, nbytes
+        words[p] += _words(offsets[i + 1] - offsets[i])
+    return rows, words
 
 
 @numba.njit(cache=True, nogil=True)
@@ -135,68 +155,70 @@ def scatter_keys(
     part_of_row: np.ndarray,
     hash_of_row: np.ndarray,
     row_cursor: np.ndarray,
-    byte_cursor: np.ndarray,
-    lengths: np.ndarray,
-    key_hash: np.ndarray,
-    key_bytes: np.ndarray,
+    word_cursor: np.ndarray,
+    key_meta: np.ndarray,
+    key_words: np.ndarray,
 ) -> None:
-    """Each key's length, hash and bytes appended to its partition's streams (the cursors
-    are where this slice of keys writes in each partition; both advance)."""
+    """Each key's hash and length (one word of ``key_meta``) and its zero-padded bytes (in
+    ``key_words``) appended to its partition's streams (the cursors are where this slice of
+    keys writes in each partition; both advance)."""
+    key_bytes = key_words.view(np.uint8)
     for i in range(part_of_row.size):
         p = part_of_row[i]
         lo, hi = offsets[i], offsets[i + 1]
-        lengths[row_cursor[p]] = hi - lo
-        key_hash[row_cursor[p]] = hash_of_row[i]
+        key_meta[row_cursor[p]] = (np.uint64(hash_of_row[i]) << _SHIFT) | np.uint64(hi - lo)
         row_cursor[p] += 1
-        at = byte_cursor[p]
-        for k in range(hi - lo):
-            key_bytes[at + k] = data[lo + k]
-        byte_cursor[p] = at + hi - lo
+        word_cursor[p] += _copy_padded(data, lo, hi, key_bytes, word_cursor[p] * 8) // 8
 
 
 @numba.njit(cache=True, nogil=True)
 def match_partitions(
     first: int,
     last: int,
-    starts: np.ndarray,
     order: np.ndarray,
-    value_offsets: np.ndarray,
-    value_bytes: np.ndarray,
+    value_at: np.ndarray,
+    value_words: np.ndarray,
+    value_length: np.ndarray,
     value_hash: np.ndarray,
     slot_starts: np.ndarray,
     slots: np.ndarray,
     row_starts: np.ndarray,
-    byte_starts: np.ndarray,
-    lengths: np.ndarray,
-    key_hash: np.ndarray,
-    key_bytes: np.ndarray,
+    word_starts: np.ndarray,
+    key_meta: np.ndarray,
+    key_words: np.ndarray,
     found: np.ndarray,
 ) -> None:
     """The position of each key of partitions ``first:last`` among the values (-1: none),
     in partition order: an equal hash (its low half, kept by :func:`count_partitions`: not
-    hashing again took the lookup of 25M ids from 1.6 to 1.25 s), then equal bytes. (The
-    probe written out here: as an inlined function returning from its loop, matching took
-    ~1.5x as long.)"""
+    hashing again took the lookup of 25M ids from 1.6 to 1.25 s), an equal length, then
+    equal words. (The probe written out here: as an inlined function returning from its
+    loop, matching took ~1.5x as long.)"""
     for p in range(first, last):
         base, mask = slot_starts[p], np.uint64(slot_starts[p + 1] - slot_starts[p] - 1)
-        lo = byte_starts[p]
+        at = word_starts[p]
         for j in range(row_starts[p], row_starts[p + 1]):
-            hi = lo + lengths[j]
-            h = np.uint64(key_hash[j])
+            h = key_meta[j] >> _SHIFT
+            length = np.uint32(key_meta[j] & _LOW)
+            words = _words(np.int64(length))
             s = h & mask
             position = -1
             while True:
                 k = slots[base + s]
                 if k < 0:
                     break
-                if value_hash[k] & _LOW == h and _equal(
-                    value_bytes, value_offsets[k], value_offsets[k + 1], key_bytes, lo, hi
-                ):
-                    position = order[k]
-                    break
+                if value_hash[k] & _LOW == h and value_length[k] == length:
+                    v = value_at[k]
+                    same = True
+                    for w in range(words):
+                        if value_words[v + w] != key_words[at + w]:
+                            same = False
+                            break
+                    if same:
+                        position = order[k]
+                        break
                 s = (s + np.uint64(1)) & mask
             found[j] = position
-            lo = hi
+            at += words
 
 
 @numba.njit(cache=True, nogil=True)

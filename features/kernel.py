@@ -103,7 +103,12 @@ def sweep_leads(
     intent_start = (intent_at * n_out).astype(np.uint64)
     low_pointer = np.zeros(n_windows, dtype=np.int64)
     last_ns = np.zeros(n_codes, dtype=np.int64)
-    seen = np.zeros(n_codes, dtype=np.bool_)
+    # 0.0 once the lead has an event of the type, NaN before: added to the days since the
+    # last one, it makes "never" NaN without a branch per type. That branch went either way
+    # from snapshot to snapshot (a lead's types appear one by one): without it the kernel
+    # took 6-15% less time on captured chunks (200k leads, fastest of 9-11 alternated
+    # runs), with identical output.
+    unseen = np.full(n_codes, np.nan)
     decay = np.zeros(n_codes, dtype=np.float64)
     fresh = np.zeros(n_codes, dtype=np.float64)
     base = query_offsets[0]
@@ -141,7 +146,7 @@ def sweep_leads(
             )  # fmt: skip
         counts[:] = 0
         low_pointer[:] = e_low
-        seen[:] = False
+        unseen[:] = np.nan
         decay[:] = 0.0
         high = e_low
         previous = 0
@@ -185,7 +190,7 @@ def sweep_leads(
                 for w in range(n_windows):
                     counts[w, code] += 1
                 last_ns[code] = event_ns[high]
-                seen[code] = True
+                unseen[code] = 0.0
                 fresh[code] += np.exp2(-((now - event_ns[high]) / DAY_NS) / half_life_days)
                 high += 1
             if q > q_low:
@@ -212,9 +217,7 @@ def sweep_leads(
                 flat[count_start[j] + column] = flat_counts[count_of[j]]
             for j in range(recency_start.size):
                 code = recency_of[j]
-                flat[recency_start[j] + column] = (
-                    (now - last_ns[code]) / DAY_NS if seen[code] else np.nan
-                )
+                flat[recency_start[j] + column] = (now - last_ns[code]) / DAY_NS + unseen[code]
             for j in range(decay_start.size):
                 flat[decay_start[j] + column] = decay[decay_of[j]]
             for j in range(intent_start.size):

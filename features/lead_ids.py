@@ -144,15 +144,14 @@ def _look_up(
         lambda k: id_kernels.count_partitions(*buffers[k], bits, part_of_row[k], hash_of_row[k])
     )
     row_cursor, row_starts = slice_cursors([rows for rows, _ in counts])
-    byte_cursor, byte_starts = slice_cursors([nbytes for _, nbytes in counts])
-    lengths = np.empty(len(out), dtype=np.uint32)
-    key_hash = np.empty(len(out), dtype=np.uint32)
-    key_bytes = np.empty(byte_starts[-1], dtype=np.uint8)
+    word_cursor, word_starts = slice_cursors([words for _, words in counts])
+    key_meta = np.empty(len(out), dtype=np.uint64)
+    key_words = np.empty(word_starts[-1], dtype=np.uint64)
 
     def scatter(k: int) -> None:
         id_kernels.scatter_keys(
-            *buffers[k], part_of_row[k], hash_of_row[k], row_cursor[k].copy(), byte_cursor[k],
-            lengths, key_hash, key_bytes,
+            *buffers[k], part_of_row[k], hash_of_row[k], row_cursor[k].copy(), word_cursor[k],
+            key_meta, key_words,
         )  # fmt: skip
 
     each_part(scatter)
@@ -161,8 +160,8 @@ def _look_up(
     list(
         pool.map(
             lambda t: id_kernels.match_partitions(
-                bounds[t], bounds[t + 1], *table.result(), row_starts, byte_starts, lengths,
-                key_hash, key_bytes, found,
+                bounds[t], bounds[t + 1], *table.result(), row_starts, word_starts, key_meta,
+                key_words, found,
             ),
             range(threads),
         )

@@ -64,33 +64,39 @@ def _buffers(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return lookup._string_buffers(pa.array(strings, pa.large_string()))
 
 
-def test_an_equal_hash_without_equal_bytes_is_no_match() -> None:
-    """A table whose one lead carries the hash of key "b" (a forged 64-bit collision): the
-    key is found when the lead's bytes are "b" too, and not when they are "a"."""
+def _forged_match(key: str, lead: bytes) -> int:
+    """``key`` looked up in a table of one lead that carries the key's hash (a forged 64-bit
+    collision) but holds the bytes ``lead``: the lead's position (0) or -1."""
     bits = 1
-    valid = np.ones(1, dtype=bool)
-    hash_of_b = id_kernels.partition_values(*_buffers(["b"]), valid, bits)[4][0]
-    partition = int(hash_of_b >> np.uint64(64 - bits))
+    table = id_kernels.partition_values(*_buffers([key]), np.ones(1, dtype=bool), bits)
+    order, _, _, _, value_hash, slot_starts, slots = table
     part_of_row = np.empty(1, dtype=np.uint16)
     hash_of_row = np.empty(1, dtype=np.uint32)
-    rows, nbytes = id_kernels.count_partitions(*_buffers(["b"]), bits, part_of_row, hash_of_row)
-    assert part_of_row[0] == partition
-    assert hash_of_row[0] == hash_of_b & np.uint64(0xFFFFFFFF)  # kept for matching
-    row_starts, byte_starts = np.r_[0, np.cumsum(rows)], np.r_[0, np.cumsum(nbytes)]
-    slot_starts = np.array([0, 16, 32])
-    slots = np.full(32, -1, dtype=np.int32)
-    slots[slot_starts[partition] + int(hash_of_b & np.uint64(15))] = 0
-    starts = np.array([0, 1 - partition, 1])  # the lead in the key's partition
+    rows, words = id_kernels.count_partitions(*_buffers([key]), bits, part_of_row, hash_of_row)
+    assert part_of_row[0] == value_hash[0] >> np.uint64(64 - bits)
+    assert hash_of_row[0] == value_hash[0] & np.uint64(0xFFFFFFFF)  # kept for matching
+    row_starts, word_starts = np.r_[0, np.cumsum(rows)], np.r_[0, np.cumsum(words)]
+    key_meta = np.empty(1, dtype=np.uint64)
+    key_words = np.empty(word_starts[-1], dtype=np.uint64)
+    id_kernels.scatter_keys(
+        *_buffers([key]), part_of_row, hash_of_row, row_starts[:-1].copy(),
+        word_starts[:-1].copy(), key_meta, key_words,
+    )  # fmt: skip
+    padded = lead + bytes(-len(lead) % 8)  # the table's words are zero-padded
+    found = np.empty(1, dtype=np.int32)
+    id_kernels.match_partitions(
+        0, 2, order, np.array([0, len(padded) // 8]), np.frombuffer(padded, np.uint64),
+        np.array([len(lead)], dtype=np.uint32), value_hash, slot_starts, slots, row_starts,
+        word_starts, key_meta, key_words, found,
+    )  # fmt: skip
+    return int(found[0])
 
-    def match(lead: bytes) -> int:
-        found = np.empty(1, dtype=np.int32)
-        id_kernels.match_partitions(
-            0, 2, starts, np.zeros(1, dtype=np.int32), np.array([0, 1]),
-            np.frombuffer(lead, np.uint8), np.array([hash_of_b]), slot_starts, slots,
-            row_starts, byte_starts, np.ones(1, dtype=np.uint32), hash_of_row,
-            np.frombuffer(b"b", np.uint8), found,
-        )  # fmt: skip
-        return int(found[0])
 
-    assert match(b"b") == 0
-    assert match(b"a") == -1
+def test_an_equal_hash_without_equal_bytes_is_no_match() -> None:
+    """A match needs the key's bytes, not just its hash: a lead forged to carry the key's
+    hash is found only when its bytes are the key's too."""
+    assert _forged_match("b", b"b") == 0
+    assert _forged_match("b", b"a") == -1
+    assert _forged_match("b\x00", b"b") == -1  # the same zero-padded word, another length
+    assert _forged_match("x" * 20, b"x" * 20) == 0
+    assert _forged_match("x" * 20, b"x" * 19 + b"y") == -1  # only the last word differs
