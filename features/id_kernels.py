@@ -58,14 +58,14 @@ def _words(length: int) -> int:
 @numba.njit(cache=True, nogil=True, inline="always")
 def _copy_padded(data: np.ndarray, lo: int, hi: int, into: np.ndarray, at: int) -> int:
     """``data[lo:hi]`` copied to ``into[at:]`` (bytes) with zeros up to a whole word; returns
-    the bytes written."""
+    the words written."""
     n = hi - lo
     for k in range(n):
         into[at + k] = data[lo + k]
     padded = _words(n) * 8
     for k in range(n, padded):
         into[at + k] = 0
-    return padded
+    return padded // 8
 
 
 @numba.njit(cache=True, nogil=True)
@@ -168,7 +168,7 @@ def scatter_keys(
         lo, hi = offsets[i], offsets[i + 1]
         key_meta[row_cursor[p]] = (np.uint64(hash_of_row[i]) << _SHIFT) | np.uint64(hi - lo)
         row_cursor[p] += 1
-        word_cursor[p] += _copy_padded(data, lo, hi, key_bytes, word_cursor[p] * 8) // 8
+        word_cursor[p] += _copy_padded(data, lo, hi, key_bytes, word_cursor[p] * 8)
 
 
 @numba.njit(cache=True, nogil=True)
