@@ -149,6 +149,8 @@ def _look_up(
     key_words = np.empty(word_starts[-1], dtype=np.uint64)
 
     def scatter(k: int) -> None:
+        # Both cursors advance as the keys are copied; the row cursors are copied first
+        # because gather_found walks them again to put the results back in row order.
         id_kernels.scatter_keys(
             *buffers[k], part_of_row[k], hash_of_row[k], row_cursor[k].copy(), word_cursor[k],
             key_meta, key_words,
