@@ -15,32 +15,74 @@ in the table), with their lengths: confirming a match compares one word per 8 by
 of byte by byte. On 2M time-ordered ids of 1M leads (one core, fastest of 9 alternated) the
 match took ~18 instead of ~26 ns an id, and copying the ids into their partitions with their
 length and hash in one word ~15 instead of ~19 ns.
+
+Ids are read 8 bytes at a time, one unaligned load per word (:func:`_word_at`), for hashing
+and copying alike, where a loop assembled each word byte by byte. On 4M time-ordered ids of
+1M leads (one core, fastest of 7 alternated, identical partitions, hashes, copies and
+positions), hashing and counting took 5.4 instead of 15.3 ns an id, copying 16.5 instead of
+23.3 ns, and partitioning the 1M leads 0.10 instead of 0.21 s.
 """
 
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 _M1 = np.uint64(0xFF51AFD7ED558CCD)  # the multipliers of murmur3's 64-bit finaliser
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _LOW = np.uint64(0xFFFFFFFF)  # the half of a key's hash kept from counting to matching
+_LITTLE_ENDIAN = sys.byteorder == "little"  # a loaded word's first byte is its lowest
+
+
+@intrinsic
+def _unaligned_word(typingctx, data, at):
+    """The 8 bytes ``data[at:at + 8]`` of a uint8 array as one little-endian uint64, in one
+    load at any alignment (the caller keeps ``at + 8`` within the array)."""
+    if not (isinstance(data, types.Array) and data.dtype == types.uint8 and data.ndim == 1):
+        return None
+    signature = types.uint64(data, types.intp)
+
+    def codegen(context, builder, sig, args):
+        array = context.make_array(sig.args[0])(context, builder, args[0])
+        first = cgutils.get_item_pointer(
+            context, builder, sig.args[0], array, [args[1]], wraparound=False
+        )
+        return builder.load(builder.bitcast(first, ir.IntType(64).as_pointer()), align=1)
+
+    return signature, codegen
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _word_at(data: np.ndarray, i: int, hi: int) -> np.uint64:
+    """The bytes ``data[i:min(i + 8, hi)]`` as a little-endian word, zero above them: one
+    load when 8 bytes from ``i`` lie in ``data`` (the bytes past ``hi`` belong to the next
+    id and are masked off), byte by byte at the buffer's very end (and on a big-endian
+    machine). Either way an id's words, and so its hash, are the same."""
+    if _LITTLE_ENDIAN and i + 8 <= data.size:
+        word = _unaligned_word(data, i)
+        if hi - i < 8:
+            word &= (np.uint64(1) << np.uint64(8 * (hi - i))) - np.uint64(1)
+        return word
+    word = np.uint64(0)
+    for j in range(i, min(i + 8, hi)):
+        word |= np.uint64(data[j]) << np.uint64(8 * (j - i))
+    return word
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _hash(data: np.ndarray, lo: int, hi: int) -> np.uint64:
     """A 64-bit hash of ``data[lo:hi]``, mixed 8 bytes at a time."""
     h = np.uint64(hi - lo) * _GOLDEN
-    i = lo
-    while i < hi:
-        word = np.uint64(0)
-        end = min(i + 8, hi)
-        for j in range(i, end):
-            word |= np.uint64(data[j]) << np.uint64(8 * (j - i))
-        h = (h ^ word) * _M1
+    for i in range(lo, hi, 8):
+        h = (h ^ _word_at(data, i, hi)) * _M1
         h ^= h >> np.uint64(29)
-        i = end
     h ^= h >> np.uint64(33)
     h *= _M2
     return h ^ (h >> np.uint64(33))
@@ -57,15 +99,13 @@ def _words(length: int) -> int:
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _copy_padded(data: np.ndarray, lo: int, hi: int, into: np.ndarray, at: int) -> int:
-    """``data[lo:hi]`` copied to ``into[at:]`` (bytes) with zeros up to a whole word; returns
-    the words written."""
-    n = hi - lo
-    for k in range(n):
-        into[at + k] = data[lo + k]
-    padded = _words(n) * 8
-    for k in range(n, padded):
-        into[at + k] = 0
-    return padded // 8
+    """``data[lo:hi]`` copied to the words ``into[at:]`` with zeros up to a whole word;
+    returns the words written."""
+    written = 0
+    for i in range(lo, hi, 8):
+        into[at + written] = _word_at(data, i, hi)
+        written += 1
+    return written
 
 
 @numba.njit(cache=True, nogil=True)
@@ -104,10 +144,9 @@ def partition_values(offsets: np.ndarray, data: np.ndarray, valid: np.ndarray, b
         value_at[k + 1] = value_at[k] + _words(value_length[k])
         value_hash[k] = hashes[q]
     value_words = np.empty(value_at[-1], dtype=np.uint64)
-    value_bytes = value_words.view(np.uint8)
     for k in range(order.size):
         q = order[k]
-        _copy_padded(data, offsets[q], offsets[q + 1], value_bytes, value_at[k] * 8)
+        _copy_padded(data, offsets[q], offsets[q + 1], value_words, value_at[k])
     slot_starts = np.zeros(parts + 1, dtype=np.int64)
     for p in range(parts):
         size = 16
@@ -162,13 +201,12 @@ def scatter_keys(
     """Each key's hash and length (one word of ``key_meta``) and its zero-padded bytes (in
     ``key_words``) appended to its partition's streams (the cursors are where this slice of
     keys writes in each partition; both advance)."""
-    key_bytes = key_words.view(np.uint8)
     for i in range(part_of_row.size):
         p = part_of_row[i]
         lo, hi = offsets[i], offsets[i + 1]
         key_meta[row_cursor[p]] = (np.uint64(hash_of_row[i]) << _SHIFT) | np.uint64(hi - lo)
         row_cursor[p] += 1
-        word_cursor[p] += _copy_padded(data, lo, hi, key_bytes, word_cursor[p] * 8)
+        word_cursor[p] += _copy_padded(data, lo, hi, key_words, word_cursor[p])
 
 
 @numba.njit(cache=True, nogil=True)

@@ -100,3 +100,39 @@ def test_an_equal_hash_without_equal_bytes_is_no_match() -> None:
     assert _forged_match("b\x00", b"b") == -1  # the same zero-padded word, another length
     assert _forged_match("x" * 20, b"x" * 20) == 0
     assert _forged_match("x" * 20, b"x" * 19 + b"y") == -1  # only the last word differs
+
+
+def _hash_and_words(data: bytes, lo: int, hi: int) -> tuple[int, int, np.ndarray]:
+    """The partition, kept hash half and copied words of the one key ``data[lo:hi]``."""
+    offsets = np.array([lo, hi], dtype=np.int64)
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    bits = 4
+    part_of_row = np.empty(1, dtype=np.uint16)
+    hash_of_row = np.empty(1, dtype=np.uint32)
+    rows, words = id_kernels.count_partitions(offsets, buffer, bits, part_of_row, hash_of_row)
+    key_meta = np.empty(1, dtype=np.uint64)
+    key_words = np.empty(int(words.sum()), dtype=np.uint64)
+    id_kernels.scatter_keys(
+        offsets, buffer, part_of_row, hash_of_row, np.r_[0, np.cumsum(rows)[:-1]],
+        np.r_[0, np.cumsum(words)[:-1]], key_meta, key_words,
+    )  # fmt: skip
+    assert key_meta[0] & np.uint64(0xFFFFFFFF) == hi - lo
+    return int(part_of_row[0]), int(hash_of_row[0]), key_words
+
+
+@pytest.mark.parametrize("length", range(21))
+def test_an_ids_hash_and_words_do_not_depend_on_where_its_bytes_lie(length: int) -> None:
+    """Ids are read a word at a time, past their end into the next id's bytes (masked off),
+    except at the very end of the buffer, where they are read byte by byte: an id hashes and
+    copies the same either way, at any alignment, as its zero-padded bytes."""
+    key = bytes(range(0x61, 0x61 + length))  # "abc...": no zero byte to hide a bad mask
+    padded = key + bytes(-length % 8)
+    expected_words = np.frombuffer(padded, dtype="<u8")
+    seen = set()
+    for before in range(9):
+        prefix = b"\xff" * before
+        for data in (prefix + key, prefix + key + b"\xff" * 9):  # at the end; followed by bytes
+            part, low_hash, words = _hash_and_words(data, before, before + length)
+            seen.add((part, low_hash))
+            np.testing.assert_array_equal(words, expected_words)
+    assert len(seen) == 1
