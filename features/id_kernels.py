@@ -44,8 +44,9 @@ _LITTLE_ENDIAN = sys.byteorder == "little"  # a loaded word's first byte is its 
 
 @intrinsic
 def _unaligned_word(typingctx, data, at):
-    """The 8 bytes ``data[at:at + 8]`` of a uint8 array as one little-endian uint64, in one
-    load at any alignment (the caller keeps ``at + 8`` within the array)."""
+    """The 8 bytes ``data[at:at + 8]`` of a uint8 array as one uint64 in the machine's byte
+    order, in one load at any alignment (:func:`_word_at` keeps ``at + 8`` within the array
+    and calls it on little-endian machines only)."""
     if not (isinstance(data, types.Array) and data.dtype == types.uint8 and data.ndim == 1):
         return None
     signature = types.uint64(data, types.intp)

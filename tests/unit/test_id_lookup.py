@@ -64,24 +64,33 @@ def _buffers(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return lookup._string_buffers(pa.array(strings, pa.large_string()))
 
 
+def _partitioned(offsets: np.ndarray, data: np.ndarray, bits: int) -> tuple:
+    """One key counted and copied into its partition: ``(partition, kept hash half, row
+    starts, word starts, key_meta, key_words)``, as ``lead_ids._look_up`` makes them."""
+    part_of_row = np.empty(1, dtype=np.uint16)
+    hash_of_row = np.empty(1, dtype=np.uint32)
+    rows, words = id_kernels.count_partitions(offsets, data, bits, part_of_row, hash_of_row)
+    row_starts, word_starts = np.r_[0, np.cumsum(rows)], np.r_[0, np.cumsum(words)]
+    key_meta = np.empty(1, dtype=np.uint64)
+    key_words = np.empty(word_starts[-1], dtype=np.uint64)
+    id_kernels.scatter_keys(
+        offsets, data, part_of_row, hash_of_row, row_starts[:-1].copy(),
+        word_starts[:-1].copy(), key_meta, key_words,
+    )  # fmt: skip
+    return int(part_of_row[0]), int(hash_of_row[0]), row_starts, word_starts, key_meta, key_words
+
+
 def _forged_match(key: str, lead: bytes) -> int:
     """``key`` looked up in a table of one lead that carries the key's hash (a forged 64-bit
     collision) but holds the bytes ``lead``: the lead's position (0) or -1."""
     bits = 1
     table = id_kernels.partition_values(*_buffers([key]), np.ones(1, dtype=bool), bits)
     order, _, _, _, value_hash, slot_starts, slots = table
-    part_of_row = np.empty(1, dtype=np.uint16)
-    hash_of_row = np.empty(1, dtype=np.uint32)
-    rows, words = id_kernels.count_partitions(*_buffers([key]), bits, part_of_row, hash_of_row)
-    assert part_of_row[0] == value_hash[0] >> np.uint64(64 - bits)
-    assert hash_of_row[0] == value_hash[0] & np.uint64(0xFFFFFFFF)  # kept for matching
-    row_starts, word_starts = np.r_[0, np.cumsum(rows)], np.r_[0, np.cumsum(words)]
-    key_meta = np.empty(1, dtype=np.uint64)
-    key_words = np.empty(word_starts[-1], dtype=np.uint64)
-    id_kernels.scatter_keys(
-        *_buffers([key]), part_of_row, hash_of_row, row_starts[:-1].copy(),
-        word_starts[:-1].copy(), key_meta, key_words,
-    )  # fmt: skip
+    key_part, key_hash, row_starts, word_starts, key_meta, key_words = _partitioned(
+        *_buffers([key]), bits
+    )
+    assert key_part == value_hash[0] >> np.uint64(64 - bits)
+    assert key_hash == value_hash[0] & np.uint64(0xFFFFFFFF)  # kept for matching
     padded = lead + bytes(-len(lead) % 8)  # the table's words are zero-padded
     found = np.empty(1, dtype=np.int32)
     id_kernels.match_partitions(
@@ -102,24 +111,6 @@ def test_an_equal_hash_without_equal_bytes_is_no_match() -> None:
     assert _forged_match("x" * 20, b"x" * 19 + b"y") == -1  # only the last word differs
 
 
-def _hash_and_words(data: bytes, lo: int, hi: int) -> tuple[int, int, np.ndarray]:
-    """The partition, kept hash half and copied words of the one key ``data[lo:hi]``."""
-    offsets = np.array([lo, hi], dtype=np.int64)
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    bits = 4
-    part_of_row = np.empty(1, dtype=np.uint16)
-    hash_of_row = np.empty(1, dtype=np.uint32)
-    rows, words = id_kernels.count_partitions(offsets, buffer, bits, part_of_row, hash_of_row)
-    key_meta = np.empty(1, dtype=np.uint64)
-    key_words = np.empty(int(words.sum()), dtype=np.uint64)
-    id_kernels.scatter_keys(
-        offsets, buffer, part_of_row, hash_of_row, np.r_[0, np.cumsum(rows)[:-1]],
-        np.r_[0, np.cumsum(words)[:-1]], key_meta, key_words,
-    )  # fmt: skip
-    assert key_meta[0] & np.uint64(0xFFFFFFFF) == hi - lo
-    return int(part_of_row[0]), int(hash_of_row[0]), key_words
-
-
 @pytest.mark.parametrize("length", range(21))
 def test_an_ids_hash_and_words_do_not_depend_on_where_its_bytes_lie(length: int) -> None:
     """Ids are read a word at a time, past their end into the next id's bytes (masked off),
@@ -132,7 +123,11 @@ def test_an_ids_hash_and_words_do_not_depend_on_where_its_bytes_lie(length: int)
     for before in range(9):
         prefix = b"\xff" * before
         for data in (prefix + key, prefix + key + b"\xff" * 9):  # at the end; followed by bytes
-            part, low_hash, words = _hash_and_words(data, before, before + length)
+            offsets = np.array([before, before + length], dtype=np.int64)
+            part, low_hash, _, _, key_meta, words = _partitioned(
+                offsets, np.frombuffer(data, dtype=np.uint8), 4
+            )
+            assert key_meta[0] & np.uint64(0xFFFFFFFF) == length
             seen.add((part, low_hash))
             np.testing.assert_array_equal(words, expected_words)
     assert len(seen) == 1
