@@ -72,6 +72,8 @@ def compute_features(
     names = computed_names(spec)
     # Chunks write straight into one (features x rows) block in snapshot order: pandas takes
     # it as its single float block, with no per-chunk frames to concatenate and reorder.
+    # numpy's memory, not Arrow's pool as the streamed chunks': one large block, which numpy
+    # puts on huge pages (200k leads took 1.07 s, 1.38 s from jemalloc's pages).
     block = np.empty((len(names), len(snapshots)), dtype=np.float64)
     if spec.static:  # the attributes alone: nothing to compute
         if progress is not None:

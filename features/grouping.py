@@ -21,6 +21,7 @@ from features import group_kernels, kernel
 from features.contracts import DataValidationError, Problem, examples_of
 from features.kernel_layout import Layout, active_codes, has_opportunity_features
 from features.lead_ids import default_threads, lead_positions, positions_in
+from features.line_stores import row_lines
 from features.spec import FeatureSpec
 from features.time_rule import NAT_NS, SECOND_NS
 
@@ -278,8 +279,9 @@ class Prepared:
         destination: np.ndarray,
         queries: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Computed features of leads ranked [low, high) into ``out`` (features x columns):
-        their snapshot ``i`` (in lead-rank then time order) goes to column ``destination[i]``.
+        """Computed features of leads ranked [low, high) into ``out`` (features x columns,
+        each row contiguous): their snapshot ``i`` (in lead-rank then time order) goes to
+        column ``destination[i]``.
         ``queries`` = (offsets of these leads' snapshots, ``high - low + 1`` entries; their
         whole-second as_of ns), default: the snapshots given at construction."""
         if queries is None:
@@ -295,5 +297,5 @@ class Prepared:
             self.created_by_rank, self.account_start, self.account_end,
             layout.window_ns, layout.counts, layout.recency, layout.decay, layout.intent,
             self.active, layout.scalars, layout.settings, float(self.spec.params.half_life_days),
-            out, destination,
+            *row_lines(out), out.shape[0], destination,
         )  # fmt: skip

@@ -23,6 +23,7 @@ import numpy as np
 
 from features import group_kernels, lead_ids, snapshot_kernel
 from features.account_kernels import distinct_times, engaged_leads
+from features.line_stores import LINE, put_tile, row_lines, store_fence
 from features.time_rule import DAY_NS, NAT_NS
 
 # Positions in the ``scalar_columns`` array (column of each lead-level feature, -1 if absent).
@@ -71,7 +72,9 @@ def sweep_leads(
     scalar_columns: np.ndarray,
     settings: np.ndarray,
     half_life_days: float,
-    out: np.ndarray,
+    block: np.ndarray,
+    stride: int,
+    n_rows: int,
     destination: np.ndarray,
 ) -> None:
     """Features of every snapshot of leads ranked [lead_low, lead_high).
@@ -80,9 +83,11 @@ def sweep_leads(
     order within a lead. ``count_columns[w, code]`` (and the other ``*_columns``) is the output
     column of that feature, -1 when the spec does not have it. ``query_offsets`` covers just
     these leads (``lead_high - lead_low + 1`` entries, indexing ``query_ns``), so a chunk may
-    bring its own snapshots; snapshot ``q`` is written to
-    ``out[:, destination[q - query_offsets[0]]]``. The leads must be whole accounts (as
-    ``features.batch.chunk_bounds`` cuts them): the account roll-up is counted per account.
+    bring its own snapshots; snapshot ``q``'s ``n_rows`` features go to column
+    ``destination[q - query_offsets[0]]`` of the block (its values ``block``, row ``r`` from
+    ``r * stride``: :func:`features.line_stores.row_lines`), 8 snapshots at a time. The
+    leads must be whole accounts (as ``features.batch.chunk_bounds`` cuts them): the account
+    roll-up is counted per account.
     """
     n_windows, n_codes = count_columns.shape
     counts = np.zeros((n_windows, n_codes), dtype=np.int64)
@@ -91,16 +96,18 @@ def sweep_leads(
     recency_at, recency_of = _present(recency_columns)
     decay_at, decay_of = _present(decay_columns)
     intent_at, intent_of = _present(intent_columns)
-    # The per-type features go through a flat view of ``out``, at unsigned offsets (where the
-    # feature's row starts, plus the column): numba tests every signed index for a negative
-    # value to wrap around. ~10% less time on captured chunks (one core, 15-21 alternated
-    # runs); the values are identical.
-    n_out = out.shape[1]
-    flat = out.reshape(out.size)
-    count_start = (count_at * n_out).astype(np.uint64)
-    recency_start = (recency_at * n_out).astype(np.uint64)
-    decay_start = (decay_at * n_out).astype(np.uint64)
-    intent_start = (intent_at * n_out).astype(np.uint64)
+    # Each snapshot's features go to a column of a tile of 8 snapshots (a cache line of every
+    # row), which goes to the block when full (``features.line_stores``: why).
+    tile = np.empty((n_rows, LINE))
+    # The per-type features go through a flat view of the tile, at unsigned offsets (where
+    # the feature's row starts, plus the column): numba tests every signed index for a
+    # negative value to wrap around. ~10% less time on captured chunks (one core, 15-21
+    # alternated runs); the values are identical.
+    flat = tile.reshape(tile.size)
+    count_start = (count_at * LINE).astype(np.uint64)
+    recency_start = (recency_at * LINE).astype(np.uint64)
+    decay_start = (decay_at * LINE).astype(np.uint64)
+    intent_start = (intent_at * LINE).astype(np.uint64)
     low_pointer = np.zeros(n_windows, dtype=np.int64)
     last_ns = np.zeros(n_codes, dtype=np.int64)
     # 0.0 once the lead has an event of the type, NaN before: added to the days since the
@@ -152,12 +159,15 @@ def sweep_leads(
         previous = 0
         for q in range(q_low, q_high):
             now = query_ns[q]
-            column = np.uint64(destination[q - base])
+            slot = (q - base) % LINE
+            if slot == 0 and q > base:  # the tile holds the 8 snapshots before this one
+                put_tile(block, stride, destination, q - base - LINE, LINE, flat)
+            column = np.uint64(slot)
             # Lead-level features.
             if scalar_columns[TENURE] >= 0:
                 created = created_ns[lead]
                 value = np.nan if created == NAT_NS else (now - created) / DAY_NS
-                out[scalar_columns[TENURE], column] = value
+                tile[scalar_columns[TENURE], column] = value
             if scalar_columns[LOST] >= 0 or scalar_columns[WINS] >= 0:
                 wins = 0
                 lost = 0
@@ -167,17 +177,17 @@ def sweep_leads(
                             wins += 1
                         else:
                             lost += 1
-                _put(out, scalar_columns[LOST], column, lost)
-                _put(out, scalar_columns[WINS], column, wins)
-                _put(out, scalar_columns[RECYCLED], column, 1.0 if lost > 0 else 0.0)
+                _put(tile, scalar_columns[LOST], column, lost)
+                _put(tile, scalar_columns[WINS], column, wins)
+                _put(tile, scalar_columns[RECYCLED], column, 1.0 if lost > 0 else 0.0)
             if scalar_columns[OPEN] >= 0:
                 latest = NAT_NS
                 for k in range(deal_offsets[lead], deal_offsets[lead + 1]):
                     if deal_opened_ns[k] <= now < deal_closed_ns[k] and deal_opened_ns[k] > latest:
                         latest = deal_opened_ns[k]
                 found = latest != NAT_NS
-                out[scalar_columns[OPEN], column] = 1.0 if found else 0.0
-                out[scalar_columns[OPEN_DAYS], column] = (
+                tile[scalar_columns[OPEN], column] = 1.0 if found else 0.0
+                tile[scalar_columns[OPEN_DAYS], column] = (
                     (now - latest) / DAY_NS if found else np.nan
                 )
             if n_windows == 0:
@@ -228,15 +238,15 @@ def sweep_leads(
                     n_both += counts[both_w, code]
                     engagement += decay[code]
             if scalar_columns[TREND] >= 0:
-                out[scalar_columns[TREND], column] = (
+                tile[scalar_columns[TREND], column] = (
                     n_recent / recent_days - (n_both - n_recent) / previous_days
                 )
             if scalar_columns[CLICK_RATE] >= 0:
                 opens = counts[click_w, open_code] if open_code >= 0 else 0
                 clicks = counts[click_w, click_code] if click_code >= 0 else 0
-                out[scalar_columns[CLICK_RATE], column] = clicks / opens if opens > 0 else np.nan
+                tile[scalar_columns[CLICK_RATE], column] = clicks / opens if opens > 0 else np.nan
             if scalar_columns[DECAY_ENGAGEMENT] >= 0:
-                out[scalar_columns[DECAY_ENGAGEMENT], column] = engagement
+                tile[scalar_columns[DECAY_ENGAGEMENT], column] = engagement
             if scalar_columns[ACTIVE_DAYS] >= 0:
                 # Distinct days counted back from as_of: newest first, days only grow.
                 days = 0
@@ -249,12 +259,12 @@ def sweep_leads(
                             days += 1
                             last_day = day
                     k -= 1
-                out[scalar_columns[ACTIVE_DAYS], column] = days
+                tile[scalar_columns[ACTIVE_DAYS], column] = days
             if scalar_columns[COLLEAGUES] >= 0:
                 if account_end[lead] < 0:
-                    out[scalar_columns[COLLEAGUES], column] = np.nan
+                    tile[scalar_columns[COLLEAGUES], column] = np.nan
                 elif alone:
-                    out[scalar_columns[COLLEAGUES], column] = 0.0
+                    tile[scalar_columns[COLLEAGUES], column] = 0.0
                 else:
                     # The account's engaged leads at this as_of, less the lead itself.
                     while own < e_high and event_ns[own] <= now:
@@ -265,7 +275,12 @@ def sweep_leads(
                     while account_times[at] < now:  # the lead's as_of ascend: walk, not search
                         at += 1
                     engaged = account_engaged[at]
-                    out[scalar_columns[COLLEAGUES], column] = engaged - (1 if itself else 0)
+                    tile[scalar_columns[COLLEAGUES], column] = engaged - (1 if itself else 0)
+    done = query_offsets[lead_high - lead_low] - base
+    if done > 0:  # the last, maybe partial, tile
+        first = (done - 1) // LINE * LINE
+        put_tile(block, stride, destination, first, done - first, flat)
+    store_fence()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -296,5 +311,5 @@ def load_compiled() -> None:
         np.full((1, 1), -1, dtype=np.int64), np.full(1, -1, dtype=np.int64),
         np.full(1, -1, dtype=np.int64), np.full(1, -1, dtype=np.int64), np.ones(1, dtype=np.bool_),
         np.full(N_SCALARS, -1, dtype=np.int64), np.zeros(N_SETTINGS, dtype=np.int64), 14.0,
-        np.zeros((0, 0)), empty,
+        *row_lines(np.zeros((0, 0))), 0, empty,
     )  # fmt: skip

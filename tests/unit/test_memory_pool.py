@@ -82,16 +82,16 @@ def test_feature_blocks_come_from_arrows_pool_and_go_back_when_unused() -> None:
 
     pool = pa.proxy_memory_pool(pa.system_memory_pool())
     pa.set_memory_pool(pool)
-    block = empty_from_arrow_pool(72, 1000)
-    assert block.shape == (72, 1000) and block.dtype == np.float64
-    assert block.flags.c_contiguous and block.flags.writeable
-    assert pool.bytes_allocated() >= 8 * 72 * 1000
+    block = empty_from_arrow_pool(72, 1001)  # rows padded to whole cache lines
+    assert block.shape == (72, 1001) and block.dtype == np.float64
+    assert block.strides == (8 * 1008, 8) and block.flags.writeable
+    assert pool.bytes_allocated() >= 8 * 72 * 1008
     block[:] = 1.5
     frame = pd.DataFrame(block.T, copy=False)  # as the engine's frames hold it
     del block
     gc.collect()
-    assert pool.bytes_allocated() >= 8 * 72 * 1000
-    assert float(frame.to_numpy().sum()) == 1.5 * 72 * 1000
+    assert pool.bytes_allocated() >= 8 * 72 * 1008
+    assert float(frame.to_numpy().sum()) == 1.5 * 72 * 1001
     del frame
     gc.collect()
     assert pool.bytes_allocated() == 0
