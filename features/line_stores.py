@@ -7,14 +7,13 @@ plain store to a line that is not in cache first reads the line from memory (rea
 ownership), and with every row's line missing in turn those reads stalled the kernel: on
 captured chunks of 1M leads (one core, eight blocks written in turn) it took ~396 ns a
 snapshot; on 200k leads writing one block again and again (so it stayed in the cache), ~165
-ns. The kernel now
-collects 8 snapshots (a 64-byte line of every row) in a small tile and writes each full row
-line with one non-temporal store, which neither reads the line first nor pushes other data
-out of the cache: ~175 ns a snapshot, the same values bit for bit. A line goes by plain
-stores when it is not whole (the chunk's last), when its snapshots' columns are not 8
-consecutive columns starting on a line (``compute_features``' snapshots in the caller's
-order), or when the block's rows do not start on lines. Those plain stores go row by row,
-8 columns at a time, which took less time than a snapshot's column at a time:
+ns. The kernel now collects 8 snapshots (a 64-byte line of every row) in a small tile and
+writes each full row line with one non-temporal store, which neither reads the line first
+nor pushes other data out of the cache: ~175 ns a snapshot, the same values bit for bit. A
+line goes by plain stores when it is not whole (the chunk's last), when its snapshots'
+columns are not 8 consecutive columns starting on a line (``compute_features``' snapshots in
+the caller's order), or when the block's rows do not start on lines. Those plain stores go
+row by row, 8 columns at a time, which took less time than a snapshot's column at a time:
 ``compute_features`` on 200k leads (3.2M snapshots; best of 3, 3 alternated processes each)
 took 2.54-2.58 instead of 2.74-2.84 s with the snapshots in random order, 1.07-1.11 instead
 of 1.18-1.20 s in lead order.
@@ -46,17 +45,16 @@ def _stream_line(typingctx, block, at, tile, tile_at):
     signature = types.void(block, types.intp, tile, types.intp)
 
     def codegen(context, builder, sig, args):
-        line = ir.VectorType(ir.DoubleType(), LINE)
-        destination = cgutils.get_item_pointer(
-            context, builder, sig.args[0], context.make_array(sig.args[0])(context, builder, args[0]),
-            [args[1]], wraparound=False,
-        )  # fmt: skip
-        source = cgutils.get_item_pointer(
-            context, builder, sig.args[2], context.make_array(sig.args[2])(context, builder, args[2]),
-            [args[3]], wraparound=False,
-        )  # fmt: skip
-        value = builder.load(builder.bitcast(source, line.as_pointer()), align=8)
-        store = builder.store(value, builder.bitcast(destination, line.as_pointer()), align=64)
+        def line_at(array: int, index: int):  # args[array][args[index]], as 8 doubles
+            item = cgutils.get_item_pointer(
+                context, builder, sig.args[array],
+                context.make_array(sig.args[array])(context, builder, args[array]),
+                [args[index]], wraparound=False,
+            )  # fmt: skip
+            return builder.bitcast(item, ir.VectorType(ir.DoubleType(), LINE).as_pointer())
+
+        value = builder.load(line_at(2, 3), align=8)
+        store = builder.store(value, line_at(0, 1), align=64)
         store.set_metadata("nontemporal", builder.module.add_metadata([ir.IntType(32)(1)]))
         return context.get_dummy_value()
 
