@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR ?= .demo
+PORT   ?= 3000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-unit lint bench clean
+.PHONY: help venv system-deps demo test test-unit lint bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -23,10 +24,13 @@ $(STAMP): $(BIN)/python pyproject.toml requirements.lock
 
 venv: $(STAMP) ## create/update .venv
 
-demo: $(STAMP) ## simulate a CRM, train, validate, register the champion and serve it
-	$(BIN)/leadscore demo --workdir $(DEMO_DIR)
+system-deps: ## the system programs the tests drive (Debian's chromium and postgresql)
+	@tests/support/system_packages.sh
 
-test: $(STAMP) ## run the whole test suite
+demo: $(STAMP) ## simulate a CRM, train, validate, register the champion and serve it (PORT=3000)
+	$(BIN)/leadscore demo --workdir $(DEMO_DIR) --port $(PORT)
+
+test: $(STAMP) system-deps ## run the whole test suite
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 test-unit: $(STAMP) ## run the fast unit tests only

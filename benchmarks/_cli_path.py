@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from features import kernel
+from features.batch.kernels import sweep as kernel
 from features.spec import FeatureParams
 
 
@@ -20,9 +20,13 @@ def files_worker(n_leads: int, seed: int, data_dir: str) -> dict[str, float]:
     each step timed."""
     import pyarrow as pa
 
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.pipeline import feature_spec_for, stream_feature_table, write_feature_stream
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.trainset.feature_table import (
+        feature_spec_for,
+        stream_feature_table,
+        write_feature_stream,
+    )
 
     kernel.load_compiled()
     started = time.perf_counter()
@@ -59,8 +63,8 @@ def files_runs(
     pool)`` runs :func:`files_worker` in a fresh process."""
     import pyarrow as pa
 
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
 
     default_pool = pa.default_memory_pool().backend_name
     best: dict[str, dict[str, float]] = {}

@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from features import contracts as c
-from features.batch import AS_OF
-from features.dataset import Dataset
+from features.batch.batch_engine import AS_OF
+from features.ingest import contracts as c
+from features.ingest.dataset import Dataset
 from features.spec import PASSIVE_EVENT_TYPES, FeatureSpec
 from features.time_rule import DAY_NS
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features import contracts as c
-from features.config import DatasetConfig, LeadsSource, OutcomesSource
-from features.dataset import Dataset
+from features.ingest import contracts as c
+from features.ingest.dataset import Dataset
+from features.ingest.dataset_config import DatasetConfig, LeadsSource, OutcomesSource
 from features.spec import FeatureParams, FeatureSpec, build_feature_spec
 from features.time_rule import DAY_NS
 

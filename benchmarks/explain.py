@@ -92,7 +92,7 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, objec
 
 def write_results(results: dict[str, object]) -> None:
     """Atomic write: a reader never sees a half-written file."""
-    from features.files import write_text_atomically
+    from common.files import write_text_atomically
 
     write_text_atomically(json.dumps(results, indent=2), RESULTS)
 

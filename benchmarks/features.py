@@ -10,7 +10,7 @@ Measures, in one run on the same generated CRM:
 - the online engine's latency per lead with 200 events (p50/p99);
 - the whole ``leadscore features build`` path on a simulated CRM's Parquet files (load and
   validate, engine, write Parquet), with Arrow's allocator as the CLI sets it
-  (``features.memory_pool``) and with pyarrow's default, alternated in fresh processes.
+  (``features.batch.memory_pool``) and with pyarrow's default, alternated in fresh processes.
 
 The end-to-end throughput runs ``--repeats`` times per input (fresh processes, alternating
 the inputs): the machine is shared and one run can be slowed by another tenant, so the median run
@@ -46,17 +46,17 @@ from _cli_path import files_runs, files_worker, print_files_runs  # noqa: E402
 from _feature_peers import duckdb_counts, max_difference, pandas_features  # noqa: E402
 from _generated_crm import ATTRIBUTES, EVENT_ORDERS, EXTRA_TYPES, generate, spec_of  # noqa: E402
 
+from common.files import write_text_atomically  # noqa: E402
+from common.settings import Settings  # noqa: E402
 from features import contracts as c  # noqa: E402
 from features import kernel  # noqa: E402
-from features.batch import compute_features  # noqa: E402
-from features.files import write_text_atomically  # noqa: E402
-from features.memory_pool import use_arrow_memory_pool  # noqa: E402
-from features.online import OnlineEngine  # noqa: E402
-from features.pipeline import stream_feature_table  # noqa: E402
-from features.snapshots import build_snapshots  # noqa: E402
+from features.batch.batch_engine import compute_features  # noqa: E402
+from features.batch.memory_pool import use_arrow_memory_pool  # noqa: E402
+from features.online.online_engine import OnlineEngine  # noqa: E402
 from features.spec import FeatureParams, build_feature_spec  # noqa: E402
 from features.time_rule import DAY_NS  # noqa: E402
-from leadscore.settings import Settings  # noqa: E402
+from features.trainset.feature_table import stream_feature_table  # noqa: E402
+from features.trainset.snapshots import build_snapshots  # noqa: E402
 
 CLI_POOL = Settings.model_fields["arrow_memory_pool"].default
 

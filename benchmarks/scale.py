@@ -30,10 +30,10 @@ AS_OF = "2025-12-01T00:00:00+00:00"
 def _stage_features(data: str, out: str, engine: str) -> None:
     import pandas as pd
 
-    from features.batch import compute_features
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from models.batch import scoring_snapshots
+    from features.batch.batch_engine import compute_features
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from models.batch_scoring import scoring_snapshots
     from models.registry import alias_version, client_for, load_bundle
 
     client = client_for(os.environ["LEADSCORE_MLFLOW_TRACKING_URI"])
@@ -42,7 +42,7 @@ def _stage_features(data: str, out: str, engine: str) -> None:
     snapshots = scoring_snapshots(dataset, pd.Timestamp(AS_OF))
     args = (model.spec, dataset.leads, dataset.events, dataset.outcomes, snapshots)
     if engine == "dask":
-        from features.distributed import compute_features_distributed
+        from features.batch.dask_features import compute_features_distributed
         from leadscore.cluster import dask_client
 
         with dask_client(None) as client_:
@@ -56,7 +56,7 @@ def _stage_features(data: str, out: str, engine: str) -> None:
 def _stage_score(features: str, out: str, engine: str, explain: int) -> None:
     import pandas as pd
 
-    from models.batch import score_features_in_chunks
+    from models.batch_scoring import score_features_in_chunks
     from models.registry import alias_version, client_for, load_bundle
 
     client = client_for(os.environ["LEADSCORE_MLFLOW_TRACKING_URI"])
@@ -64,7 +64,7 @@ def _stage_score(features: str, out: str, engine: str, explain: int) -> None:
     frame = pd.read_parquet(features)
     if engine == "dask":
         from leadscore.cluster import dask_client
-        from models.batch import score_features_distributed
+        from models.batch_scoring import score_features_distributed
 
         with dask_client(None) as client_:
             scores = score_features_distributed(client_, model, frame, explain)
@@ -197,7 +197,7 @@ def main() -> None:
     for name, row in explain.items():
         if isinstance(row, dict):
             print(f"  {name:<24} {row['rows_per_s']:>10,.0f} rows/s  x{row['ratio_vs_shap']:.1f}")
-    from features.files import write_text_atomically
+    from common.files import write_text_atomically
 
     write_text_atomically(
         json.dumps(

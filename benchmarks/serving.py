@@ -47,16 +47,16 @@ SEED = 42
 def train_and_register(store: Path, n_leads: int) -> tuple[str, list[dict], list[dict]]:
     """Train a champion in ``store``; return its URI and 1000 leads as API and pyfunc rows."""
     sys.path.insert(0, str(ROOT))
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
     from features.spec import FeatureParams
     from models.pyfunc import leads_to_frame
     from models.registry import client_for
-    from training.config import TrainingConfig
     from training.pipeline import train_model
     from training.tracking import example_leads, log_training_run
+    from training.training_config import TrainingConfig
 
     simulate_crm(SimulationConfig(n_leads=n_leads, seed=SEED), store / "data")
     dataset = load_dataset(load_config("demo"), store / "data")
@@ -293,7 +293,7 @@ def main() -> int:
         "ratios": ratios,
         "soak": soak_row if soak > 0 else None,
     }
-    from features.files import write_text_atomically
+    from common.files import write_text_atomically
 
     write_text_atomically(json.dumps(payload, indent=2), RESULTS)
     print(f"wrote {RESULTS.relative_to(ROOT)}")

@@ -1,5 +1,7 @@
 """Simulator time and peak memory: `leadscore simulate` for 100k and 1M leads, each in its own
-process measured by `/usr/bin/time -v` (falls back to the children's rusage without it).
+process measured by `/usr/bin/time -v` (falls back to the children's rusage without it), and
+how time grows with size: each size's seconds per lead over the smallest size's (1.00 is
+linear; the simulator is meant to be linear in leads).
 
     python benchmarks/simulate.py [--sizes 100000 1000000]
 
@@ -68,14 +70,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     args = parser.parse_args()
-    rows = [run(n) for n in args.sizes]
-    print(f"{'leads':>10} {'events':>12} {'seconds':>8} {'peak MB':>8} {'events/s':>10}")
+    rows = [run(n) for n in sorted(args.sizes)]
+    per_lead = rows[0]["seconds"] / rows[0]["leads"]
+    for row in rows:
+        row["time_per_lead_vs_smallest"] = round(row["seconds"] / row["leads"] / per_lead, 2)
+    print(
+        f"{'leads':>10} {'events':>12} {'seconds':>8} {'peak MB':>8} {'events/s':>10}"
+        f" {'s/lead vs smallest':>19}"
+    )
     for row in rows:
         print(
             f"{row['leads']:>10,} {row['events']:>12,} {row['seconds']:>8} "
             f"{row['peak_rss_mb']:>8} {row['events_per_s']:>10,}"
+            f" {row['time_per_lead_vs_smallest']:>19.2f}"
         )
-    from features.files import write_text_atomically
+    from common.files import write_text_atomically
 
     write_text_atomically(json.dumps({"runs": rows}, indent=2), RESULTS)
 

@@ -44,14 +44,14 @@ def child(leads: int, seed: int, quick: bool, tune: int = 0, tune_minutes: float
     from sklearn.metrics import roc_auc_score
 
     from evaluation.baselines import LogisticBaseline, RuleBasedPoints
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.oracle import oracle_probability
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.simulation.oracle import oracle_probability
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
     from training import pipeline
-    from training.config import TrainingConfig
-    from training.dataset import build_training_set, feature_params
+    from training.training_config import TrainingConfig
+    from training.training_set import build_training_set, feature_params
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
@@ -159,7 +159,7 @@ def main() -> None:
         "argv": sys.argv[1:],
         "runs": sorted(runs_by_size.values(), key=lambda r: (r["leads"], r.get("tune_trials", 0))),
     }
-    from features.files import write_text_atomically
+    from common.files import write_text_atomically
 
     write_text_atomically(json.dumps(document, indent=1), RESULTS)
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features import contracts as c
+from features.ingest import contracts as c
 
 STAGES = ("nurture", "sales_ready", "opportunity", "won", "lost_recycled")
 _DAY = pd.Timedelta(days=1)

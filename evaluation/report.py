@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from common.files import write_text_atomically
 from evaluation import plots
 from evaluation.comparison import compare_models
 from evaluation.lift import decile_table
@@ -26,7 +27,6 @@ from evaluation.metrics import classification_metrics
 from evaluation.slices import slice_metrics
 from evaluation.table_html import DASH, html_table
 from evaluation.tiers import tier_table, top_tier_summary
-from features.files import write_text_atomically
 
 
 def evaluation_tables(

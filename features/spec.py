@@ -2,10 +2,10 @@
 
 The spec is plain data (JSON round-trip via ``to_dict``/``from_dict``) because the trained
 model bundles it and the serving process rebuilds the online engine from it; the batch engine
-(``features.batch``) and the online engine (``features.online``) both compute exactly the
+(``features.batch.batch_engine``) and the online engine (``features.online.online_engine``) both compute exactly the
 features listed here, in this order.
 
-Point-in-time rule, shared by both engines and the label (``features.snapshots``):
+Point-in-time rule, shared by both engines and the label (``features.trainset.snapshots``):
 ``as_of`` is truncated to whole seconds; a feature at ``as_of`` sees events with
 ``occurred_at <= as_of`` and outcomes with ``closed_at <= as_of``; a window of ``w`` days holds
 events with ``as_of - w days < occurred_at <= as_of``.
@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from features.contracts import INTENT_EVENT_TYPES, KNOWN_EVENT_TYPES
+from features.ingest.contracts import INTENT_EVENT_TYPES, KNOWN_EVENT_TYPES
 
 Group = Literal["fit", "engagement"]
 Kind = Literal["numeric", "categorical"]

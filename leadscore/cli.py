@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
+from common.settings import Settings
 from leadscore.commands import register_commands
-from leadscore.settings import Settings
 
 app = typer.Typer(
     name="leadscore",
@@ -41,7 +41,7 @@ def main(
 ) -> None:
     """Build the Settings once, set up Arrow's allocator, and hand the Settings to the
     command."""
-    from features.memory_pool import use_arrow_memory_pool
+    from features.batch.memory_pool import use_arrow_memory_pool
 
     overrides = {
         key: value

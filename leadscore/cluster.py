@@ -14,11 +14,11 @@ def dask_client(
     """A ``distributed.Client`` for ``scheduler`` (``tcp://host:8786``), or for a local cluster
     of ``n_workers`` single-threaded processes when no address is given. A local cluster's
     workers take ``arrow_memory_pool`` as Arrow's allocator, as the CLI's own process does
-    (``features.memory_pool``), unless ``ARROW_DEFAULT_MEMORY_POOL`` is set (they inherit it);
+    (``features.batch.memory_pool``), unless ``ARROW_DEFAULT_MEMORY_POOL`` is set (they inherit it);
     a remote cluster's workers are left as their operator set them up."""
     from distributed import Client, LocalCluster
 
-    from features.memory_pool import worker_env
+    from features.batch.memory_pool import worker_env
 
     if scheduler:
         with Client(scheduler) as client:

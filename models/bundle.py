@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.files import write_text_atomically
-from features.online import OnlineEngine
+from common.files import write_text_atomically
+from features.online.online_engine import OnlineEngine
 from features.spec import FeatureSpec
-from models.calibration import apply_calibrator
+from models.calibrator import apply_calibrator
 from models.encoding import RowEncoder, encode_frame
 from models.explain import contributions, group_scores, top_reasons
 from models.schema import LeadIn, Reason, ScoreOut

@@ -1,6 +1,6 @@
 """Bearer API-key authentication for every non-health route of the scoring service.
 
-Keys come from :class:`~leadscore.settings.Settings` (``LEADSCORE_API_KEYS``). They are compared
+Keys come from :class:`~common.settings.Settings` (``LEADSCORE_API_KEYS``). They are compared
 in constant time and never logged or echoed: a refused request learns only that it was refused.
 """
 

@@ -1,4 +1,4 @@
-"""Service-only knobs on top of the one :class:`~leadscore.settings.Settings` object.
+"""Service-only knobs on top of the one :class:`~common.settings.Settings` object.
 
 A subclass, not a second settings object: the service builds exactly one instance at start,
 from the same ``LEADSCORE_*`` environment the CLI passes to ``bentoml serve``.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from leadscore.settings import Settings
+from common.settings import Settings
 
 
 class ServingSettings(Settings):

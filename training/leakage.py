@@ -27,7 +27,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from features.spec import FeatureSpec
-from training.config import TrainingConfig
+from training.training_config import TrainingConfig
 
 _FOLDS = 5
 _PRIOR_WEIGHT = 20.0  # smoothing of target-rate encoding towards the overall rate

@@ -15,24 +15,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features import contracts as c
-from features.dataset import Dataset
+from features.ingest import contracts as c
+from features.ingest.dataset import Dataset
 from features.spec import FeatureParams, FeatureSpec
 from models.bundle import LeadScoreModel
-from models.calibration import apply_calibrator
-from training.calibration import fit_calibrator
-from training.config import TrainingConfig
-from training.dataset import (
+from models.calibrator import apply_calibrator
+from training.fit_calibration import fit_calibrator
+from training.holdout_metrics import holdout_metrics
+from training.leakage import LeakageReport, audit_leakage
+from training.lightgbm_model import FittedBooster, fit_booster
+from training.thresholds import build_thresholds, reference_distribution
+from training.training_config import TrainingConfig
+from training.training_set import (
     TrainingSet,
     build_training_set,
     check_minimum_data,
     dataset_fingerprint,
     segment_keys_hash,
 )
-from training.leakage import LeakageReport, audit_leakage
-from training.lightgbm_model import FittedBooster, fit_booster
-from training.metrics import holdout_metrics
-from training.thresholds import build_thresholds, reference_distribution
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def train_model(
     if client is not None:
         if tune_trials > 0:
             raise ValueError("tuning runs locally: use --tune without --engine dask")
-        from features.distributed import compute_features_distributed
+        from features.batch.dask_features import compute_features_distributed
 
         compute = partial(compute_features_distributed, client)
     training_set = build_training_set(dataset, params, config, seeds.split, compute=compute)

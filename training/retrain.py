@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.config import DatasetConfig
-from features.files import write_atomically
-from features.loaders import read_table
+from common.files import write_atomically
+from features.ingest.dataset_config import DatasetConfig
+from features.ingest.loaders import read_table
 
 
 @dataclass(frozen=True)

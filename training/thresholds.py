@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from training.config import TrainingConfig
+from training.training_config import TrainingConfig
 
 REFERENCE_POINTS = 1001  # quantiles kept: score resolution far finer than 1 point
 MIN_SELECTED = 10  # a precision target must be met by at least this many leads

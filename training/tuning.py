@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.config import TrainingConfig
 from training.lightgbm_model import fit_booster
+from training.training_config import TrainingConfig
 
 
 def tune_params(

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from leadscore.settings import Settings
+from common.settings import Settings
 
 console = Console(stderr=True)
 
@@ -27,8 +27,8 @@ def simulate(
     """Simulate a B2B CRM (leads, engagement events, closed deals) with a known ground truth."""
     from rich.progress import Progress
 
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
 
     settings: Settings = ctx.obj
     config = SimulationConfig(
@@ -57,9 +57,9 @@ def validate(
     ] = False,
 ) -> None:
     """Load a dataset, check it against its contract and report what was read and dropped."""
-    from features.config import load_config
-    from features.contracts import DataValidationError
-    from features.loaders import load_dataset
+    from features.ingest.contracts import DataValidationError
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
 
     settings: Settings = ctx.obj
     try:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from leadscore.settings import Settings
+from common.settings import Settings
 
 console = Console(stderr=True)
 
@@ -30,15 +30,20 @@ def demo(
     ] = True,
 ) -> None:
     """Simulate a CRM, train, validate, register the champion, score and serve it."""
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
     from leadscore.commands.evaluate import run_evaluation
     from leadscore.commands.training import run_training
-    from models.batch import read_previous, score_dataset, tier_summary, write_scores_atomically
+    from models.batch_scoring import (
+        read_previous,
+        score_dataset,
+        tier_summary,
+        write_scores_atomically,
+    )
     from models.registry import alias_version, client_for, load_bundle, promote
-    from training.config import TrainingConfig
+    from training.training_config import TrainingConfig
 
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from leadscore.settings import Settings
+from common.settings import Settings
 
 console = Console(stderr=True)
 
@@ -67,12 +67,12 @@ def run_evaluation(
     score_log: Path | None = None,
 ) -> Path:
     """Evaluate one registered version; returns the report folder."""
-    from features.config import load_config
-    from features.loaders import load_dataset
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
     from models.registry import alias_version, client_for, load_bundle
-    from training.config import load_training_config
-    from training.dataset import build_training_set, feature_params, segment_keys_hash
     from training.pipeline import Seeds
+    from training.training_config import load_training_config
+    from training.training_set import build_training_set, feature_params, segment_keys_hash
 
     client = client_for(settings.mlflow_tracking_uri)
     chosen = version or alias_version(client, settings.model_name, alias)
@@ -125,7 +125,7 @@ def _backtests(
     """Rolling-origin backtest (LightGBM with the model's settings + baselines refitted at
     every cut-off) and the served-score backtest when a score log exists."""
     from evaluation.backtest import read_score_log, rolling_origin_backtest, served_score_backtest
-    from features.snapshots import observed_until_of
+    from features.trainset.snapshots import observed_until_of
 
     out: dict[str, tuple[str, Any]] = {}
     if loaded.static:
@@ -208,7 +208,7 @@ def _evaluate(
             lifecycle = lifecycle_view(loaded.leads, loaded.events, loaded.outcomes)
         truth_path = Path(data_dir) / "truth.parquet"
         if truth_path.exists():  # simulated data: the true propensity is known
-            from features.oracle import oracle_probability
+            from features.simulation.oracle import oracle_probability
 
             truth = pd.read_parquet(truth_path)
             oracle = oracle_probability(

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from leadscore.settings import Settings
+from common.settings import Settings
 
 console = Console(stderr=True)
 
@@ -47,18 +47,18 @@ def build(
     the table is never whole in memory; OUT appears only once complete."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from features.config import load_config
-    from features.contracts import DataValidationError
-    from features.loaders import load_dataset
-    from features.pipeline import (
+    from features.ingest.contracts import DataValidationError
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.spec import FeatureParams
+    from features.trainset.feature_table import (
         build_feature_table,
         feature_spec_for,
         stream_feature_table,
         write_feature_stream,
         write_feature_table,
     )
-    from features.snapshots import SnapshotCounts
-    from features.spec import FeatureParams
+    from features.trainset.snapshots import SnapshotCounts
 
     settings: Settings = ctx.obj
     if engine not in ("local", "dask"):
@@ -95,7 +95,7 @@ def build(
                 rows = write_feature_stream(parts, spec, out)
                 positives, summary = counts.positives, counts.summary()
             else:
-                from features.distributed import compute_features_distributed
+                from features.batch.dask_features import compute_features_distributed
                 from leadscore.cluster import dask_client
 
                 client = stack.enter_context(

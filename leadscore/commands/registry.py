@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from leadscore.settings import Settings
+from common.settings import Settings
 
 console = Console(stderr=True)
 
@@ -28,7 +28,7 @@ def promote(
     """Make the challenger the champion if it beats it on the same out-of-time holdout."""
     from models.registry import RegistryError, client_for
     from models.registry import promote as promote_model
-    from training.config import load_training_config
+    from training.training_config import load_training_config
 
     settings: Settings = ctx.obj
     config = load_training_config(training_config, tolerance=tolerance)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from leadscore.settings import Settings
+from common.settings import Settings
 
 console = Console(stderr=True)
 
@@ -55,11 +55,11 @@ def score(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
     from rich.table import Table
 
-    from features.batch import compute_features
-    from features.config import load_config
-    from features.contracts import DataValidationError
-    from features.loaders import load_dataset
-    from models.batch import (
+    from features.batch.batch_engine import compute_features
+    from features.ingest.contracts import DataValidationError
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from models.batch_scoring import (
         read_previous,
         score_dataset,
         score_features_in_chunks,
@@ -90,9 +90,9 @@ def score(
     with ExitStack() as stack:
         compute, scorer = compute_features, score_features_in_chunks
         if engine == "dask":
-            from features.distributed import compute_features_distributed
+            from features.batch.dask_features import compute_features_distributed
             from leadscore.cluster import dask_client
-            from models.batch import score_features_distributed
+            from models.batch_scoring import score_features_distributed
 
             dask = stack.enter_context(
                 dask_client(scheduler, arrow_memory_pool=settings.arrow_memory_pool)

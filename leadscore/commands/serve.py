@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from leadscore.settings import Settings
+from common.settings import Settings
 
 console = Console(stderr=True)
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from leadscore.settings import Settings
+from common.settings import Settings
 
 if TYPE_CHECKING:
-    from features.dataset import Dataset
-    from training.config import TrainingConfig
+    from features.ingest.dataset import Dataset
     from training.pipeline import TrainResult
     from training.tracking import LoggedRun
+    from training.training_config import TrainingConfig
 
 console = Console(stderr=True)
 
@@ -62,7 +62,7 @@ def train(
     """Train a model on DATASET, log the run to MLflow and register it as `challenger`."""
     from contextlib import ExitStack
 
-    from features.config import load_config
+    from features.ingest.dataset_config import load_config
 
     if engine not in ("local", "dask"):
         raise typer.BadParameter(f"--engine must be local or dask, got {engine!r}")
@@ -99,7 +99,7 @@ def retrain(
     allow_feature: AllowOption = None,
 ) -> None:
     """Append newly closed deals, retrain, and promote the new model if it is better."""
-    from features.config import load_config
+    from features.ingest.dataset_config import load_config
     from models.registry import client_for, promote
     from training.retrain import append_outcomes
 
@@ -138,9 +138,9 @@ def run_training(
     client: Any | None = None,
 ) -> tuple[TrainResult, LoggedRun]:
     """Train and log; data problems exit with code 2 and the message."""
-    from training.dataset import InsufficientDataError, feature_params
     from training.pipeline import train_model
     from training.tracking import log_training_run
+    from training.training_set import InsufficientDataError, feature_params
 
     params = feature_params(dataset, settings.horizon_days, settings.snapshot_every_days)
     try:
@@ -173,7 +173,7 @@ def run_training(
 
 
 def _training_config(path: Path | None) -> TrainingConfig:
-    from training.config import load_training_config
+    from training.training_config import load_training_config
 
     try:
         return load_training_config(path)
@@ -183,8 +183,8 @@ def _training_config(path: Path | None) -> TrainingConfig:
 
 
 def _load(config: Any, data_dir: Path) -> Dataset:
-    from features.contracts import DataValidationError
-    from features.loaders import load_dataset
+    from features.ingest.contracts import DataValidationError
+    from features.ingest.loaders import load_dataset
 
     try:
         return load_dataset(config, data_dir)

@@ -5,14 +5,10 @@ Drives Debian's chromium (``/usr/bin/chromium``) through Playwright; never downl
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-# The service helpers live next to the integration tests; tests are not a package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from serving_support import API_KEY, RunningService, register_stub, run_service
 
 CHROMIUM = Path("/usr/bin/chromium")

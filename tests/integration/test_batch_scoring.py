@@ -19,15 +19,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("batch_scoring")]
 
 @pytest.fixture(scope="module")
 def champion(tmp_path_factory) -> tuple[str, Path, Path]:
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
     from models.registry import client_for
-    from training.config import TrainingConfig
-    from training.dataset import feature_params
     from training.pipeline import train_model
     from training.tracking import log_training_run
+    from training.training_config import TrainingConfig
+    from training.training_set import feature_params
 
     folder = tmp_path_factory.mktemp("scoring")
     simulate_crm(SimulationConfig(n_leads=3000, seed=4), folder / "train")

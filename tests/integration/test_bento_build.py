@@ -47,7 +47,7 @@ def test_bentoml_build_packages_the_service_and_its_code(tmp_path: Path) -> None
         "serving/static/sales.html",
         "serving/static/sales.js",
         "models/schema.py",
-        "leadscore/settings.py",
+        "common/settings.py",
     ):
         assert needed in packaged, needed
     assert not any(p.startswith(("tests/", ".venv/")) or p.endswith(".db") for p in packaged)

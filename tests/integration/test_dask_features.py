@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.batch import compute_features
-from features.config import load_config
-from features.distributed import compute_features_distributed, partition_leads
-from features.loaders import load_dataset
-from features.pipeline import build_snapshots_for, feature_spec_for
-from features.simulation_config import SimulationConfig
-from features.simulator import simulate_crm
+from features.batch.batch_engine import compute_features
+from features.batch.dask_features import compute_features_distributed, partition_leads
+from features.ingest.dataset_config import load_config
+from features.ingest.loaders import load_dataset
+from features.simulation.simulation_config import SimulationConfig
+from features.simulation.simulator import simulate_crm
 from features.spec import FeatureParams
+from features.trainset.feature_table import build_snapshots_for, feature_spec_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("dask")]
 

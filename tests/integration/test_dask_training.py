@@ -16,10 +16,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("dask")]
 
 @pytest.fixture(scope="module")
 def crm(tmp_path_factory):
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
 
     folder = tmp_path_factory.mktemp("dask_training") / "data"
     simulate_crm(SimulationConfig(n_leads=4000, days=730, seed=21), folder)
@@ -48,10 +48,10 @@ def test_local_workers_take_the_arrow_pool_the_cli_sets(cluster) -> None:
 
 def test_dask_booster_matches_the_local_engine(crm, cluster) -> None:
     from models.encoding import encode_frame
-    from training.config import TrainingConfig
-    from training.dataset import build_training_set, feature_params
     from training.lightgbm_dask import fit_booster_dask
     from training.lightgbm_model import fit_booster
+    from training.training_config import TrainingConfig
+    from training.training_set import build_training_set, feature_params
 
     _, dataset = crm
     config = TrainingConfig()
@@ -109,8 +109,8 @@ def test_train_cli_with_dask_engine_registers_a_challenger(crm, tmp_path) -> Non
 
 
 def _holdout_rows(dataset):
-    from training.config import TrainingConfig
-    from training.dataset import build_training_set, feature_params
+    from training.training_config import TrainingConfig
+    from training.training_set import build_training_set, feature_params
 
     training_set = build_training_set(dataset, feature_params(dataset, 90, 30), TrainingConfig(), 1)
     return training_set.segment("holdout").head(50)

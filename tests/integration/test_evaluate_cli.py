@@ -12,16 +12,16 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("evaluate")]
 
 
 def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
     from leadscore.cli import app
     from models.registry import client_for
-    from training.config import TrainingConfig
-    from training.dataset import feature_params
     from training.pipeline import train_model
     from training.tracking import log_training_run
+    from training.training_config import TrainingConfig
+    from training.training_set import feature_params
 
     data = tmp_path / "data"
     simulate_crm(SimulationConfig(n_leads=4000, seed=21), data)

@@ -25,13 +25,13 @@ def _build(data_dir, out, *extra: str):
 
 
 def test_features_build_streams_the_same_rows_as_the_table(tmp_path) -> None:
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.pipeline import build_feature_table, feature_spec_for
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from common.settings import Settings
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
     from features.spec import FeatureParams
-    from leadscore.settings import Settings
+    from features.trainset.feature_table import build_feature_table, feature_spec_for
 
     data = tmp_path / "data"
     simulate_crm(SimulationConfig(n_leads=5000, seed=4), data)
@@ -79,8 +79,8 @@ def test_features_build_streams_the_same_rows_as_the_table(tmp_path) -> None:
 
 
 def test_features_build_rejects_bad_input_and_writes_nothing(tmp_path) -> None:
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
 
     data = tmp_path / "data"
     simulate_crm(SimulationConfig(n_leads=300, seed=4), data)

@@ -27,14 +27,14 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory):
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
-    from training.config import TrainingConfig
-    from training.dataset import feature_params
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
     from training.pipeline import train_model
     from training.tracking import example_leads, log_training_run
+    from training.training_config import TrainingConfig
+    from training.training_set import feature_params
 
     store = tmp_path_factory.mktemp("mlflow")
     simulate_crm(SimulationConfig(n_leads=3000, days=730, seed=5), store / "data")

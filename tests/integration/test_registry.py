@@ -13,14 +13,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("training_registr
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
-    from training.config import TrainingConfig
-    from training.dataset import feature_params
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
     from training.pipeline import train_model
     from training.tracking import log_training_run
+    from training.training_config import TrainingConfig
+    from training.training_set import feature_params
 
     folder = tmp_path_factory.mktemp("registry")
     simulate_crm(SimulationConfig(n_leads=3000, days=730, seed=9), folder / "data")
@@ -110,8 +110,8 @@ def test_retrain_closes_the_loop(tmp_path) -> None:
     challenger is registered from a combined outcomes file; user files stay untouched."""
     import pandas as pd
 
-    from features.simulation_config import SimulationConfig
-    from features.simulator import simulate_crm
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
     from models.registry import alias_version, client_for, list_versions
 
     data = tmp_path / "data"
@@ -145,8 +145,8 @@ def test_retrain_closes_the_loop(tmp_path) -> None:
     combined = list((data / "retrain").glob("outcomes-*.csv"))
     assert len(combined) == 1 and len(pd.read_csv(combined[0])) == len(first) + len(later)
     # Deals open at the cut that closed later are read as closed, not as still open.
-    from features.config import load_config
-    from features.loaders import load_dataset
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
 
     config = load_config("demo")
     source = config.outcomes.model_copy(update={"path": str(combined[0]), "format": "csv"})

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from shared_datasets import datasets_dir
-
-DATASETS = datasets_dir()
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def trained():
-    from features.config import load_config
-    from features.loaders import load_dataset
-    from training.config import TrainingConfig
-    from training.dataset import feature_params
+def trained(datasets):
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
     from training.pipeline import train_model
+    from training.training_config import TrainingConfig
+    from training.training_set import feature_params
 
-    dataset = load_dataset(load_config("xeducation"), DATASETS)
+    dataset = load_dataset(load_config("xeducation"), datasets)
     return dataset, train_model(dataset, feature_params(dataset, 90, 30), TrainingConfig(), 42)
 
 

@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import contracts as c
-from features.config import (
+from features.ingest import contracts as c
+from features.ingest.dataset import Attribute, Dataset
+from features.ingest.dataset_config import (
     AttributeType,
     DatasetConfig,
     LeadsSource,
     OutcomesSource,
     SnapshotConfig,
 )
-from features.dataset import Attribute, Dataset
 
 ATTRIBUTES = (
     Attribute("industry", "Industry", AttributeType.categorical),

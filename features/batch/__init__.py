@@ -1,0 +1,1 @@
+"""features.batch.batch_engine package."""

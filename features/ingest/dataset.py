@@ -1,0 +1,72 @@
+"""The loaded, validated dataset handed from loaders to every later stage."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from features.ingest.contracts import LEAD_ID, OPENED_AT, TIMESTAMP_DTYPE, LoadReport
+from features.ingest.dataset_config import AttributeType, DatasetConfig
+
+
+def empty_open_deals() -> pd.DataFrame:
+    """The canonical open-deals table with no rows."""
+    return pd.DataFrame(
+        {LEAD_ID: pd.Series(dtype="str"), OPENED_AT: pd.Series(dtype=TIMESTAMP_DTYPE)}
+    )
+
+
+def canonical_name(column: str) -> str:
+    """snake_case a source column name ('Lead Origin' -> 'lead_origin') for use as a feature."""
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", column).strip("_").lower()
+    return name or "column"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A declared lead attribute: canonical name, source column, and type."""
+
+    name: str
+    source: str
+    type: AttributeType
+
+    @property
+    def label(self) -> str:
+        """Human label for explanations: the column name as the CRM shows it."""
+        if self.source != self.name:
+            return self.source
+        return self.name.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Canonical tables (see features.ingest.contracts) plus what loading did to get them.
+
+    ``events``, ``outcomes`` (closed deals) and ``open_deals`` (opportunities still open at
+    export) are empty canonical frames when absent, never None, so later stages need no
+    special cases for their absence.
+    """
+
+    config: DatasetConfig
+    leads: pd.DataFrame
+    events: pd.DataFrame
+    outcomes: pd.DataFrame
+    attributes: tuple[Attribute, ...]
+    report: LoadReport = field(default_factory=LoadReport)
+    open_deals: pd.DataFrame = field(default_factory=lambda: empty_open_deals())
+
+    @property
+    def has_opportunity_dates(self) -> bool:
+        """Whether deals carry the date their opportunity opened (then open opportunities are a
+        feature: a CRM knows which deals are in progress at any moment)."""
+        return bool(len(self.open_deals) or self.outcomes[OPENED_AT].notna().any())
+
+    @property
+    def static(self) -> bool:
+        return self.config.static
+
+    @property
+    def attribute_names(self) -> list[str]:
+        return [attribute.name for attribute in self.attributes]

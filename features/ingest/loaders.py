@@ -1,0 +1,199 @@
+"""Read a company's CRM exports (CSV or Parquet) into the canonical, validated tables.
+
+Two kinds of bad input, treated differently on purpose:
+- *Broken contracts* (a missing column, an unparsable timestamp or number, a duplicate or empty
+  id, an unreadable label) raise :class:`DataValidationError` listing every problem with counts
+  and examples: training on a half-understood export is worse than not training.
+- *Orphans* (events or outcomes for leads that are not in the leads table, outcomes that closed
+  before the lead existed) are dropped and each drop is counted in the :class:`LoadReport`;
+  with ``strict=True`` they are errors too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from features.ingest import contracts as c
+from features.ingest.activity_tables import (
+    canonical_events,
+    canonical_outcomes,
+    empty_events,
+    empty_outcomes,
+)
+from features.ingest.contracts import DataValidationError, LoadReport, Problem, examples_of
+from features.ingest.dataset import Attribute, Dataset, canonical_name, empty_open_deals
+from features.ingest.dataset_config import AttributeType, DatasetConfig, TableSource
+from features.ingest.orphans import drop_orphans, without_closed_deals
+from features.ingest.parsing import (
+    BOOLEAN_FALSE,
+    BOOLEAN_TRUE,
+    parse_binary,
+    parse_ids,
+    parse_numbers,
+    parse_timestamps,
+    require_columns,
+)
+
+
+def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False) -> Dataset:
+    """Load and validate every table of ``config`` from ``data_dir``."""
+    report = LoadReport()
+    problems: list[Problem] = []
+
+    raw_leads = read_table(config.leads, data_dir, "leads")
+    report.rows_read["leads"] = len(raw_leads)
+    leads, attributes = _canonical_leads(raw_leads, config, problems, report)
+
+    events = empty_events()
+    outcomes, open_deals = empty_outcomes(), empty_open_deals()
+    if config.events is not None:
+        # Event types are a handful of names over millions of rows: read as a dictionary,
+        # they are never materialised as strings (200k leads, 8.6M events: loading took
+        # ~0.2 s less, median of 4 alternated pairs 2.84 vs 3.02 s).
+        types = config.events.columns.get(c.EVENT_TYPE, c.EVENT_TYPE)
+        raw_events = read_table(config.events, data_dir, "events", dictionary_columns=[types])
+        report.rows_read["events"] = len(raw_events)
+        events = canonical_events(raw_events, config, problems)
+    if config.outcomes is not None:
+        raw_outcomes = read_table(config.outcomes, data_dir, "outcomes")
+        report.rows_read["outcomes"] = len(raw_outcomes)
+        outcomes, open_deals = canonical_outcomes(raw_outcomes, config, problems)
+
+    if problems:
+        raise DataValidationError(problems)
+
+    orphans: list[Problem] = []
+    events, outcomes, open_deals = drop_orphans(leads, events, outcomes, open_deals, orphans)
+    if orphans and strict:
+        raise DataValidationError(orphans)
+    for problem in orphans:
+        report.drop(problem)
+    open_deals = without_closed_deals(open_deals, outcomes, report)
+
+    report.rows_kept["leads"] = len(leads)
+    if config.events is not None:
+        report.rows_kept["events"] = len(events)
+    if config.outcomes is not None:
+        report.rows_kept["outcomes"] = len(outcomes) + len(open_deals)
+    return Dataset(
+        config=config,
+        leads=leads,
+        events=events,
+        outcomes=outcomes,
+        attributes=attributes,
+        report=report,
+        open_deals=open_deals,
+    )
+
+
+def read_table(
+    source: TableSource, data_dir: Path, table: str, *, dictionary_columns: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Read one source file as written, text columns as strings (no type guessing for CSV);
+    Parquet text columns named in ``dictionary_columns`` come as categoricals."""
+    path = Path(data_dir) / source.path
+    if not path.exists():
+        raise FileNotFoundError(f"{table}: file not found: {source.path} (in {data_dir})")
+    kind = source.format
+    if kind == "auto":
+        kind = "parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv"
+    if kind == "parquet":
+        return pd.read_parquet(path, read_dictionary=list(dictionary_columns) or None)
+    # Everything as text: types are decided by the config, not guessed per file.
+    options = {"dtype": str, "keep_default_na": False, "na_values": [""], **source.csv_options}
+    try:
+        return pd.read_csv(path, **options)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataValidationError([Problem(table, "*", f"unreadable CSV ({exc})", 1)]) from exc
+
+
+# --- leads -------------------------------------------------------------------------------
+
+
+def _canonical_leads(
+    raw: pd.DataFrame, config: DatasetConfig, problems: list[Problem], report: LoadReport
+) -> tuple[pd.DataFrame, tuple[Attribute, ...]]:
+    source = config.leads
+    roles = dict(source.columns)
+    require_columns(raw, "leads", [*roles.values(), *source.attributes], problems)
+    if problems:
+        return raw, ()
+
+    out = pd.DataFrame(index=raw.index)
+    out[c.LEAD_ID] = parse_ids(raw[roles["lead_id"]], "leads", roles["lead_id"], problems)
+    duplicated = out[c.LEAD_ID].duplicated(keep=False) & out[c.LEAD_ID].notna()
+    if duplicated.any():
+        problems.append(
+            Problem(
+                "leads",
+                roles["lead_id"],
+                "duplicate lead ids",
+                int(duplicated.sum()),
+                examples_of(out.loc[duplicated, c.LEAD_ID]),
+            )
+        )
+    if "created_at" in roles:
+        out[c.CREATED_AT] = parse_timestamps(
+            raw[roles["created_at"]], source, "leads", roles["created_at"], problems
+        )
+    if "account_id" in roles:
+        account = raw[roles["account_id"]].astype("str").str.strip()
+        out[c.ACCOUNT_ID] = account.where(raw[roles["account_id"]].notna() & (account != ""))
+
+    attributes = []
+    taken = set(out.columns) | {c.LABEL}
+    for column, kind in source.attributes.items():
+        name = canonical_name(column)
+        if name in taken:
+            name = f"attr_{name}"
+        taken.add(name)
+        attributes.append(Attribute(name=name, source=column, type=kind))
+        out[name] = _attribute(raw[column], kind, source.missing_values, column, problems)
+
+    if config.static:
+        out[c.LABEL] = parse_binary(
+            raw[roles["label"]], source.label_positive, "leads", roles["label"], problems
+        ).astype("int8")
+
+    used = {*roles.values(), *source.attributes, *source.exclude, *source.post_outcome}
+    ignored = [column for column in raw.columns if column not in used]
+    if ignored:
+        report.notes.append(f"leads: columns not declared in the config, ignored: {ignored}")
+    if source.post_outcome:
+        report.notes.append(
+            f"leads: post-outcome columns excluded from features: {source.post_outcome}"
+        )
+    return out.reset_index(drop=True), tuple(attributes)
+
+
+def _attribute(
+    values: pd.Series, kind: AttributeType, missing: list[str], column: str, problems: list[Problem]
+) -> pd.Series:
+    text = values.astype("str").str.strip()
+    present = values.notna() & (text != "") & ~text.isin(missing)
+    if kind is AttributeType.categorical:
+        return text.where(present).astype("str")
+    if kind is AttributeType.boolean and pd.api.types.is_numeric_dtype(values):
+        numbers = values.astype("float64")
+        bad = numbers.notna() & ~numbers.isin([0.0, 1.0])
+        if bad.any():
+            problems.append(
+                Problem(
+                    "leads", column, "not a yes/no value", int(bad.sum()), examples_of(values[bad])
+                )
+            )
+        return numbers
+    if kind is AttributeType.boolean:
+        return parse_binary(
+            values.where(present),
+            sorted(BOOLEAN_TRUE),
+            "leads",
+            column,
+            problems,
+            negatives=BOOLEAN_FALSE,
+            allow_missing=True,
+        )
+    return parse_numbers(values, "leads", column, problems, present)

@@ -1,0 +1,1 @@
+"""features.online.online_engine package."""

@@ -1,0 +1,129 @@
+"""The deployable model on simulated CRM data: online scoring (API leads) equals batch scoring
+(feature frames), the pyfunc wrapper round-trips, and bad input is refused by name."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.ingest.dataset_config import load_config
+from features.ingest.loaders import load_dataset
+from features.simulation.simulation_config import SimulationConfig
+from features.simulation.simulator import simulate_crm
+from models.pyfunc import LeadScorePyfunc, frame_to_leads, leads_to_frame
+from models.schema import LeadIn
+from training.pipeline import train_model
+from training.tracking import example_leads
+from training.training_config import TrainingConfig
+from training.training_set import feature_params
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("crm")
+    simulate_crm(SimulationConfig(n_leads=3000, days=730, seed=3), folder)
+    dataset = load_dataset(load_config("demo"), folder)
+    config = TrainingConfig(num_boost_round=300, early_stopping_rounds=30)
+    result = train_model(dataset, feature_params(dataset, 90, 30), config, seed=42)
+    return dataset, result
+
+
+def test_online_scores_equal_batch_scores(simulated) -> None:
+    dataset, result = simulated
+    holdout = result.holdout
+    # Leads in an open opportunity at as_of are rare: make sure some are compared.
+    rows = pd.concat(
+        [holdout[holdout["open_opportunity"] == 1].head(10), holdout.sample(30, random_state=0)],
+        ignore_index=True,
+    )
+    assert (rows["open_opportunity"] == 1).sum() >= 5
+    batch = result.model.score_features(rows, explain_k=3)
+    online = result.model.score_leads(example_leads(dataset, rows, n=len(rows)), 3)
+    assert [s.lead_id for s in online] == rows["lead_id"].tolist()
+    np.testing.assert_allclose([s.probability for s in online], batch["probability"], rtol=1e-12)
+    assert [s.score for s in online] == batch["score"].tolist()
+    assert [s.tier for s in online] == batch["tier"].tolist()
+    np.testing.assert_allclose([s.fit for s in online], batch["fit"])
+    np.testing.assert_allclose([s.engagement for s in online], batch["engagement"])
+    for served, reasons in zip(online, batch["reasons"], strict=True):
+        expected = json.loads(reasons)
+        assert [r.feature for r in served.reasons] == [r["feature"] for r in expected]
+        assert [r.sentence for r in served.reasons] == [r["sentence"] for r in expected]
+
+
+def test_temporal_model_has_both_sub_scores(simulated) -> None:
+    _, result = simulated
+    out = result.model.score_features(result.holdout.head(500), explain_k=0)
+    assert out["engagement"].std() > 1 and out["fit"].std() > 1
+    assert (out["reasons"] == "[]").all()
+
+
+def test_pyfunc_predict_round_trips_leads(simulated, tmp_path) -> None:
+    dataset, result = simulated
+    result.model.save(tmp_path / "bundle")
+    wrapper = LeadScorePyfunc()
+    wrapper.load_context(SimpleNamespace(artifacts={"bundle": str(tmp_path / "bundle")}))
+    leads = example_leads(dataset, result.holdout, n=5)
+    attributes = [f.name for f in result.model.spec.of_family("attribute")]
+    frame = leads_to_frame(leads, attributes)
+    assert frame_to_leads(frame) == leads
+    out = wrapper.predict(None, frame, params={"explain_k": 2})
+    direct = result.model.score_leads(leads, 2)
+    assert out["probability"].tolist() == [s.probability for s in direct]
+    assert [len(json.loads(r)) for r in out["reasons"]] == [2] * 5
+    assert wrapper.metadata["thresholds"] == result.model.thresholds
+    assert "roc_auc" in wrapper.metadata["holdout_metrics"]
+
+
+def test_bad_leads_are_refused_naming_the_field(simulated) -> None:
+    _, result = simulated
+    now = datetime(2025, 6, 1, tzinfo=UTC)
+    with pytest.raises(ValueError, match="favourite_colour"):
+        result.model.score_leads(
+            [LeadIn(lead_id="x", as_of=now, attributes={"favourite_colour": "red"})], 3
+        )
+    with pytest.raises(ValueError, match=r"created_at .* is after as_of"):
+        result.model.score_leads(
+            [LeadIn(lead_id="x", as_of=now, created_at=now + timedelta(days=1))], 3
+        )
+    frame = pd.DataFrame({"lead_id": ["a"], "events": ["not json"]})
+    with pytest.raises(ValueError, match=r"input row 0 \(lead_id 'a'\): events: not a JSON list"):
+        frame_to_leads(frame)
+
+
+def test_later_events_do_not_change_the_score(simulated) -> None:
+    dataset, result = simulated
+    lead = example_leads(dataset, result.holdout, n=1)[0]
+    extra = [
+        {"event_type": "demo_request", "occurred_at": lead.as_of + timedelta(hours=h)}
+        for h in (1, 5, 30)
+    ]
+    later = LeadIn.model_validate(
+        {**lead.model_dump(), "events": [*lead.model_dump()["events"], *extra]}
+    )
+    a, b = result.model.score_leads([lead, later], 3)
+    assert a.probability == b.probability and a.reasons == b.reasons
+
+
+def test_deals_are_closed_or_open_never_both_or_neither() -> None:
+    from pydantic import ValidationError
+
+    from models.schema import OutcomeIn
+
+    t = datetime(2025, 1, 1, tzinfo=UTC)
+    assert OutcomeIn(opened_at=t).closed_at is None  # still open
+    assert OutcomeIn(closed_at=t, won=False).opened_at is None  # closed, open date unknown
+    for bad, message in [
+        ({}, "needs closed_at (closed) or opened_at (still open)"),
+        ({"opened_at": t, "won": True}, "won must be empty while the deal is open"),
+        ({"closed_at": t}, "won is required for a closed deal"),
+        ({"closed_at": t, "won": True, "opened_at": t + timedelta(days=1)}, "opened_at is after"),
+    ]:
+        with pytest.raises(ValidationError, match=re.escape(message)):
+            OutcomeIn(**bad)

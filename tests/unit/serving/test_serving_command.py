@@ -1,0 +1,54 @@
+"""`leadscore serve`: the plan it hands to bentoml and the refusals before starting."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from common.settings import Settings
+from leadscore.cli import app
+from leadscore.commands.serve import SERVICE, generate_api_key, plan_serve
+
+
+def test_plan_passes_settings_by_env_and_builds_a_working_curl(tmp_path: Path) -> None:
+    settings = Settings(
+        mlflow_tracking_uri="sqlite:///store.db",
+        score_log=tmp_path / "log.sqlite",
+        seed=11,
+        model_name="leadscore",
+    )
+    plan = plan_serve(settings, "0.0.0.0", 3111, ["k-1", "k-2"])
+    assert plan.command[-6:] == ["serve", SERVICE, "--host", "0.0.0.0", "--port", "3111"]
+    assert plan.env["LEADSCORE_API_KEYS"] == "k-1,k-2"
+    assert plan.env["LEADSCORE_MLFLOW_TRACKING_URI"] == "sqlite:///store.db"
+    assert plan.env["LEADSCORE_SCORE_LOG"] == str((tmp_path / "log.sqlite").resolve())
+    assert plan.env["LEADSCORE_SEED"] == "11"
+    assert plan.base_url == "http://localhost:3111"
+    words = shlex.split(plan.curl)
+    assert words[:5] == ["curl", "-s", "-X", "POST", "http://localhost:3111/score"]
+    assert "Authorization: Bearer k-1" in words
+
+
+def test_generated_keys_are_long_and_distinct() -> None:
+    keys = {generate_api_key() for _ in range(20)}
+    assert len(keys) == 20
+    assert all(len(key) >= 32 for key in keys)
+
+
+def test_refuses_without_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEADSCORE_API_KEYS", raising=False)
+    monkeypatch.chdir(Path(__file__).parent)  # no .env file with keys here
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "LEADSCORE_API_KEYS" in result.output
+
+
+def test_refuses_without_a_champion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LEADSCORE_API_KEYS", "k")
+    uri = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = CliRunner().invoke(app, ["--tracking-uri", uri, "serve"])
+    assert result.exit_code == 1
+    assert "no model registered as models:/leadscore@champion" in result.output
