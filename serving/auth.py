@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable, Sequence
 from serving.limits import ASGIApp, Receive, Scope, Send
 
 # Health probes and Prometheus scraping must work without credentials (load balancers and
-# orchestrators do not hold API keys). The sales page shell and its script carry no data:
-# the page asks for a key and sends it with every data request.
+# orchestrators do not hold API keys). The sales page shell, its script and its made-up
+# example leads carry no data: the page asks for a key and sends it with every data request.
 DEFAULT_OPEN_PATHS: frozenset[str] = frozenset(
-    {"/livez", "/readyz", "/healthz", "/metrics", "/sales", "/sales/app.js"}
+    {"/livez", "/readyz", "/healthz", "/metrics", "/sales", "/sales/app.js", "/sales/examples.json"}
 )
 
 

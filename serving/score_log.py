@@ -3,6 +3,10 @@
 It records what was served so later closed deals can be joined to the score that was live at
 the time. It stores identifiers and outputs only: no attributes, no events, no personal data.
 There is deliberately no code path that rewrites or removes rows; retention is an operator's job on the file.
+
+Each row also keeps the score's compact explanation (``models.reason_changes``: every reason
+group's points and the number of events known; numbers and group keys only), so the next
+score of the same lead can say what changed (:meth:`ScoreLog.latest_explanations`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from models.reason_changes import ScoredExplanation, explanation_of
 from models.schema import ScoreOut
 
 _SCHEMA = """
@@ -28,12 +33,16 @@ CREATE TABLE IF NOT EXISTS scores (
     scored_at TEXT NOT NULL,
     model_version TEXT NOT NULL,
     probability REAL NOT NULL,
-    tier TEXT NOT NULL
+    tier TEXT NOT NULL,
+    explanation TEXT
 );
 CREATE INDEX IF NOT EXISTS scores_lead ON scores (lead_id, id);
 """
+# Logs written before explanations were kept gain the column (NULL for their old rows).
+_ADD_EXPLANATION = "ALTER TABLE scores ADD COLUMN explanation TEXT"
 
 _BUSY_SECONDS = 30.0  # how long a writer waits for another worker's transaction
+_LOOKUP_CHUNK = 500  # lead ids per look-up query (well under SQLite's parameter limit)
 
 COLUMNS = ("lead_id", "as_of", "scored_at", "model_version", "probability", "tier")
 
@@ -67,7 +76,16 @@ class ScoreLog:
         with _exclusive(path.with_name(path.name + ".init-lock")):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(scores)")}
+            if "explanation" not in columns:
+                self._conn.execute(_ADD_EXPLANATION)
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        # Requests look up previous explanations on their own connection: in WAL mode a
+        # reader never waits for the writer's commit.
+        self._reader = sqlite3.connect(
+            path, check_same_thread=False, isolation_level=None, timeout=_BUSY_SECONDS
+        )
+        self._reader_lock = threading.Lock()
 
     def append(self, scores: Sequence[ScoreOut], scored_at: datetime | None = None) -> int:
         """Insert one row per score in a single transaction; return the number of rows."""
@@ -75,13 +93,16 @@ class ScoreLog:
 
     def append_batches(self, batches: Sequence[tuple[Sequence[ScoreOut], datetime]]) -> int:
         """Insert several requests' scores, each with its own time, in one transaction."""
-        rows: list[tuple[str, str, str, str, float, str]] = []
+        rows: list[tuple[str, str, str, str, float, str, str | None]] = []
         for scores, stamp in batches:
             scored_at = stamp.isoformat()
             rows.extend(
-                (s.lead_id, s.as_of.isoformat(), scored_at, s.model_version, s.probability, s.tier)
+                (
+                    s.lead_id, s.as_of.isoformat(), scored_at, s.model_version, s.probability,
+                    s.tier, _explanation_json(s),
+                )
                 for s in scores
-            )
+            )  # fmt: skip
         if not rows:
             return 0
         with self._lock:
@@ -90,7 +111,9 @@ class ScoreLog:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany(
-                    f"INSERT INTO scores ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", rows
+                    f"INSERT INTO scores ({', '.join(COLUMNS)}, explanation) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
                 )
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -108,15 +131,40 @@ class ScoreLog:
             )
             return [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 
+    def latest_explanations(self, lead_ids: Sequence[str]) -> dict[str, ScoredExplanation]:
+        """The compact explanation of each lead's latest logged score that has one."""
+        wanted = sorted(set(lead_ids))
+        found: dict[str, ScoredExplanation] = {}
+        with self._reader_lock:
+            for low in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[low : low + _LOOKUP_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                cursor = self._reader.execute(
+                    "SELECT lead_id, explanation FROM scores WHERE id IN (SELECT MAX(id) FROM "
+                    f"scores WHERE lead_id IN ({marks}) AND explanation IS NOT NULL "
+                    "GROUP BY lead_id)",
+                    chunk,
+                )
+                for lead_id, text in cursor.fetchall():
+                    found[lead_id] = ScoredExplanation.from_json(text)
+        return found
+
     def count(self) -> int:
         """Number of rows (for tests and operators)."""
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
 
     def close(self) -> None:
-        """Close the connection (on service shutdown)."""
+        """Close the connections (on service shutdown)."""
+        with self._reader_lock:
+            self._reader.close()
         with self._lock:
             self._conn.close()
+
+
+def _explanation_json(score: ScoreOut) -> str | None:
+    explanation = explanation_of(score)
+    return None if explanation is None else explanation.to_json()
 
 
 _STOP = object()  # tells the writer to commit what is pending and end
@@ -168,6 +216,20 @@ class BackgroundScoreLog:
     def count(self) -> int:
         self.flush()
         return self.log.count()
+
+    def latest_explanations(self, lead_ids: Sequence[str]) -> dict[str, ScoredExplanation]:
+        """Previous explanations without waiting for the writer: committed rows, then this
+        process's scores still pending (newer). A score another worker served in the last
+        ``interval`` seconds may not be seen yet."""
+        found = self.log.latest_explanations(lead_ids)
+        wanted = set(lead_ids)
+        for item in tuple(self._pending):  # a C-level copy: safe while others append
+            if isinstance(item, tuple):
+                for score in item[0]:
+                    explanation = explanation_of(score) if score.lead_id in wanted else None
+                    if explanation is not None:
+                        found[score.lead_id] = explanation
+        return found
 
     def close(self) -> None:
         """Commit what is pending, stop the writer, close the file."""

@@ -1,5 +1,5 @@
 """Plain-HTTP routes mounted next to the BentoML API: ``GET /model``, the score history of one
-lead and the sales page (static HTML + JS, no external assets).
+lead and the sales page (static HTML + JS, no external assets, and its example leads).
 
 BentoML API methods are POST-only, so GET routes live in this small Starlette app; the
 service instance is fetched per request through ``get_service`` (BentoML's current service).
@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from serving.example_leads import example_leads
 from serving.model_handle import ServedModel
 from serving.schemas import ModelInfo
 from serving.score_log import BackgroundScoreLog, ScoreLog
@@ -74,11 +75,16 @@ def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
     async def script_route(_: Request) -> Response:
         return _static("sales.js", "text/javascript; charset=utf-8")
 
+    async def examples_route(_: Request) -> Response:
+        # Dated when asked, so "requested a demo yesterday" stays yesterday.
+        return JSONResponse(example_leads(), headers={"cache-control": "no-store"})
+
     return Starlette(
         routes=[
             Route("/model", model_route, methods=["GET"]),
             Route("/history/{lead_id:str}", history_route, methods=["GET"]),
             Route("/sales", page_route, methods=["GET"]),
             Route("/sales/app.js", script_route, methods=["GET"]),
+            Route("/sales/examples.json", examples_route, methods=["GET"]),
         ]
     )

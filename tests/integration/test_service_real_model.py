@@ -109,3 +109,43 @@ def test_undeclared_attribute_and_impossible_dates_are_422(service: RunningServi
         assert response.status_code == 422, response.text
         line = response.json()["detail"][0]
         assert line.startswith("leads:") and needle in line
+
+
+def test_reasons_carry_points_and_a_second_score_says_what_changed(
+    service: RunningService,
+) -> None:
+    lead = {**_leads()[0], "lead_id": "again"}
+
+    def score(body: dict) -> dict:
+        response = httpx.post(
+            f"{service.url}/score", json={"leads": [body], "explain": 5}, headers=AUTH, timeout=60
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["scores"][0]
+
+    first = score(lead)
+    assert first["changes"] is None  # never scored before
+    assert first["horizon_days"] == 90 and 0 < first["base_probability"] < 1
+    # Points are the log-odds impacts on one scale per lead (proportional attribution).
+    ratios = [r["points"] / r["impact"] for r in first["reasons"] if abs(r["impact"]) > 1e-3]
+    assert max(ratios) == pytest.approx(min(ratios), rel=1e-2)
+    demo = next(r for r in first["reasons"] if r["feature"] == "demo_request")
+    assert demo["sentence"].startswith("Requested a demo") and demo["values"]
+
+    later = {
+        **lead,
+        "as_of": "2026-03-04T00:00:00Z",
+        "events": [
+            *lead["events"],
+            {"event_type": "pricing_page_view", "occurred_at": "2026-03-03T12:00:00Z"},
+        ],
+    }
+    second = score(later)
+    changes = second["changes"]
+    assert changes["previous_probability"] == pytest.approx(first["probability"])
+    assert changes["previous_as_of"].startswith("2026-03-01")
+    assert [c["kind"] for c in changes["causes"]] == ["new_events", "time_passed"]
+    assert changes["causes"][0]["text"] == "1 new event since the last score"
+    moved = {r["feature"]: r for r in changes["reasons"]}
+    assert "pricing_page_view" in moved
+    assert moved["pricing_page_view"]["sentence"].startswith("Viewed the pricing page")

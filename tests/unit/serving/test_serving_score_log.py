@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from models.schema import ScoreOut
+from models.schema import ScoreDetail, ScoreOut
 from serving import score_log as score_log_module
-from serving.score_log import COLUMNS, ScoreLog
+from serving.score_log import COLUMNS, BackgroundScoreLog, ScoreLog
 
 
 def _score(lead_id: str, probability: float, version: str = "3") -> ScoreOut:
@@ -39,7 +39,8 @@ def test_append_writes_one_row_per_score_with_only_outputs(tmp_path: Path) -> No
         "SELECT * FROM scores ORDER BY id"
     )
     names = [d[0] for d in rows.description]
-    assert names == ["id", *COLUMNS]  # no attributes, events or other raw input
+    # No attributes, events or other raw input; the explanation is group keys and numbers.
+    assert names == ["id", *COLUMNS, "explanation"]
     data = rows.fetchall()
     assert [r[1] for r in data] == ["L1", "L2"]
     assert data[0][2:] == (
@@ -48,6 +49,7 @@ def test_append_writes_one_row_per_score_with_only_outputs(tmp_path: Path) -> No
         "3",
         0.9,
         "A",
+        None,  # the stand-in scores carry no per-group points
     )
 
 
@@ -167,3 +169,56 @@ def test_background_log_commits_without_a_flush_within_its_interval(tmp_path: Pa
     log.close()
     log.flush()  # after close: returns at once, nothing pending
     assert reader.count() == 2
+
+
+def _explained(lead_id: str, impacts: dict[str, float], events: int, day: int = 1) -> ScoreOut:
+    score = _score(lead_id, 0.3).model_copy(
+        update={"base_probability": 0.02, "as_of": datetime(2026, 3, day, tzinfo=UTC)}
+    )
+    detail = ScoreDetail(impacts=impacts, slope=8.0, events=events, values={"industry": "x"})
+    score.attach_detail(detail)
+    return score
+
+
+def test_latest_explanations_are_the_newest_logged_with_points(tmp_path: Path) -> None:
+    log = ScoreLog(tmp_path / "scores.sqlite")
+    log.append([_explained("L1", {"demo_request": 1.0}, 3), _explained("L2", {"a": 2.0}, 1)])
+    log.append([_explained("L1", {"demo_request": 6.0}, 4, day=5)])
+    log.append([_score("L1", 0.4)])  # a later row without an explanation does not hide it
+    found = log.latest_explanations(["L1", "L2", "L3", "L1"])
+    assert set(found) == {"L1", "L2"}
+    assert found["L1"].impacts == {"demo_request": 6.0} and found["L1"].events == 4
+    assert found["L1"].points("demo_request") == 48.0
+    assert found["L1"].as_of == datetime(2026, 3, 5, tzinfo=UTC)
+    stored = sqlite3.connect(tmp_path / "scores.sqlite").execute(
+        "SELECT explanation FROM scores WHERE explanation IS NOT NULL"
+    )
+    assert all("industry" not in text and '"x"' not in text for (text,) in stored)
+
+
+def test_a_log_written_before_explanations_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "scores.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE scores (id INTEGER PRIMARY KEY AUTOINCREMENT, lead_id TEXT NOT NULL, "
+        "as_of TEXT NOT NULL, scored_at TEXT NOT NULL, model_version TEXT NOT NULL, "
+        "probability REAL NOT NULL, tier TEXT NOT NULL);"
+        "INSERT INTO scores (lead_id, as_of, scored_at, model_version, probability, tier) "
+        "VALUES ('L1', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', '1', 0.1, 'D');"
+    )
+    old.close()
+    log = ScoreLog(path)
+    assert log.latest_explanations(["L1"]) == {}
+    log.append([_explained("L1", {"a": 1.0}, 2)])
+    assert log.latest_explanations(["L1"])["L1"].impacts == {"a": 1.0}
+    assert [h["model_version"] for h in log.history("L1")] == ["3", "1"]
+
+
+def test_background_log_sees_its_own_pending_scores(tmp_path: Path) -> None:
+    log = BackgroundScoreLog(ScoreLog(tmp_path / "scores.sqlite"), interval=60.0)
+    try:
+        log.append([_explained("L1", {"a": 1.0}, 2)])
+        assert log.log.count() == 0  # not committed yet
+        assert log.latest_explanations(["L1"])["L1"].impacts == {"a": 1.0}
+    finally:
+        log.close()

@@ -1,0 +1,37 @@
+""" "What changed" on served scores: each lead's previous explanation, compared by the model.
+
+The previous explanation comes from wherever the service keeps score history (the score log
+today); the comparison is the model's (``describe_changes``, see ``models.reason_changes``),
+an optional capability: a model without it serves scores without ``changes``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+
+from models.reason_changes import ScoredExplanation
+from models.schema import ScoreOut
+
+logger = logging.getLogger(__name__)
+
+PreviousLookup = Callable[[Sequence[str]], Mapping[str, ScoredExplanation]]
+
+
+def with_changes(scorer: object, scores: list[ScoreOut], lookup: PreviousLookup) -> list[ScoreOut]:
+    """``scores`` with ``changes`` filled in where the lead was scored before."""
+    describe = getattr(scorer, "describe_changes", None)
+    if not callable(describe) or not scores:
+        return scores
+    try:
+        previous = lookup([score.lead_id for score in scores])
+    except Exception:
+        # History is a comfort, not the score: an unreadable log must not withhold scores.
+        logger.exception("previous explanations unavailable for %d scores", len(scores))
+        return scores
+    out = []
+    for score in scores:
+        before = previous.get(score.lead_id)
+        changes = None if before is None else describe(score, before)
+        out.append(score if changes is None else score.model_copy(update={"changes": changes}))
+    return out
