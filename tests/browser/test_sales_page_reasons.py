@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from chromium import CHROMIUM, CHROMIUM_ARGS
+from human_text import unreadable_numbers
 from serving_support import API_KEY, RunningService, register_trained, run_service
 
 pytestmark = [
@@ -21,23 +22,8 @@ pytestmark = [
     pytest.mark.xdist_group("serving"),
 ]
 
-# Every number in a text: digits with their decimal point and thousands separators.
-NUMBER = re.compile(r"(?<![\w-])\d[\d.,]*(?![\w-])")
-
-
 # Elements whose text a salesperson reads: none may be cut (wider or taller than its box).
 READ_ELEMENTS = "#waterfall .label, #waterfall .pts, #reasons li, .card .say, .card .v, #changes td"
-
-
-def unreadable_numbers(text: str) -> list[str]:
-    """Numbers with more than three significant digits or an exponent (dates are not numbers
-    here: their digits are joined by dashes)."""
-    found = re.findall(r"\d(?:\.\d+)?e[-+]?\d+", text, re.IGNORECASE)
-    for token in NUMBER.findall(text):
-        token = token.rstrip(".,")
-        if len(re.sub(r"\D", "", token).lstrip("0")) > 3:
-            found.append(token)
-    return found
 
 
 @pytest.fixture(scope="module")

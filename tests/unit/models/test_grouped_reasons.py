@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from human_text import unreadable_numbers
 
 from features.batch.batch_engine import compute_features
 from features.ingest.dataset_config import load_config
@@ -21,16 +22,6 @@ from models.explain import contributions
 from models.grouped_reasons import MISSING_REASON_TOP, select_reasons
 
 pytestmark = pytest.mark.xdist_group("simulated_model")
-
-NUMBER = re.compile(r"\d[\d.,]*")
-
-
-def unreadable_numbers(text: str) -> list[str]:
-    """Numbers in ``text`` with more than three significant digits or an exponent."""
-    if re.search(r"\de[-+]?\d", text, re.IGNORECASE):
-        return [text]
-    tokens = [t.rstrip(".,") for t in NUMBER.findall(text)]
-    return [t for t in tokens if len(re.sub(r"\D", "", t).lstrip("0")) > 3]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +74,8 @@ def test_reasons_read_like_facts_and_missing_values_honestly(scored) -> None:
     sentences = [r["sentence"] for r in reasons]
     assert not [s for s in sentences if re.search(r"\b(unknown|nan|none)\b", s, re.IGNORECASE)]
     assert not [s for s in sentences if unreadable_numbers(s)]
-    assert unreadable_numbers("Overall recent engagement 1.4e-06") and unreadable_numbers("12.34")
+    assert unreadable_numbers("Overall recent engagement 1.4e-06") == ["1.4e-06"]
+    assert unreadable_numbers("12.34 and 2026-03-01") == ["12.34"]
     missing = [r for r in reasons if r["missing"]]
     assert missing and all(r["sentence"].startswith("No ") for r in missing)
     assert any(r["sentence"] == "No annual revenue recorded" for r in missing)
