@@ -171,15 +171,17 @@ function showChanges(score) {
   const head = element("tr");
   for (const h of ["Reason", "Then", "Now"]) head.appendChild(element("th", "", h));
   table.appendChild(head);
-  for (const r of changes.reasons) {
+  // A reason whose points read the same at the page's resolution did not visibly move.
+  const moved = changes.reasons.filter((r) => tenths(r.points_before / 100) !== tenths(r.points_after / 100));
+  for (const r of moved) {
     const tr = element("tr", "moved");
     const b = tenths(r.points_before / 100), a = tenths(r.points_after / 100);
     tr.append(element("td", "", r.sentence), element("td", "pts " + (r.points_before >= 0 ? "up" : "down"), formatPoints(b)),
       element("td", "pts " + (r.points_after >= 0 ? "up" : "down"), formatPoints(a)));
     table.appendChild(tr);
   }
-  const nothing = changes.reasons.length ? [] : [element("p", "", "No reason moved by 0.1 points or more.")];
-  host.replaceChildren(element("h3", "", "What changed since the last score"), element("p", "", summary), causes, ...nothing, ...(changes.reasons.length ? [table] : []));
+  const shown = moved.length ? [table] : [element("p", "", "No reason moved by 0.1 points or more.")];
+  host.replaceChildren(element("h3", "", "What changed since the last score"), element("p", "", summary), causes, ...shown);
 }
 
 function showScore(score) {
