@@ -137,7 +137,7 @@ def test_reasons_carry_points_and_a_second_score_says_what_changed(
         "as_of": "2026-03-04T00:00:00Z",
         "events": [
             *lead["events"],
-            {"event_type": "pricing_page_view", "occurred_at": "2026-03-03T12:00:00Z"},
+            {"event_type": "form_submit", "occurred_at": "2026-03-03T12:00:00Z"},
         ],
     }
     second = score(later)
@@ -147,5 +147,7 @@ def test_reasons_carry_points_and_a_second_score_says_what_changed(
     assert [c["kind"] for c in changes["causes"]] == ["new_events", "time_passed"]
     assert changes["causes"][0]["text"] == "1 new event since the last score"
     moved = {r["feature"]: r for r in changes["reasons"]}
-    assert "pricing_page_view" in moved
-    assert moved["pricing_page_view"]["sentence"].startswith("Viewed the pricing page")
+    assert changes["reasons"][0]["feature"] == "form_submit"
+    form = moved["form_submit"]
+    assert form["sentence"] == "Submitted a form today"  # 12 hours before as_of
+    assert form["points_after"] > form["points_before"]
