@@ -181,6 +181,7 @@ def test_score_log_records_outputs_only(service: RunningService, store: Path) ->
         "model_version",
         "probability",
         "tier",
+        "explanation",  # reason-group keys and numbers (NULL for the stand-in model)
     ]
     assert [(r[0], r[1][:10], r[2]) for r in rows] == [
         ("LOG-1", "2026-03-01", "1"),
