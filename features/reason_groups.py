@@ -113,7 +113,7 @@ def _group_of(
         return feature.name, _attribute_group(feature)
     if family in _EVENT_FAMILIES or (family == "click_rate" and _has_type(features, "email_click")):
         event_type = "email_click" if family == "click_rate" else str(feature.event_type)
-        return event_type, _event_group(event_type, features, params)
+        return event_type, _event_group(event_type, features)
     if family in _OVERALL_FAMILIES or family == "click_rate":
         return "overall_activity", _overall_group(features, params)
     if family == "tenure":
@@ -186,16 +186,14 @@ def _attribute_group(feature: Feature) -> ReasonGroup:
 
 def _missing_attribute(label: str, boolean: bool) -> str:
     """ "No department recorded"; questions and yes/no fields read "<label>: not recorded"."""
-    words = label.split()
+    words = label.split() or [label]
     if boolean or len(words) > 4 or words[0].lower() in _QUESTION_WORDS or label.endswith("?"):
         return f"{label}: not recorded"
     lowered = [w[0].lower() + w[1:] if w[1:].islower() else w for w in words]
     return f"No {' '.join(lowered)} recorded"
 
 
-def _event_group(
-    event_type: str, features: Sequence[Feature], params: FeatureParams
-) -> ReasonGroup:
+def _event_group(event_type: str, features: Sequence[Feature]) -> ReasonGroup:
     once, several, none, label = _EVENT_WORDING.get(
         event_type,
         (

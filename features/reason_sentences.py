@@ -128,6 +128,7 @@ class GroupSentences:
         self._rules = [self._compile(rule, where) for rule in group.rules]
         if any(name is not None for _, name, _, _ in string.Formatter().parse(group.missing)):
             raise ValueError(f"{where}: the missing sentence cannot name a value (none is known)")
+        self._missing = group.missing.format()  # literal text: "{{" in a label reads "{"
 
     def _compile(self, rule: SentenceRule, where: str) -> tuple[list[Any], list[Any]]:
         conditions = []
@@ -170,7 +171,7 @@ class GroupSentences:
     def sentence(self, values: Mapping[str, Any]) -> str:
         """The first rule that applies to ``values`` (every feature of the group by name)."""
         if self.is_missing(values):
-            return self.group.missing
+            return self._missing
         for conditions, pieces in self._rules:
             text = _render(conditions, pieces, values)
             if text is not None:
@@ -181,7 +182,7 @@ class GroupSentences:
 def _render(conditions: list[Any], pieces: list[Any], values: Mapping[str, Any]) -> str | None:
     for name, compare, number in conditions:
         value = values[name]
-        if is_missing(value) or not compare(float(value), number):
+        if value is None or value != value or not compare(value, number):  # NaN: no match
             return None
     out = []
     for literal, name, render, arg in pieces:

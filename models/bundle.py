@@ -180,9 +180,12 @@ class LeadScoreModel:
 
     def score_features(self, frame: pd.DataFrame, explain_k: int = 3) -> pd.DataFrame:
         """Score a feature frame (batch engine output); reasons as a JSON list per row."""
-        out = self.score_matrix(
-            self.encode(frame), explain_k, self._grouping.missing_in_frame(frame)
-        )
+        # pandas deep-copies a frame's attrs (a training table carries its spec there) on
+        # every column it hands out: read the columns of a view without them.
+        frame = frame.copy(deep=False)
+        frame.attrs = {}
+        missing = self._grouping.missing_in_frame(frame) if explain_k else None
+        out = self.score_matrix(self.encode(frame), explain_k, missing)
         result = pd.DataFrame(
             {key: out[key] for key in ("probability", "score", "tier", "sales_ready")}
         )
@@ -192,10 +195,9 @@ class LeadScoreModel:
         for key in ("lead_id", "as_of"):
             if key in frame.columns:
                 result.insert(0 if key == "lead_id" else 1, key, frame[key].to_numpy())
+        absent = np.full(len(frame), None, dtype=object)
         columns = {
-            name: frame[name].to_numpy(dtype=object)
-            if name in frame.columns
-            else [None] * len(frame)
+            name: frame[name].to_numpy() if name in frame.columns else absent
             for name in self._grouping.columns
         }
         dumps = json.dumps
@@ -215,7 +217,10 @@ class LeadScoreModel:
         out = self.score_matrix(
             self._rows.encode(rows), explain_k, self._grouping.missing_in_rows(rows)
         )
-        columns = {name: [row[name] for row in rows] for name in self._grouping.columns}
+        columns = {
+            name: np.array([row[name] for row in rows], dtype=object)
+            for name in self._grouping.columns
+        }
         reasons = self._reason_dicts(out, columns)
         version = str(self.metadata.get("version", "unregistered"))
         keys = self._grouping.keys
@@ -252,7 +257,7 @@ class LeadScoreModel:
         return describe_changes(self._grouping, score, previous)
 
     def _reason_dicts(
-        self, out: Mapping[str, np.ndarray], columns: Mapping[str, Sequence[Any]]
+        self, out: Mapping[str, np.ndarray], columns: Mapping[str, np.ndarray]
     ) -> list[list[dict[str, Any]]]:
         return self._grouping.reason_dicts(
             out["reason_index"], out["reason_shown"], out["impacts"], out["points"],

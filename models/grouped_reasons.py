@@ -66,36 +66,59 @@ class ReasonGrouping:
         impacts: np.ndarray,
         points: np.ndarray,
         missing: np.ndarray,
-        columns: Mapping[str, Sequence[Any]],
+        columns: Mapping[str, np.ndarray],
     ) -> list[list[dict[str, Any]]]:
         """The API's reason fields per row for the selected groups (``index`` where
-        ``shown``); ``columns`` holds each value column (feature name -> one value per row)."""
-        # Plain lists: per-element numpy indexing and numpy scalars cost more than the rest.
-        impact_rows, point_rows, missing_rows = impacts.tolist(), points.tolist(), missing.tolist()
+        ``shown``); ``columns`` holds each feature's values (one array per feature name)."""
+        values = self._selected_values(index, shown, columns)
+        # Plain lists of the selected cells only: per-element numpy indexing and numpy scalars
+        # cost more than the rest.
+        rows = [
+            np.take_along_axis(array, index, axis=1).tolist()
+            for array in (impacts, points, missing)
+        ]
         keys, labels, groups = self.keys, self.labels, self.sentences
         out = []
-        for i, (picked, visible) in enumerate(zip(index.tolist(), shown.tolist(), strict=True)):
+        for i, (picked, visible, row_impacts, row_points, row_missing) in enumerate(
+            zip(index.tolist(), shown.tolist(), *rows, strict=True)
+        ):
             reasons = []
-            for j, show in zip(picked, visible, strict=True):
+            for j, show, impact, point, absent in zip(
+                picked, visible, row_impacts, row_points, row_missing, strict=True
+            ):
                 if not show:
                     continue
-                sentences = groups[j]
-                values = {name: _plain(columns[name][i]) for name in sentences.features}
-                impact = impact_rows[i][j]
+                sentences, facts = groups[j], values[j][i]
                 reasons.append(
                     {
                         "feature": keys[j],
                         "label": labels[j],
-                        "value": values[sentences.group.headline],
-                        "values": values,
+                        "value": facts[sentences.group.headline],
+                        "values": facts,
                         "impact": round(impact, 4),
-                        "points": round(point_rows[i][j], 4),
+                        "points": round(point, 4),
                         "direction": "up" if impact >= 0 else "down",
-                        "sentence": sentences.sentence(values),
-                        "missing": missing_rows[i][j],
+                        "sentence": sentences.sentence(facts),
+                        "missing": absent,
                     }
                 )
             out.append(reasons)
+        return out
+
+    def _selected_values(
+        self, index: np.ndarray, shown: np.ndarray, columns: Mapping[str, np.ndarray]
+    ) -> dict[int, dict[int, dict[str, Any]]]:
+        """``{group: {row: {feature: value}}}`` for the rows where the group is a shown
+        reason: each feature column is read once per group, at those rows only."""
+        out: dict[int, dict[int, dict[str, Any]]] = {}
+        for j in np.unique(index[shown]).tolist():
+            rows = np.flatnonzero(((index == j) & shown).any(axis=1))
+            names = self.sentences[j].features
+            picked = [_plain_list(np.asarray(columns[name])[rows]) for name in names]
+            out[j] = {
+                row: dict(zip(names, facts, strict=True))
+                for row, facts in zip(rows.tolist(), zip(*picked, strict=True), strict=True)
+            }
         return out
 
 
@@ -118,8 +141,6 @@ def select_reasons(
     return index, np.take_along_axis(eligible, index, axis=1)
 
 
-def _plain(value: Any) -> Any:
-    """JSON-friendly value: NaN/NA -> None, numpy scalars -> Python."""
-    if is_missing(value):
-        return None
-    return value.item() if isinstance(value, np.generic) else value
+def _plain_list(values: np.ndarray) -> list[Any]:
+    """JSON-friendly values: NaN/NA -> None, numpy scalars -> Python."""
+    return [None if is_missing(value) else value for value in values.tolist()]

@@ -111,6 +111,12 @@ def test_missing_values_are_told_honestly(
     assert "unknown" not in text.lower() and "nan" not in text.lower()
 
 
+def test_braces_in_a_label_are_text() -> None:
+    spec = build_feature_spec([("size", "numeric", "Size {m2}")], [], static=True)
+    assert spec.sentences("size").sentence({"size": 12.0}) == "Size {m2}: 12"
+    assert spec.sentences("size").sentence({"size": NAN}) == "No size {m2} recorded"
+
+
 def test_a_behaviour_named_like_an_attribute_gets_its_own_key() -> None:
     spec = build_feature_spec([("web_visit", "numeric", "Web visit")], [])
     attribute = spec.sentences("web_visit")
