@@ -130,10 +130,13 @@ def select_reasons(
     :data:`MISSING_REASON_TOP`). Returns (indices (rows, k), shown (rows, k))."""
     rows, groups = impacts.shape
     k = min(k, groups)
+    if k == 0:
+        return np.zeros((rows, 0), dtype=np.int64), np.zeros((rows, 0), dtype=bool)
     magnitude = np.abs(impacts)
     order = np.argsort(-magnitude, axis=1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(groups)[None, :].repeat(rows, axis=0), axis=1)
+    if not missing.any():
+        return order[:, :k], np.ones((rows, k), dtype=bool)
+    rank = np.argsort(order, axis=1)  # each group's place in its row's order
     eligible = ~missing | (rank < MISSING_REASON_TOP)
     # Ineligible groups sort after every eligible one and are marked not shown.
     key = np.where(eligible, magnitude, -1.0)

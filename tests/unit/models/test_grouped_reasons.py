@@ -98,3 +98,7 @@ def test_missing_value_reasons_only_among_the_top_impacts() -> None:
     # Row 1: the missing group has the largest impact: shown first.
     assert index[1][shown[1]].tolist() == [4, 3, 2, 1]
     assert MISSING_REASON_TOP == 3
+    index, shown = select_reasons(impacts, np.zeros_like(missing), 2)
+    assert index.tolist() == [[0, 1], [4, 3]] and shown.all()
+    index, shown = select_reasons(impacts, missing, 0)
+    assert index.shape == shown.shape == (2, 0)
