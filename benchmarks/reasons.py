@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +36,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-
+    # This folder comes first on sys.path and has a features.py: the package wins here.
+    sys.path.insert(0, str(ROOT))
     from features.batch.batch_engine import compute_features
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
