@@ -8,7 +8,7 @@ with the prefix ``LEADSCORE_`` (e.g. ``LEADSCORE_HORIZON_DAYS=60``), a ``.env`` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -49,11 +49,6 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
         description="Bearer tokens accepted by the scoring service (comma-separated in env).",
-    )
-    arrow_memory_pool: Literal["jemalloc", "mimalloc", "system"] = Field(
-        default="jemalloc",
-        description="Allocator of the Arrow tables read and written (ARROW_DEFAULT_MEMORY_POOL, "
-        "if set, wins); see features.batch.memory_pool for why not pyarrow's default.",
     )
     score_log: Path = Field(
         default=Path("scores.sqlite"),

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.batch.batch_engine import AS_OF
 from features.ingest import contracts as c
+from features.ingest.contracts import AS_OF
 from features.ingest.dataset import Dataset
 from models.pyfunc import BUNDLE_ARTIFACT, LeadScorePyfunc, leads_to_frame, scores_to_frame
 from models.registry import HOLDOUT_ARTIFACT, client_for, register_challenger

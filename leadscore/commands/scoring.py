@@ -94,9 +94,7 @@ def score(
             from leadscore.cluster import dask_client
             from models.batch_scoring import score_features_distributed
 
-            dask = stack.enter_context(
-                dask_client(scheduler, arrow_memory_pool=settings.arrow_memory_pool)
-            )
+            dask = stack.enter_context(dask_client(scheduler))
             compute = partial(compute_features_distributed, dask)
             scorer = partial(score_features_distributed, dask)
         progress = stack.enter_context(

@@ -74,9 +74,7 @@ def train(
         if engine == "dask":
             from leadscore.cluster import dask_client
 
-            client = stack.enter_context(
-                dask_client(scheduler, arrow_memory_pool=settings.arrow_memory_pool)
-            )
+            client = stack.enter_context(dask_client(scheduler))
             workers = len(client.scheduler_info().get("workers", {}))
             console.print(f"Dask cluster at {client.scheduler.address}: {workers} workers")
         result, logged = run_training(

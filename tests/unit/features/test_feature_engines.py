@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.batch.batch_engine import AS_OF, compute_features
+from features.batch.batch_engine import compute_features
 from features.ingest import contracts as c
-from features.ingest.contracts import DataValidationError
+from features.ingest.contracts import AS_OF, DataValidationError
 from features.ingest.dataset_config import SnapshotConfig
 from features.online.online_engine import OnlineEngine
 from features.spec import PASSIVE_EVENT_TYPES, FeatureParams, FeatureSpec, build_feature_spec
