@@ -150,8 +150,8 @@ def write_feature_stream(parts: Iterable[pd.DataFrame], spec: FeatureSpec, out_p
 
 def _parquet_options(schema: pa.Schema) -> dict[str, Any]:
     """Dictionaries for all but the float columns, statistics for the keys alone: hashing
-    every float of a chunk into a dictionary and keeping min/max of every feature cost a large
-    share of the writing time for a barely smaller file."""
+    every float into a dictionary and keeping every feature's min/max cost a large share of
+    the writing time for a file only a little smaller."""
     dictionary = [field.name for field in schema if not pa.types.is_floating(field.type)]
     keys = [name for name in (c.LEAD_ID, AS_OF, c.LABEL) if name in schema.names]
     return {"use_dictionary": dictionary, "write_statistics": keys}
