@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from features.batch.batch_engine import compute_features
-from features.batch.grouping import Grouped
+from features.batch.grouping import Grouped, stable_order
 from features.ingest import contracts as c
 from features.ingest import lead_keys
 from features.ingest.contracts import AS_OF, DataValidationError
@@ -141,3 +141,9 @@ def test_events_in_runs_give_the_same_features_as_events_in_no_order(
         compute_features(spec, leads, by_lead, outcomes, snapshots, chunk_leads=40),
         rtol=0, atol=0,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("high", [3, 70_000, 2**31 - 1])
+def test_stable_order_is_numpys_stable_argsort(high: int) -> None:
+    keys = np.random.default_rng(7).integers(0, high, 200_000).astype(np.int64)
+    assert np.array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
