@@ -52,9 +52,11 @@ def fit_booster(
     num_boost_round: int,
     early_stopping_rounds: int,
     label: str = "label",
+    weight: np.ndarray | None = None,
 ) -> FittedBooster:
     """Train on ``train`` with early stopping on ``valid`` (``None``: exactly
-    ``num_boost_round`` rounds); categories mapped from ``train``."""
+    ``num_boost_round`` rounds); categories mapped from ``train``; ``weight`` per training
+    row (e.g. recency weights), uniform when ``None``."""
     import lightgbm as lgb
 
     features = list(features)
@@ -65,6 +67,7 @@ def fit_booster(
     dtrain = lgb.Dataset(
         encode_frame(train, features, categories),
         label=train[label].to_numpy(dtype=np.float64),
+        weight=weight,
         feature_name=features,
         categorical_feature=cat_index,
         free_raw_data=True,

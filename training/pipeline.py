@@ -27,6 +27,7 @@ from training.lightgbm_model import FittedBooster, fit_booster
 from training.thresholds import build_thresholds, reference_distribution
 from training.training_config import TrainingConfig
 from training.training_set import (
+    InsufficientDataError,
     TrainingSet,
     build_training_set,
     check_minimum_data,
@@ -58,7 +59,7 @@ class TrainResult:
     model: LeadScoreModel
     training_set: TrainingSet
     leakage: LeakageReport
-    fitted: FittedBooster
+    fitted: FittedBooster | None  # None for a cold-start points model
     metrics: dict[str, float]
     cv_auc: list[float] = field(default_factory=list)
     tuning: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +68,12 @@ class TrainResult:
     @property
     def holdout(self) -> pd.DataFrame:
         return self.training_set.segment("holdout")
+
+    @property
+    def example_rows(self) -> pd.DataFrame:
+        """Rows to draw input examples from: the holdout, or the latest rows without one."""
+        holdout = self.holdout
+        return holdout if len(holdout) else self.training_set.table.tail(10)
 
 
 def train_model(
@@ -94,7 +101,14 @@ def train_model(
 
         compute = partial(compute_features_distributed, client)
     training_set = build_training_set(dataset, params, config, seeds.split, compute=compute)
-    check_minimum_data(training_set.split, config)
+    try:
+        if training_set.split_problem:
+            raise InsufficientDataError(training_set.split_problem)
+        check_minimum_data(training_set.split, config)
+    except InsufficientDataError as exc:
+        if config.cold_start != "points":
+            raise
+        return _cold_start(dataset, training_set, config, str(exc))
     spec = training_set.spec
     train = training_set.segment("train")
     valid = training_set.segment("valid")
@@ -162,6 +176,29 @@ def train_model(
         }
     )
     return TrainResult(model, training_set, leakage, fitted, metrics, cv_auc, tuning, fingerprint)
+
+
+def _cold_start(
+    dataset: Dataset, training_set: TrainingSet, config: TrainingConfig, reason: str
+) -> TrainResult:
+    """The points model in a TrainResult (no booster, no audit: rules use no label)."""
+    from training.cold_start import build_points_model
+
+    model, metrics = build_points_model(training_set, config, reason)
+    holdout = training_set.segment("holdout")
+    fingerprint = dataset_fingerprint(dataset)
+    model.metadata.update(
+        {
+            "trained_at": datetime.now(UTC).isoformat(),
+            "holdout_metrics": metrics,
+            "holdout_keys_sha256": segment_keys_hash(holdout),
+            "dataset": dataset.config.name,
+            "dataset_fingerprint": fingerprint,
+            "split": training_set.split.summary(),
+            "engine": "local",
+        }
+    )
+    return TrainResult(model, training_set, LeakageReport(()), None, metrics, [], {}, fingerprint)
 
 
 def package_model(

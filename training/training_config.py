@@ -35,6 +35,12 @@ class TrainingConfig(BaseModel):
     min_train_rows: int = Field(200, ge=1)
     min_train_positives: int = Field(30, ge=1)
     min_holdout_positives: int = Field(10, ge=1)
+    cold_start: Literal["points", "refuse"] = Field(
+        "points",
+        description="When the minimum-data check fails: points = register the transparent "
+        "points model (rules with decay, see models.points) so there is something to serve "
+        "until enough deals close; refuse = stop with the reason.",
+    )
     # Leakage audit.
     leakage_auc: float = Field(0.95, gt=0.5, le=1.0)
     leakage_converter_share: float = Field(0.95, gt=0.0, le=1.0)
