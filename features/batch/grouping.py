@@ -19,6 +19,7 @@ import pandas as pd
 from features.batch.kernel_layout import Layout, active_codes, has_opportunity_features
 from features.batch.kernels import group_kernels
 from features.batch.kernels import sweep as kernel
+from features.batch.kernels.buying_state import sweep_buying_state
 from features.batch.kernels.line_stores import row_lines
 from features.batch.lead_ids import default_threads, lead_positions, positions_in
 from features.ingest import contracts as c
@@ -300,3 +301,9 @@ class Prepared:
             self.active, layout.scalars, layout.settings, float(self.spec.params.half_life_days),
             *row_lines(out), out.shape[0], destination,
         )  # fmt: skip
+        if (layout.buying_rows >= 0).any():
+            sweep_buying_state(
+                low, high, self.events.offsets, self.events.ns, self.events.extra[0],
+                query_offsets, query_ns, self.active, layout.intent_codes, layout.buying_rows,
+                layout.buying_settings, out, destination,
+            )  # fmt: skip
