@@ -29,6 +29,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from models.encoding import encode_frame, fit_categories
 from models.points import default_rules, points_by_rule
 
+
 def _frame(X: Any) -> pd.DataFrame:
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"baselines take a feature DataFrame, got {type(X).__name__}")
@@ -75,7 +76,9 @@ class RuleBasedPoints(ClassifierMixin, BaseEstimator):
         for column in self.numeric_points or {}:
             if column not in X.columns:
                 raise KeyError(f"numeric_points column {column!r} not in the feature table")
-        rules = default_rules(X.columns, self.event_points, self.attribute_points, self.numeric_points)
+        rules = default_rules(
+            X.columns, self.event_points, self.attribute_points, self.numeric_points
+        )
         features = rules.features
         categorical = [name for name in features if not is_numeric_dtype(X[name].dtype)]
         categories = fit_categories(X, categorical)

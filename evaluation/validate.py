@@ -27,6 +27,8 @@ MODEL = "leadscore (LightGBM)"
 POINTS_MODEL = "leadscore (points model, cold start)"
 DEFAULT_LIGHTGBM = "default LightGBM (LGBMClassifier())"
 SLICE_COLUMNS = ("lead_source", "country", "company_size", "industry", "lead_origin")
+
+
 @dataclass
 class Evaluation:
     """Everything a validation run produces."""

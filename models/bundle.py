@@ -327,9 +327,7 @@ class LeadScoreModel:
         value_rows = values.tolist()
         rule_points = self._rule_points(index, impact)
         out = []
-        for i, (idx, effects, vals) in enumerate(
-            zip(index_rows, rounded, value_rows, strict=True)
-        ):
+        for i, (idx, effects, vals) in enumerate(zip(index_rows, rounded, value_rows, strict=True)):
             reasons = []
             for k, (j, effect, raw) in enumerate(zip(idx, effects, vals, strict=True)):
                 value = _plain(raw)

@@ -74,7 +74,10 @@ class PointsRules:
         return [*self.weights, *(name for name in self.levels if name not in self.weights)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"weights": dict(self.weights), "levels": {k: dict(v) for k, v in self.levels.items()}}
+        return {
+            "weights": dict(self.weights),
+            "levels": {k: dict(v) for k, v in self.levels.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PointsRules:
@@ -153,7 +156,9 @@ def _numeric_levels(table: Mapping[str, float]) -> dict[float, float]:
     return out
 
 
-def fit_points_curve(points: np.ndarray, y: np.ndarray | None, min_per_class: int = 5) -> dict[str, float]:
+def fit_points_curve(
+    points: np.ndarray, y: np.ndarray | None, min_per_class: int = 5
+) -> dict[str, float]:
     """``slope`` and ``intercept`` of log-odds = slope * points + intercept.
 
     With at least ``min_per_class`` wins and losses: a logistic regression on the points (the

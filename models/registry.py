@@ -192,11 +192,11 @@ def serve_cold_start(client: Any, name: str, version: str) -> str:
     Returns what was done, for the user."""
     champion = alias_version(client, name, CHAMPION)
     if champion is not None:
-        return (
-            f"points model v{version} registered as challenger only: v{champion} stays champion"
-        )
+        return f"points model v{version} registered as challenger only: v{champion} stays champion"
     client.set_registered_model_alias(name, CHAMPION, version)
-    client.set_registered_model_tag(name, HISTORY_TAG, json.dumps([*_history(client, name), version]))
+    client.set_registered_model_tag(
+        name, HISTORY_TAG, json.dumps([*_history(client, name), version])
+    )
     client.set_model_version_tag(
         name, version, "promotion",
         json.dumps({"cold_start": True, "at": datetime.now(UTC).isoformat()}),

@@ -46,7 +46,9 @@ def build_points_model(
         )
     categorical = [name for name in spec.categorical if name in features]
     categories = fit_categories(reference, categorical)
-    by_rule = points_by_rule(rules, features, encode_frame(reference, features, categories), categories)
+    by_rule = points_by_rule(
+        rules, features, encode_frame(reference, features, categories), categories
+    )
     y = known[c.LABEL].to_numpy() if len(known) else None
     curve = fit_points_curve(by_rule.sum(axis=1), y)
     mean_points = by_rule.mean(axis=0)

@@ -40,6 +40,13 @@ def booster_params(params: Mapping[str, Any], seed: int, num_threads: int) -> di
     return {**params, **_DETERMINISM, "seed": seed, "num_threads": num_threads}
 
 
+def user_params(full: Mapping[str, Any]) -> dict[str, Any]:
+    """The modelling parameters of a fitted booster's params (the fixed determinism
+    settings, seed and threads taken out: ``booster_params`` adds them back)."""
+    fixed = {*_DETERMINISM, "seed", "num_threads"}
+    return {key: value for key, value in full.items() if key not in fixed}
+
+
 def fit_booster(
     train: pd.DataFrame,
     valid: pd.DataFrame | None,

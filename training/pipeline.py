@@ -23,7 +23,8 @@ from models.calibrator import apply_calibrator
 from training.fit_calibration import fit_calibrator
 from training.holdout_metrics import holdout_metrics
 from training.leakage import LeakageReport, audit_leakage
-from training.lightgbm_model import FittedBooster, fit_booster
+from training.lightgbm_model import FittedBooster, fit_booster, user_params
+from training.recipe import fit_recipe
 from training.thresholds import build_thresholds, reference_distribution
 from training.training_config import TrainingConfig
 from training.training_set import (
@@ -136,21 +137,14 @@ def train_model(
         from training.lightgbm_dask import fit_booster_dask
 
         fit = partial(fit_booster_dask, client)
-    fitted = fit(
-        train, valid, features, spec.categorical, lgbm_params,
-        seed=seeds.booster, num_threads=config.num_threads,
-        num_boost_round=config.num_boost_round,
-        early_stopping_rounds=config.early_stopping_rounds,
+    recipe = fit_recipe(
+        train, valid, features, spec, config, lgbm_params, seed=seeds.booster,
+        horizon_days=params.horizon_days, temporal=not dataset.static, fit=fit,
+        choose=client is None and tune_trials == 0,
     )  # fmt: skip
-    if config.refit_with_valid:
-        refit = fit(
-            pd.concat([train, valid], ignore_index=True), None, features, spec.categorical,
-            lgbm_params, seed=seeds.booster, num_threads=config.num_threads,
-            num_boost_round=fitted.best_iteration, early_stopping_rounds=1,
-        )  # fmt: skip
-        fitted = FittedBooster(
-            refit.booster, refit.features, refit.categories, fitted.best_iteration, refit.params
-        )
+    fitted = recipe.fitted
+    features = list(fitted.features)
+    lgbm_params = user_params(fitted.params)  # what CV refits with
     model = package_model(fitted, spec, training_set, config)
     holdout = training_set.segment("holdout")
     metrics = holdout_metrics(holdout[c.LABEL].to_numpy(), model.predict_proba(holdout))
@@ -169,8 +163,12 @@ def train_model(
             "dataset": dataset.config.name,
             "dataset_fingerprint": fingerprint,
             "best_iteration": fitted.best_iteration,
-            "refit_with_valid": config.refit_with_valid,
+            "refit_with_valid": recipe.fit_segments == ["train", "valid"],
+            "fit_segments": recipe.fit_segments,
+            "lgbm_params": lgbm_params,
+            "recipe": recipe.choice,
             "excluded_features": leakage.excluded,
+            "excluded_time_like": recipe.excluded_time_like,
             "split": training_set.split.summary(),
             "engine": "local" if client is None else "dask",
         }
@@ -184,7 +182,10 @@ def _cold_start(
     """The points model in a TrainResult (no booster, no audit: rules use no label)."""
     from training.cold_start import build_points_model
 
-    model, metrics = build_points_model(training_set, config, reason)
+    try:
+        model, metrics = build_points_model(training_set, config, reason)
+    except ValueError as exc:
+        raise InsufficientDataError(f"{reason}; {exc}") from exc
     holdout = training_set.segment("holdout")
     fingerprint = dataset_fingerprint(dataset)
     model.metadata.update(

@@ -61,6 +61,24 @@ class TrainingConfig(BaseModel):
     lgbm_params: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_LGBM_PARAMS))
     num_boost_round: int = Field(2000, ge=1)
     early_stopping_rounds: int = Field(100, ge=1)
+    validation: Literal["rolling_origin", "valid_slice"] = Field(
+        "rolling_origin",
+        description="rolling_origin: choose the candidate parameters and the rounds on several "
+        "later periods of train + valid (each trained on what closed before it), then fit on "
+        "all of train + valid; valid_slice: early stopping on the valid slice (static tables "
+        "without time have one fold either way). See training.recipe.",
+    )
+    rolling_folds: int = Field(3, ge=1, description="Rolling-origin validation periods.")
+    candidate_params: list[dict[str, Any]] = Field(
+        default_factory=lambda: [{"num_leaves": 4, "learning_rate": 0.05}, {}],
+        description="Overrides of lgbm_params tried by rolling-origin validation: shallow "
+        "trees (near-additive, they transfer across periods) and the default shape.",
+    )
+    monotone: bool = Field(
+        True,
+        description="Monotone constraints where the direction is known: more buying intent "
+        "never lowers the score, opt-outs never raise it (training.drift_guards).",
+    )
     refit_with_valid: bool = Field(
         False,
         description="After early stopping, refit on train + valid for the chosen number of "

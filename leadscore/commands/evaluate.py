@@ -175,8 +175,9 @@ def refit_at_cutoffs(model: Any, config: Any) -> Callable[[Any, Any], dict[str, 
             points = RuleBasedPoints().fit(train[features], train["label"])
             scores = {name: points.predict_proba(test[features])[:, 1]}
         else:
+            params = model.metadata.get("lgbm_params", config.lgbm_params)
             fitted = fit_booster(
-                train, None, features, categorical, config.lgbm_params, seed=0,
+                train, None, features, categorical, params, seed=0,
                 num_threads=config.num_threads,
                 num_boost_round=max(model.booster.current_iteration(), 1),
                 early_stopping_rounds=1,

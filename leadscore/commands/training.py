@@ -124,7 +124,9 @@ def retrain(
     result, logged = run_training(loaded, settings, config, allow=allow_feature or [])
     _print_result(result, logged)
     if result.model.is_points_model:
-        console.print(f"[yellow]still a cold start:[/yellow] {result.model.metadata['cold_start_reason']}")
+        console.print(
+            f"[yellow]still a cold start:[/yellow] {result.model.metadata['cold_start_reason']}"
+        )
         return
     decision = promote(
         client_for(settings.mlflow_tracking_uri),
