@@ -17,7 +17,9 @@ or before ``as_of`` has not closed by then (``closed_at > as_of``, or still open
 Missing values: ``days_since_*`` is NaN when the lead never had such an event;
 ``email_click_rate_90d`` is NaN without an email open in the window; ``tenure_days`` is NaN
 without ``created_at``; ``account_engaged_colleagues_30d`` is NaN when the lead has no account
-(or, online, when the request does not carry the count). Categorical attributes are strings
+(or, online, when the request does not carry the count); ``days_since_intent_burst_start`` is
+NaN when the lead's last intent signal is older than ``burst_gap_days``; the email open and
+click rates per send are NaN without an email sent in the window. Categorical attributes are strings
 with missing as NA; numeric and boolean attributes are float64 (boolean as 0/1) with NaN.
 """
 

@@ -29,9 +29,9 @@ from features.online.online_engine import OnlineEngine
 from features.spec import FeatureSpec
 from models.calibrator import apply_calibrator
 from models.encoding import RowEncoder, encode_frame
-from models.explain import contributions, group_scores, top_reasons
-from models.points import PointsRules, points_by_rule, points_contributions
+from models.explain import group_scores, top_reasons
 from models.schema import LeadIn, Reason, ScoreOut
+from models.scorers import BoosterScorer, PointsScorer
 
 BUNDLE_JSON = "bundle.json"
 BOOSTER_TXT = "booster.txt"
@@ -60,21 +60,11 @@ class LeadScoreModel:
         unknown = sorted(set(self.features) - set(self.spec.names))
         if unknown:
             raise ValueError(f"model features not in the feature spec: {unknown}")
-        self._booster: Any = None
+        self._scorer: BoosterScorer | PointsScorer
         if self.points is not None:
-            self._rules = PointsRules.from_dict(self.points["rules"])
-            self._mean_points = np.asarray(self.points["mean_points"], dtype=np.float64)
-            if self._mean_points.size != len(self.features):
-                raise ValueError("points model: mean_points and features differ in length")
+            self._scorer = PointsScorer(self.points, self.features, self.categories)
         else:
-            import lightgbm as lgb
-
-            self._booster = lgb.Booster(model_str=self.booster_text)
-            if self._booster.num_feature() != len(self.features):
-                raise ValueError(
-                    f"booster expects {self._booster.num_feature()} features, bundle lists "
-                    f"{len(self.features)}"
-                )
+            self._scorer = BoosterScorer(self.booster_text, len(self.features))
         self._engine = OnlineEngine(self.spec)
         self._rows = RowEncoder(self.features, self.categories)
         self._reference = np.asarray(self.reference, dtype=np.float64)
@@ -82,7 +72,6 @@ class LeadScoreModel:
         self._fit_mask = groups == "fit"
         self._engagement_mask = groups == "engagement"
         self._attributes = {f.name for f in self.spec.of_family("attribute")}
-        self._fast: Any = None
 
     # ------------------------------------------------------------------ persistence
 
@@ -139,9 +128,9 @@ class LeadScoreModel:
 
     @property
     def booster(self) -> Any:
-        if self._booster is None:
+        if not isinstance(self._scorer, BoosterScorer):
             raise AttributeError("a points model has no booster: use contributions()")
-        return self._booster
+        return self._scorer.booster
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's input matrix for a feature frame."""
@@ -150,19 +139,11 @@ class LeadScoreModel:
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """(rows, features + 1) log-odds contributions (TreeSHAP, or each rule's points for a
         points model); the last column is the bias; rows sum to the raw log-odds."""
-        if self._booster is None:
-            by_rule = points_by_rule(self._rules, self.features, X, self.categories)
-            return points_contributions(by_rule, self.points["curve"], self._mean_points)
-        return contributions(self._booster, X, self._fast_explainer(X.shape[0]))
+        return self._scorer.contributions(X)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities for a feature frame (no explanations)."""
-        X = self.encode(frame)
-        if self._booster is None:
-            raw = self.contributions(X).sum(axis=1)
-        else:
-            raw = self._booster.predict(X, raw_score=True)
-        return apply_calibrator(self.calibrator, raw)
+        return apply_calibrator(self.calibrator, self._scorer.raw(self.encode(frame)))
 
     def score_matrix(self, X: np.ndarray, explain_k: int) -> dict[str, np.ndarray]:
         """Every output as arrays: probability, score, tier, sales_ready, fit, engagement,
@@ -277,27 +258,9 @@ class LeadScoreModel:
         )
 
     def warm_up(self) -> None:
-        """Build and compile the fast explainer now, so that every later request, one lead
-        included, uses it (64 µs vs 250 µs for LightGBM's ``pred_contrib`` on one row of a
-        100-tree model, measured). A long-running server calls this once at load; short
-        scripts skip it and small batches use ``pred_contrib`` (same numbers to 1e-15)."""
-        from models.treeshap import FastTreeShap
-
-        if self._booster is None:
-            return  # rules need no compiling
-        if self._fast is None:
-            self._fast = FastTreeShap(self._booster)
-        self._fast.shap_values(np.zeros((1, len(self.features))))
-
-    def _fast_explainer(self, n_rows: int) -> Any:
-        from models.explain import FAST_SHAP_MIN_ROWS
-
-        if self._fast is not None or n_rows < FAST_SHAP_MIN_ROWS:
-            return self._fast
-        from models.treeshap import FastTreeShap
-
-        self._fast = FastTreeShap(self._booster)
-        return self._fast
+        """Compile what scoring needs before the first request (long-running servers; see
+        ``models.scorers``)."""
+        self._scorer.warm_up(len(self.features))
 
     def _reason_values(self, frame: pd.DataFrame, index: np.ndarray) -> np.ndarray:
         """Raw feature values at the reason positions, gathered column by column."""
@@ -351,10 +314,9 @@ class LeadScoreModel:
     def _rule_points(self, index: np.ndarray, impact: np.ndarray) -> list[list[float]] | None:
         """A points model's points behind each reason (its impact undone: impact / slope plus
         the rule's average), so its sentences say they come from a rule; None otherwise."""
-        if self.points is None:
+        if not isinstance(self._scorer, PointsScorer):
             return None
-        slope = self.points["curve"]["slope"]
-        return (impact / slope + self._mean_points[index]).tolist()
+        return self._scorer.rule_points(index, impact).tolist()
 
 
 def _sentence(feature: Any, value: Any) -> str:

@@ -81,7 +81,8 @@ class TrainingConfig(BaseModel):
     )
     refit_with_valid: bool = Field(
         False,
-        description="After early stopping, refit on train + valid for the chosen number of "
+        description="validation: valid_slice only (rolling_origin always fits on train + "
+        "valid): after early stopping, refit on train + valid for the chosen number of "
         "rounds (more recent data; calibration and holdout stay untouched).",
     )
     # Fixed so trained bytes are reproducible. One thread by default: on a busy 2-core box

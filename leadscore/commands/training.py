@@ -207,6 +207,8 @@ def _load(config: Any, data_dir: Path) -> Dataset:
 def _print_result(result: TrainResult, logged: LoggedRun) -> None:
     from rich.table import Table
 
+    if result.model.is_points_model:
+        console.print("[yellow]cold start: a transparent points model (rules, no training)")
     table = Table(title="Leakage audit (excluded or flagged)")
     for column in ("feature", "reason", "auc", "auc_populated"):
         table.add_column(column)
