@@ -42,6 +42,8 @@ class ServedModel:
     holdout_metrics: Mapping[str, float]
     thresholds: Mapping[str, Any]
     loaded_at: datetime
+    kind: str = "lightgbm"  # or "points": the cold-start points model
+    cold_start_reason: str | None = None
 
     def score(self, leads: Sequence[LeadIn], explain_k: int) -> list[ScoreOut]:
         """Score leads in order and stamp the registry version on every result."""
@@ -119,6 +121,8 @@ def load_served_model(
         },
         thresholds=dict(meta.get("thresholds") or {}),
         loaded_at=datetime.now(UTC),
+        kind=str(meta.get("model_kind") or "lightgbm"),
+        cold_start_reason=meta.get("cold_start_reason"),
     )
 
 

@@ -41,6 +41,8 @@ def model_info(model: ServedModel) -> ModelInfo:
         holdout_metrics=dict(model.holdout_metrics),
         thresholds=dict(model.thresholds),
         loaded_at=model.loaded_at,
+        kind=model.kind,
+        cold_start_reason=model.cold_start_reason,
     )
 
 

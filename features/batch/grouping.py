@@ -1,12 +1,11 @@
 """The batch engine's inputs as lead-grouped, time-ordered arrays (where the kernel writes
 each feature is ``features.batch.kernel_layout``).
 
-Leads are ranked so that an account's leads are contiguous: a chunk of ranks then holds whole
-accounts and the account roll-up sees every colleague. Every table (events, outcomes, deals,
-snapshots) is put in lead-rank order by numpy's stable sort, then each lead's rows in time
-order (``features.batch.kernels.time_order``), so the kernel sweeps one lead's rows at a time.
-Lead ids are looked up with Arrow's hashing (``features.ingest.lead_keys``); bad keys or
-timestamps raise errors naming the table and column.
+Leads are ranked so that an account's leads are contiguous (a chunk of ranks holds whole
+accounts). Every table is put in lead-rank order by a stable sort, then each lead's rows in
+time order (``features.batch.kernels.time_order``). Lead ids are looked up with Arrow's
+hashing (``features.ingest.lead_keys``); bad keys or timestamps raise errors naming the
+table and column.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import pandas as pd
 
 from features.batch.kernel_layout import Layout, active_codes, has_opportunity_features
 from features.batch.kernels import sweep as kernel
+from features.batch.kernels.buying_state import sweep_buying_state
 from features.batch.kernels.time_order import order_by_time
 from features.ingest import contracts as c
 from features.ingest.contracts import AS_OF, DataValidationError, Problem, examples_of
@@ -93,10 +93,9 @@ def lead_order(leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def stable_order(keys: np.ndarray) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")`` for non-negative integer keys. Keys below 2**32
-    are sorted as two 16-bit halves, low then high: numpy sorts 16-bit keys stably by radix
-    (linear), where wider keys take a comparison sort, the slowest step on rows in time order
-    (the rows of one lead scattered over the table)."""
+    """``np.argsort(keys, kind="stable")`` for non-negative integer keys: keys below 2**32 as
+    two 16-bit halves, low then high, which numpy sorts by radix (linear) where wider keys
+    take a comparison sort."""
     if keys.size < _RADIX_MIN_ROWS or keys.max(initial=0) >= 1 << 32:
         return np.argsort(keys, kind="stable")
     by_low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
@@ -134,13 +133,12 @@ class Grouped:
         order, self.offsets = by_lead(rank, n_leads, run_ends)
         self.ns = ns[order]
         bounds = np.linspace(0, n_leads, max(threads, 1) + 1).astype(np.int64)
+
+        def order_part(t: int) -> None:
+            order_by_time(self.offsets, self.ns, order, bounds[t], bounds[t + 1])
+
         with ThreadPoolExecutor(max(threads, 1), thread_name_prefix="features-order") as pool:
-            list(
-                pool.map(
-                    lambda t: order_by_time(self.offsets, self.ns, order, bounds[t], bounds[t + 1]),
-                    range(bounds.size - 1),
-                )
-            )
+            list(pool.map(order_part, range(bounds.size - 1)))
         self.extra = [column[order] for column in extra]
         self.order = order if keep_order else None
 
@@ -236,12 +234,9 @@ class Prepared:
 
     @staticmethod
     def _opportunities(
-        n: int,
-        outcomes: pd.DataFrame,
-        outcome_rank: np.ndarray,
-        still_open: pd.DataFrame,
-        open_rank: np.ndarray,
-    ) -> Grouped:
+        n: int, outcomes: pd.DataFrame, outcome_rank: np.ndarray,
+        still_open: pd.DataFrame, open_rank: np.ndarray,
+    ) -> Grouped:  # fmt: skip
         """Deals with a known open date (``outcomes`` with opened_at, and ``still_open`` at
         export), grouped by lead in opened_at order; ``extra[0]`` is the close time in ns
         (``_NEVER`` while still open)."""
@@ -297,3 +292,9 @@ class Prepared:
             self.active, layout.scalars, layout.settings, float(self.spec.params.half_life_days),
             out, destination,
         )  # fmt: skip
+        if (layout.buying_rows >= 0).any():
+            sweep_buying_state(
+                low, high, self.events.offsets, self.events.ns, self.events.extra[0],
+                query_offsets, query_ns, self.active, layout.intent_codes, layout.buying_rows,
+                layout.buying_settings, out, destination,
+            )  # fmt: skip

@@ -159,24 +159,33 @@ def _backtests(
 
 def refit_at_cutoffs(model: Any, config: Any) -> Callable[[Any, Any], dict[str, Any]]:
     """The backtest's models: LightGBM with ``model``'s features and rounds and ``config``'s
-    parameters, and the baselines, each refitted on a cut-off's training rows."""
-    from evaluation.validate import baseline_scores
+    parameters (a points model: its rules), and the baselines, each refitted on a cut-off's
+    training rows."""
+    from evaluation.baselines import RuleBasedPoints
+    from evaluation.validate import baseline_features, baseline_scores, model_row_name
     from models.encoding import encode_frame
     from training.lightgbm_model import fit_booster
 
     features = list(model.features)
     categorical = [f for f in model.spec.categorical if f in features]
+    name = model_row_name(model)
 
     def fit_predict(train: Any, test: Any) -> dict[str, Any]:
-        fitted = fit_booster(
-            train, None, features, categorical, config.lgbm_params, seed=0,
-            num_threads=config.num_threads,
-            num_boost_round=max(model.booster.current_iteration(), 1), early_stopping_rounds=1,
-        )  # fmt: skip
-        scores = {"leadscore (LightGBM)": fitted.booster.predict(
-            encode_frame(test, fitted.features, fitted.categories)
-        )}  # fmt: skip
-        scores.update(baseline_scores(train, test, features))
+        if model.is_points_model:
+            points = RuleBasedPoints().fit(train[features], train["label"])
+            scores = {name: points.predict_proba(test[features])[:, 1]}
+        else:
+            params = model.metadata.get("lgbm_params", config.lgbm_params)
+            fitted = fit_booster(
+                train, None, features, categorical, params, seed=0,
+                num_threads=config.num_threads,
+                num_boost_round=max(model.booster.current_iteration(), 1),
+                early_stopping_rounds=1,
+            )  # fmt: skip
+            scores = {
+                name: fitted.booster.predict(encode_frame(test, fitted.features, fitted.categories))
+            }
+        scores.update(baseline_scores(train, test, baseline_features(model, train)))
         return scores
 
     return fit_predict

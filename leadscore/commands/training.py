@@ -82,6 +82,12 @@ def train(
             tune_minutes=tune_minutes, client=client,
         )  # fmt: skip
     _print_result(result, logged)
+    if result.model.is_points_model:
+        from models.registry import client_for, serve_cold_start
+
+        client = client_for(settings.mlflow_tracking_uri)
+        console.print(f"[yellow]{result.model.metadata['cold_start_reason']}[/yellow]")
+        console.print("[yellow]" + serve_cold_start(client, settings.model_name, logged.version))
 
 
 def retrain(
@@ -115,6 +121,11 @@ def retrain(
     loaded = _load(appended.config, folder)
     result, logged = run_training(loaded, settings, config, allow=allow_feature or [])
     _print_result(result, logged)
+    if result.model.is_points_model:
+        console.print(
+            f"[yellow]still a cold start:[/yellow] {result.model.metadata['cold_start_reason']}"
+        )
+        return
     decision = promote(
         client_for(settings.mlflow_tracking_uri),
         settings.model_name,
@@ -194,6 +205,8 @@ def _load(config: Any, data_dir: Path) -> Dataset:
 def _print_result(result: TrainResult, logged: LoggedRun) -> None:
     from rich.table import Table
 
+    if result.model.is_points_model:
+        console.print("[yellow]cold start: a transparent points model (rules, no training)")
     table = Table(title="Leakage audit (excluded or flagged)")
     for column in ("feature", "reason", "auc", "auc_populated"):
         table.add_column(column)
@@ -210,6 +223,7 @@ def _print_result(result: TrainResult, logged: LoggedRun) -> None:
                 "run_id": logged.run_id,
                 "model_uri": logged.model_uri,
                 "registered_version": logged.version,
+                "model_kind": result.model.kind,
                 "excluded_features": result.leakage.excluded,
                 "holdout_metrics": result.metrics,
                 "cv_roc_auc": result.cv_auc,

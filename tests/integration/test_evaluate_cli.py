@@ -60,7 +60,7 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
     rows = {row["model"]: row for row in metrics["comparison"]}
     assert set(rows) == {
         "leadscore (LightGBM)", "rule-based points", "logistic regression",
-        "naive Bayes frequency", "oracle (true propensity)",
+        "naive Bayes frequency", "default LightGBM (LGBMClassifier())", "oracle (true propensity)",
     }  # fmt: skip
     # The report scores the same holdout training validated on: same AUC as logged.
     model_auc = rows["leadscore (LightGBM)"]["roc_auc"]
@@ -69,7 +69,7 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
     assert all(0.55 < row["roc_auc"] <= rows["oracle (true propensity)"]["roc_auc"] + 0.01
                for row in rows.values())  # fmt: skip
     backtest = metrics["Rolling-origin backtest"]
-    assert len({row["cutoff"] for row in backtest}) == 2 and len(backtest) == 8
+    assert len({row["cutoff"] for row in backtest}) == 2 and len(backtest) == 10
     lightgbm = [row["roc_auc"] for row in backtest if row["model"] == "leadscore (LightGBM)"]
     mean_row = next(line for line in run.output.splitlines() if "mean" in line)
     assert f"{sum(lightgbm) / 2:.3f}" in mean_row

@@ -99,6 +99,7 @@ def test_model_route_reports_the_trained_metadata(
     assert info["version"] == trained[1]
     assert 0.5 < info["holdout_metrics"]["roc_auc"] <= 1.0
     assert {"sales_ready", "tiers"} <= set(info["thresholds"])
+    assert info["kind"] == "lightgbm" and info["cold_start_reason"] is None
 
 
 def test_undeclared_attribute_and_impossible_dates_are_422(service: RunningService) -> None:
