@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from features.spec import FeatureSpec
 from models.schema import LeadIn, ScoreOut
 
 
@@ -42,6 +43,14 @@ class ServedModel:
     holdout_metrics: Mapping[str, float]
     thresholds: Mapping[str, Any]
     loaded_at: datetime
+    spec: FeatureSpec | None = None  # the model's feature spec, when it carries one
+
+    @property
+    def attribute_names(self) -> frozenset[str] | None:
+        """The lead attributes the model takes (None: unknown, send all)."""
+        if self.spec is None:
+            return None
+        return frozenset(feature.name for feature in self.spec.of_family("attribute"))
 
     def score(self, leads: Sequence[LeadIn], explain_k: int) -> list[ScoreOut]:
         """Score leads in order and stamp the registry version on every result."""
@@ -119,6 +128,7 @@ def load_served_model(
         },
         thresholds=dict(meta.get("thresholds") or {}),
         loaded_at=datetime.now(UTC),
+        spec=getattr(getattr(python_model, "model", None), "spec", None),
     )
 
 
