@@ -112,7 +112,7 @@ def _micros(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for column in columns:
         values = out[column]
         micros = values.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
-        out[column] = pd.array(micros.astype("int64"), dtype="Int64").where(values.notna())
+        out[column] = micros.astype("int64").astype("Int64").where(values.notna(), pd.NA)
     return out
 
 
