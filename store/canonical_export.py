@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 
 from common.files import write_text_atomically
 from features.ingest import contracts as c
+from features.ingest.dataset import Dataset
 from features.ingest.dataset_config import (
     DatasetConfig,
     EventsSource,
@@ -166,3 +167,15 @@ def _write_deals(connection: Connection, path: Path) -> int:
     )
     pq.write_table(table, path)
     return len(rows)
+
+
+def load_store_dataset(
+    store: LeadStore, config: DatasetConfig, folder: Path
+) -> tuple[Dataset, StoreExport]:
+    """Export the store to ``folder`` and load it back through the batch loaders (the same
+    validation as any CRM export)."""
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+
+    exported = export_store(store, config, folder)
+    return load_dataset(load_config(exported.config_path), exported.folder), exported

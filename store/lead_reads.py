@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, and_, func, select
 
 from store.tables import current_scores, deals, events, leads, score_history
@@ -183,3 +184,19 @@ def _engaged_per_account(
         .group_by(leads.c.account_id)
     )
     return {account: int(count) for account, count in connection.execute(query)}
+
+
+def score_history_frame(connection: Connection) -> pd.DataFrame:
+    """Every score history row (what was served) with UTC timestamps, for the served-score
+    backtest of ``leadscore evaluate``."""
+    query = select(
+        score_history.c.lead_id, score_history.c.as_of, score_history.c.scored_at,
+        score_history.c.model_version, score_history.c.probability, score_history.c.tier,
+        score_history.c.cause,
+    ).order_by(score_history.c.id)  # fmt: skip
+    frame = pd.DataFrame(
+        connection.execute(query).all(), columns=list(query.selected_columns.keys())
+    )
+    for column in ("as_of", "scored_at"):
+        frame[column] = pd.to_datetime(frame[column].astype("int64"), unit="us", utc=True)
+    return frame

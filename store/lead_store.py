@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
+
 from features.ingest.dataset_config import load_config
 from store import lead_reads, maintenance
 from store.database import StoreDatabase, connect_store
@@ -102,6 +104,11 @@ class LeadStore:
                 connection, lead_ids, as_of,
                 passive_types=passive_types, account_window_days=account_window_days,
             )  # fmt: skip
+
+    def history_frame(self) -> pd.DataFrame:
+        """All score history rows (what was served), for backtests."""
+        with self.db.read() as connection:
+            return lead_reads.score_history_frame(connection)
 
     def history(self, lead_id: str, limit: int) -> list[dict[str, Any]]:
         with self.db.read() as connection:
