@@ -18,22 +18,22 @@ import pandas as pd
 
 from features.ingest import contracts as c
 from features.ingest.dataset import Dataset
-from store.lead_schema import LeadSchema
+from store.lead_store import LeadStore
 from store.records import DealRecord, EventRecord, IngestBatch, IngestResult, LeadUpdate, to_micros
 
 CHUNK_LEADS = 2_000
 
 
 def import_dataset(
-    write: Callable[[IngestBatch], IngestResult],
+    store: LeadStore,
     dataset: Dataset,
-    schema: LeadSchema,
     *,
     chunk_leads: int = CHUNK_LEADS,
     progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
-    """Write every lead, event and deal of ``dataset`` through ``write`` (one transaction per
-    chunk of leads); return the summed counts."""
+    """Write every lead, event and deal of ``dataset`` into ``store`` (one transaction per
+    chunk of leads), then refresh the database's statistics; return the summed counts."""
+    schema = store.schema
     if dataset.static:
         raise ValueError("a static dataset has no events or times: it cannot fill the lead store")
     undeclared = sorted(set(dataset.attribute_names) - set(schema.attribute_names))
@@ -45,9 +45,10 @@ def import_dataset(
         )
     total = IngestResult()
     for batch, n_leads in _batches(dataset, chunk_leads):
-        total.add(write(batch))
+        total.add(store.ingest(batch))
         if progress is not None:
             progress(n_leads)
+    store.analyze()
     return total
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import ARRAY, Connection, String, bindparam, cast, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.lead_schema import FieldError
@@ -138,7 +138,17 @@ def _stored_keys(connection: Connection, table: Any, keys: list[str]) -> set[str
     found: set[str] = set()
     column = table.c.idempotency_key
     for low in range(0, len(keys), _KEY_SLICE):
-        query = select(column).where(column.in_(keys[low : low + _KEY_SLICE]))
+        part = keys[low : low + _KEY_SLICE]
+        if connection.dialect.name == "postgresql":
+            # A join with the keys as one array: PostgreSQL compares a column with a list of
+            # parameters one by one on every row it scans, and scans when a new table has no
+            # statistics yet (measured: 1 s per lookup of 500 keys in 17k events).
+            keys_table = (
+                func.unnest(cast(part, ARRAY(String))).table_valued("key").render_derived("wanted")
+            )
+            query = select(column).join(keys_table, column == keys_table.c.key)
+        else:
+            query = select(column).where(column.in_(part))
         found.update(connection.execute(query).scalars())
     return found
 

@@ -70,6 +70,12 @@ class LeadStore:
             changes = record_scores(connection, stored)
             return changes, append_history(connection, served)
 
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (after a bulk import: PostgreSQL plans a
+        new table's queries as if it were empty until autovacuum gets to it)."""
+        with self.db.write() as connection:
+            connection.exec_driver_sql("ANALYZE")
+
     def erase(self, lead_id: str) -> dict[str, int]:
         """Remove everything about one lead; rows removed per table."""
         with self.db.write() as connection:

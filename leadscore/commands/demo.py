@@ -122,7 +122,7 @@ def demo(
 
     store = open_store(settings)
     try:
-        imported = import_dataset(store.ingest, dataset, store.schema)
+        imported = import_dataset(store, dataset)
     finally:
         store.close()
     console.print(

@@ -96,7 +96,7 @@ def import_command(
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("importing leads", total=len(loaded.leads))
             result = import_dataset(
-                store.ingest, loaded, store.schema,
+                store, loaded,
                 progress=lambda n: progress.advance(task, n),
             )  # fmt: skip
     except ValueError as exc:
