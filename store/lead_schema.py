@@ -2,7 +2,8 @@
 
 The store takes the same dataset config as the batch loaders (``LEADSCORE_STORE_DATASET``):
 its declared attributes are the only lead fields stored (by their canonical names; a trait may
-also use the column's name as the CRM exports it, e.g. "Lead Source"), and its
+also use the column's name as the CRM exports it, or any spelling that snake_cases to the
+canonical name: "Lead Source", "lead-source"), and its
 ``event_type_map`` renames CRM event names before they are snake_cased
 (:func:`features.ingest.dataset.event_type_name`, shared with the loaders). Anything else a
 CDP sends (emails, names, phone numbers in Segment traits) is never written.
@@ -16,7 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from features.ingest.contracts import KNOWN_EVENT_TYPES
-from features.ingest.dataset import Attribute, declared_attributes, event_type_name
+from features.ingest.dataset import (
+    Attribute,
+    canonical_name,
+    declared_attributes,
+    event_type_name,
+)
 from features.ingest.dataset_config import AttributeType, DatasetConfig
 from features.ingest.parsing import BOOLEAN_FALSE, BOOLEAN_TRUE
 
@@ -79,7 +85,7 @@ class LeadSchema:
         kept: dict[str, AttributeValue] = {}
         ignored: list[str] = []
         for name, value in values.items():
-            attribute = by_name.get(name)
+            attribute = by_name.get(name) or by_name.get(canonical_name(name))
             if attribute is None:
                 ignored.append(name)
                 continue
