@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from features.spec import PASSIVE_EVENT_TYPES, FeatureParams
 from models.schema import EventIn, LeadIn, OutcomeIn, ScoreOut
@@ -64,8 +64,12 @@ def lead_in(item: ScoringInput, as_of: datetime, attributes: frozenset[str] | No
 
 
 def as_of_now() -> datetime:
-    """Now, to the second (the engines' as_of rule truncates to whole seconds anyway)."""
-    return datetime.now(UTC).replace(microsecond=0)
+    """The end of the current second: the engines see events up to as_of truncated to whole
+    seconds, so an event received a moment ago (within this second) must be in."""
+    now = datetime.now(UTC)
+    if now.microsecond:
+        now = now.replace(microsecond=0) + timedelta(seconds=1)
+    return now
 
 
 def score_stored(
