@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from store.ingest_writes import validate_deal
+from store.deal_writes import validate_deal
 from store.lead_schema import LeadSchema
 from store.records import DealRecord, EventRecord, IngestBatch, LeadUpdate, to_micros
 

@@ -21,6 +21,7 @@ from bentoml.exceptions import InvalidArgument
 from models.schema import ScoreOut
 from serving.auth import ApiKey, ApiKeyMiddleware, as_api_keys, require_keys
 from serving.connections import ConnectionRecycleMiddleware
+from serving.ingest_queue import IngestQueue
 from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
 from serving.model_handle import ServedModel, load_served_model, resolve_version
 from serving.reload import AliasWatcher
@@ -90,6 +91,7 @@ class LeadScoreService:
         # brings its schema with it.
         self._store = LeadStore.open(settings.store_database_url(), settings.store_dataset)
         self._log = BackgroundScoreLog(self._store)
+        self._ingest = IngestQueue(self._store)
         self._rescorer = BackgroundRescorer(
             self._store,
             self._watcher.current,
@@ -110,6 +112,9 @@ class LeadScoreService:
 
     def lead_store(self) -> LeadStore:
         return self._store
+
+    def ingest_queue(self) -> IngestQueue:
+        return self._ingest
 
     def api_keys(self) -> tuple[ApiKey, ...]:
         return self._keys
@@ -143,6 +148,7 @@ class LeadScoreService:
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:
+        self._ingest.close()
         self._rescorer.stop()
         self._watcher.stop()
         self._log.close()

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from serving import bulk_items, tracking_api
 from serving.auth import SCOPES_KEY, ApiKey, match_key
+from serving.ingest_queue import IngestQueue
 from serving.lead_json import lead_json
 from serving.limits import describe_errors
 from serving.model_handle import ServedModel
@@ -50,6 +51,8 @@ class StoreBackend(Protocol):
     def lead_store(self) -> LeadStore: ...
 
     def score_log(self) -> BackgroundScoreLog: ...
+
+    def ingest_queue(self) -> IngestQueue: ...
 
     def api_keys(self) -> tuple[ApiKey, ...]: ...
 
@@ -99,8 +102,7 @@ def build_store_routes(get_service: Callable[[], StoreBackend]) -> list[Route]:
     """The routes; ``get_service`` is called per request, never at build time."""
 
     async def ingest(batch: IngestBatch) -> dict[str, int]:
-        store = get_service().lead_store()
-        return (await asyncio.to_thread(store.ingest, batch)).to_dict()
+        return (await get_service().ingest_queue().ingest(batch)).to_dict()
 
     async def tracking(request: Request) -> Response:
         kind = request.url.path.rsplit("/", 1)[-1]

@@ -55,9 +55,9 @@ def import_dataset(
 def _batches(dataset: Dataset, chunk_leads: int) -> Iterator[tuple[IngestBatch, int]]:
     now = to_micros(datetime.now(UTC))
     leads = dataset.leads
-    events = _with_keys(_micros(dataset.events, [c.OCCURRED_AT]), "event")
+    events = _with_keys(_micros(dataset.events, [c.OCCURRED_AT]), "import-event")
     deals = pd.concat([dataset.outcomes, dataset.open_deals], ignore_index=True)
-    deals = _with_keys(_micros(deals, [c.OPENED_AT, c.CLOSED_AT]), "deal")
+    deals = _with_keys(_micros(deals, [c.OPENED_AT, c.CLOSED_AT]), "import-deal")
     event_groups = events.groupby(c.LEAD_ID, sort=False).indices if len(events) else {}
     deal_groups = deals.groupby(c.LEAD_ID, sort=False).indices if len(deals) else {}
     # Plain Python lists: one conversion per column, not a pandas lookup per cell.
@@ -118,8 +118,10 @@ def _micros(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def _with_keys(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """A content key per row: 128 bits of two independent hashes of the row and its
-    occurrence number among identical rows."""
+    """A content key per row: the lead id and 128 bits of two independent hashes of the row
+    and its occurrence number among identical rows. The lead id first keeps one lead's keys
+    together in the key index, which an import fills lead by lead (random keys made SQLite
+    write all over the index: imports were ~2x slower, measured)."""
     out = frame.reset_index(drop=True)
     if not len(out):
         return out.assign(key=pd.Series(dtype="str"))
@@ -130,7 +132,10 @@ def _with_keys(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     pairs = zip(
         first.to_numpy(np.uint64).tolist(), second.to_numpy(np.uint64).tolist(), strict=True
     )
-    out["key"] = [f"import-{kind}:{a:016x}{b:016x}" for a, b in pairs]
+    leads = out[c.LEAD_ID].astype("str").tolist()
+    out["key"] = [
+        f"{kind}:{lead}:{a:016x}{b:016x}" for lead, (a, b) in zip(leads, pairs, strict=True)
+    ]
     return out
 
 

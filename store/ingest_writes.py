@@ -6,13 +6,12 @@ Rules, the same for every source (Segment, the native routes, CRM imports):
 - an attribute or account is set by the newest message that sets it: each field keeps the time
   of the message that set it, and an older message delivered late changes nothing;
 - an event or deal whose idempotency key is already stored is acknowledged and not stored again;
-- a deal with the CRM's ``deal_id`` updates that deal; without one, a deal is the lead's deal
-  opened at the same moment (so a close of an open deal closes it: the batch loaders' rule),
-  or, known only by its close, the lead's deal closed at that moment;
+- deals: see :mod:`store.deal_writes`;
 - every lead the batch changed gets a new revision and waits for a score.
 
-On PostgreSQL the batch's leads are created and then locked in lead-id order before anything
-else is written, so concurrent batches touching the same leads queue instead of deadlocking.
+On PostgreSQL leads are created and locked in lead-id order, so concurrent batches touching the
+same leads queue; a deadlock PostgreSQL still detects (a batch setting attributes of some
+leads and adding events to others locks two sorted runs) is retried by the caller.
 """
 
 from __future__ import annotations
@@ -20,15 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, String, bindparam, cast, func, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from store.lead_schema import FieldError
-from store.records import DealRecord, EventRecord, IngestBatch, IngestResult
-from store.tables import deals, events, leads
+from store.deal_writes import store_deals
+from store.records import EventRecord, IngestBatch, IngestResult
+from store.tables import leads
 
 ACCOUNT_FIELD = "account_id"  # its time is kept in field_times like an attribute's
-_KEEP_ON_UPDATE = ("lead_id", "idempotency_key")  # an update never moves or re-keys a deal
 _KEY_SLICE = 500  # idempotency keys per lookup query
 
 
@@ -41,19 +39,33 @@ def insert_for(connection: Connection, table: Any) -> Any:
 def write_batch(connection: Connection, batch: IngestBatch, now: int) -> IngestResult:
     """Store ``batch``; raise :class:`FieldError` (nothing written) for a conflicting item."""
     result = IngestResult()
-    lead_ids = batch.lead_ids()
-    if not lead_ids:
-        return result
-    result.leads_created = _create_missing(connection, batch, lead_ids, now)
-    state = _lock_leads(connection, lead_ids)
-    changed: set[str] = {lead_id for lead_id, row in state.items() if row["revision"] == 0}
-    changed |= _store_events(connection, batch.events, result)
-    changed |= _store_deals(connection, batch.deals, result)
-    _apply_lead_updates(batch, state, changed)
-    _move_creation_back(batch, state, changed)
-    if changed:
-        _bump(connection, state, sorted(changed), now)
-    result.leads_changed = len(changed)
+    new_rows = _new_events(connection, batch.events)
+    earliest: dict[str, int] = {}
+    for row in new_rows:
+        if row[0] not in earliest or row[1] < earliest[row[0]]:
+            earliest[row[0]] = row[1]
+    detailed = sorted({u.lead_id for u in batch.leads} | {d.lead_id for d in batch.deals})
+    if detailed:
+        # Leads whose attributes, account or deals the batch sets: read, merged, written.
+        result.leads_created += _create_missing(connection, batch, detailed, now)
+        state = _lock_leads(connection, detailed)
+        changed = {lead_id for lead_id, row in state.items() if row["revision"] == 0}
+        changed |= state.keys() & earliest.keys()
+        changed |= store_deals(connection, batch.deals, result)
+        _apply_lead_updates(batch, state, changed)
+        _move_creation_back(batch, state, changed)
+        if changed:
+            _bump(connection, state, sorted(changed), now)
+        result.leads_changed += len(changed)
+    # Leads the batch only adds events to (most of a CDP's traffic): created or bumped by one
+    # statement, without reading them.
+    touched = {lead_id: at for lead_id, at in earliest.items() if lead_id not in detailed}
+    if touched:
+        result.leads_created += _touch_leads(connection, touched, now)
+        result.leads_changed += len(touched)
+    if new_rows:
+        result.events_stored = _insert_events(connection, new_rows)
+    result.events_duplicate = len(batch.events) - result.events_stored
     return result
 
 
@@ -107,50 +119,71 @@ def _lock_leads(connection: Connection, lead_ids: list[str]) -> dict[str, dict[s
     return {row.lead_id: dict(row._mapping) for row in connection.execute(query)}
 
 
-def _store_events(
-    connection: Connection, records: Sequence[EventRecord], result: IngestResult
-) -> set[str]:
+def _new_events(connection: Connection, records: Sequence[EventRecord]) -> list[tuple[Any, ...]]:
+    """The rows of the events not stored yet (a key stored already, or twice in the batch,
+    is stored once)."""
     if not records:
-        return set()
+        return []
     keys = [record.key for record in records if record.key is not None]
-    known = _stored_keys(connection, events, keys)
-    rows, changed = [], set()
+    known = stored_values(connection, "events", "idempotency_key", keys)
+    rows = []
     for record in records:
         if record.key is not None:
             if record.key in known:
                 continue
-            known.add(record.key)  # the same key twice in one batch: stored once
+            known.add(record.key)
         rows.append(
             (
                 record.lead_id, record.occurred_at, record.event_type, record.campaign,
                 record.channel, record.key,
             )
         )  # fmt: skip
-        changed.add(record.lead_id)
-    stored = _insert_events(connection, rows) if rows else 0
-    result.events_stored += stored
-    result.events_duplicate += len(records) - stored
-    return changed
+    return rows
 
 
-def _stored_keys(connection: Connection, table: Any, keys: list[str]) -> set[str]:
-    """Which of ``keys`` the table holds already (looked up in slices of bounded size)."""
+def stored_values(
+    connection: Connection, table: str, column: str, values: Sequence[str]
+) -> set[str]:
+    """Which of ``values`` the table's ``column`` holds (in slices of bounded size; plain SQL
+    through the driver: SQLAlchemy's processing of each parameter cost more than the query)."""
     found: set[str] = set()
-    column = table.c.idempotency_key
-    for low in range(0, len(keys), _KEY_SLICE):
-        part = keys[low : low + _KEY_SLICE]
+    for low in range(0, len(values), _KEY_SLICE):
+        part = list(values[low : low + _KEY_SLICE])
         if connection.dialect.name == "postgresql":
-            # A join with the keys as one array: PostgreSQL compares a column with a list of
+            # A join with the values as one array: PostgreSQL compares a column with a list of
             # parameters one by one on every row it scans, and scans when a new table has no
             # statistics yet (measured: 1 s per lookup of 500 keys in 17k events).
-            keys_table = (
-                func.unnest(cast(part, ARRAY(String))).table_valued("key").render_derived("wanted")
+            statement = (
+                f"SELECT t.{column} FROM {table} t "
+                f"JOIN unnest(%s::text[]) AS wanted(v) ON t.{column} = wanted.v"
             )
-            query = select(column).join(keys_table, column == keys_table.c.key)
+            rows = connection.exec_driver_sql(statement, (part,))
         else:
-            query = select(column).where(column.in_(part))
-        found.update(connection.execute(query).scalars())
+            marks = ", ".join("?" * len(part))
+            statement = f"SELECT {column} FROM {table} WHERE {column} IN ({marks})"
+            rows = connection.exec_driver_sql(statement, tuple(part))
+        found.update(value for (value,) in rows)
     return found
+
+
+def _touch_leads(connection: Connection, earliest: dict[str, int], now: int) -> int:
+    """Create the leads that do not exist, bump the others (their creation time moves back to
+    an older event unless the CRM gave it); return how many were created."""
+    lead_ids = sorted(earliest)  # the order rows are locked in
+    existing = stored_values(connection, "leads", "lead_id", lead_ids)
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        "INSERT INTO leads (lead_id, created_at, created_at_given, attributes, field_times, "
+        f"revision, needs_score, updated_at) VALUES ({mark}, {mark}, false, '{{}}', '{{}}', 1, "
+        f"true, {mark}) ON CONFLICT (lead_id) DO UPDATE SET revision = leads.revision + 1, "
+        "needs_score = true, updated_at = excluded.updated_at, created_at = CASE WHEN "
+        "leads.created_at_given OR excluded.created_at >= leads.created_at THEN "
+        "leads.created_at ELSE excluded.created_at END"
+    )
+    connection.exec_driver_sql(
+        statement, [(lead_id, earliest[lead_id], now) for lead_id in lead_ids]
+    )
+    return len(lead_ids) - len(existing)
 
 
 def _insert_events(connection: Connection, rows: list[tuple[Any, ...]]) -> int:
@@ -164,98 +197,6 @@ def _insert_events(connection: Connection, rows: list[tuple[Any, ...]]) -> int:
         "ON CONFLICT (idempotency_key) DO NOTHING"
     )
     return max(0, int(connection.exec_driver_sql(statement, rows).rowcount))
-
-
-def _store_deals(
-    connection: Connection, records: Sequence[DealRecord], result: IngestResult
-) -> set[str]:
-    if not records:
-        return set()
-    lead_ids = sorted({d.lead_id for d in records})
-    deal_ids = sorted({d.deal_id for d in records if d.deal_id is not None})
-    keys = sorted({d.key for d in records if d.key is not None})
-    condition = deals.c.lead_id.in_(lead_ids)
-    if deal_ids:
-        condition = condition | deals.c.deal_id.in_(deal_ids)
-    if keys:
-        condition = condition | deals.c.idempotency_key.in_(keys)
-    existing = [dict(row._mapping) for row in connection.execute(select(deals).where(condition))]
-    known_keys = set(keys) & {row["idempotency_key"] for row in existing}
-    changed: set[str] = set()
-    new: list[dict[str, Any]] = []
-    for record in records:
-        if record.key is not None and record.key in known_keys:
-            result.deals_duplicate += 1
-            continue
-        target = _matching_deal(record, existing)
-        values = _deal_values(record)
-        if target is None and record.opened_at is None and record.closed_at is None:
-            raise FieldError(
-                f"{record.where}.deal_id", "no such deal: a new deal needs opened_at or closed_at"
-            )
-        if target is None:
-            row = {**values, "id": None}  # inserted at the end: a later item may close it
-            new.append(row)
-            existing.append(row)
-            result.deals_stored += 1
-        else:
-            if target["lead_id"] != record.lead_id:
-                raise FieldError(f"{record.where}.deal_id", "this deal id belongs to another lead")
-            # Fields the item leaves empty are not given: the deal keeps what it had.
-            merged = {
-                k: v
-                for k, v in values.items()
-                if v is not None and k not in _KEEP_ON_UPDATE and target.get(k) != v
-            }
-            if not merged:
-                result.deals_duplicate += 1
-                continue
-            if target["id"] is None:  # opened earlier in this batch: insert it as it ends up
-                target.update(merged)
-            else:
-                update_ = update(deals).where(deals.c.id == target["id"]).values(**merged)
-                connection.execute(update_)
-                target.update(merged)
-            result.deals_updated += 1
-        if record.key is not None:
-            known_keys.add(record.key)
-        changed.add(record.lead_id)
-    if new:
-        connection.execute(
-            deals.insert(), [{k: v for k, v in row.items() if k != "id"} for row in new]
-        )
-    return changed
-
-
-def _matching_deal(record: DealRecord, existing: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The stored deal ``record`` is about: by the CRM's deal id; without one, the lead's deal
-    opened at the same moment (a close of an open deal, or the same deal again), or for a deal
-    known only by its close, the lead's deal closed at that moment."""
-    if record.deal_id is not None:
-        return next((row for row in existing if row["deal_id"] == record.deal_id), None)
-    same_lead = [row for row in existing if row["lead_id"] == record.lead_id]
-    if record.opened_at is not None:
-        return next((row for row in same_lead if row["opened_at"] == record.opened_at), None)
-    return next(
-        (
-            row
-            for row in same_lead
-            if row["opened_at"] is None and row["closed_at"] == record.closed_at
-        ),
-        None,
-    )
-
-
-def _deal_values(record: DealRecord) -> dict[str, Any]:
-    return {
-        "lead_id": record.lead_id,
-        "deal_id": record.deal_id,
-        "opened_at": record.opened_at,
-        "closed_at": record.closed_at,
-        "won": record.won,
-        "amount": record.amount,
-        "idempotency_key": record.key,
-    }
 
 
 def _apply_lead_updates(
@@ -328,19 +269,3 @@ def _bump(
         for lead_id in lead_ids
     ]
     connection.execute(statement, rows)
-
-
-def validate_deal(record: DealRecord) -> DealRecord:
-    """The scoring contract's rule for deals (:class:`models.schema.OutcomeIn`), per item."""
-    if record.closed_at is None:
-        if record.opened_at is None and record.deal_id is None:
-            raise FieldError(
-                record.where, "a deal needs closed_at (closed) or opened_at (still open)"
-            )
-        if record.won is not None:
-            raise FieldError(f"{record.where}.won", "must be empty while the deal is open")
-    elif record.won is None:
-        raise FieldError(f"{record.where}.won", "required for a closed deal (closed_at is set)")
-    elif record.opened_at is not None and record.opened_at > record.closed_at:
-        raise FieldError(f"{record.where}.opened_at", "is after closed_at")
-    return record

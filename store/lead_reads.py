@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, bindparam, func, select
 
 from store.tables import current_scores, deals, events, leads, score_history
 
@@ -35,14 +35,42 @@ class ScoringInput:
     colleagues: int | None = None
 
 
+# The statements of one lead's reads, built once: ``GET /leads/{id}`` runs five per request,
+# and building a statement cost more than running it (measured).
+_LEAD = bindparam("lead_id")
+_LIMIT = bindparam("limit")
+_LEAD_WITH_SCORE = (
+    select(leads, *[c.label(f"score_{c.name}") for c in current_scores.c])
+    .select_from(leads.outerjoin(current_scores, current_scores.c.lead_id == leads.c.lead_id))
+    .where(leads.c.lead_id == _LEAD)
+)
+_RECENT_EVENTS = (
+    select(events.c.occurred_at, events.c.event_type, events.c.campaign, events.c.channel)
+    .where(events.c.lead_id == _LEAD)
+    .order_by(events.c.occurred_at.desc(), events.c.id.desc())
+    .limit(_LIMIT)
+)
+_EVENT_COUNT = select(func.count()).select_from(events).where(events.c.lead_id == _LEAD)
+_DEALS = (
+    select(deals.c.deal_id, deals.c.opened_at, deals.c.closed_at, deals.c.won, deals.c.amount)
+    .where(deals.c.lead_id == _LEAD)
+    .order_by(deals.c.id)
+)
+_HISTORY = (
+    select(
+        score_history.c.lead_id, score_history.c.as_of, score_history.c.scored_at,
+        score_history.c.model_version, score_history.c.probability, score_history.c.score,
+        score_history.c.tier, score_history.c.cause,
+    )
+    .where(score_history.c.lead_id == _LEAD)
+    .order_by(score_history.c.id.desc())
+    .limit(_LIMIT)
+)  # fmt: skip
+
+
 def lead_record(connection: Connection, lead_id: str) -> dict[str, Any] | None:
     """The lead row with its current score (``score`` None until it has one)."""
-    query = (
-        select(leads, *[c.label(f"score_{c.name}") for c in current_scores.c])
-        .select_from(leads.outerjoin(current_scores, current_scores.c.lead_id == leads.c.lead_id))
-        .where(leads.c.lead_id == lead_id)
-    )
-    row = connection.execute(query).first()
+    row = connection.execute(_LEAD_WITH_SCORE, {"lead_id": lead_id}).first()
     if row is None:
         return None
     values = dict(row._mapping)
@@ -59,42 +87,22 @@ def is_fresh(record: dict[str, Any]) -> bool:
 
 def recent_events(connection: Connection, lead_id: str, limit: int) -> list[dict[str, Any]]:
     """The lead's latest ``limit`` events, newest first."""
-    query = (
-        select(events.c.occurred_at, events.c.event_type, events.c.campaign, events.c.channel)
-        .where(events.c.lead_id == lead_id)
-        .order_by(events.c.occurred_at.desc(), events.c.id.desc())
-        .limit(limit)
-    )
-    return [dict(row._mapping) for row in connection.execute(query)]
+    rows = connection.execute(_RECENT_EVENTS, {"lead_id": lead_id, "limit": limit})
+    return [dict(row._mapping) for row in rows]
 
 
 def event_count(connection: Connection, lead_id: str) -> int:
-    query = select(func.count()).select_from(events).where(events.c.lead_id == lead_id)
-    return int(connection.execute(query).scalar_one())
+    return int(connection.execute(_EVENT_COUNT, {"lead_id": lead_id}).scalar_one())
 
 
 def lead_deals(connection: Connection, lead_id: str) -> list[dict[str, Any]]:
-    query = (
-        select(deals.c.deal_id, deals.c.opened_at, deals.c.closed_at, deals.c.won, deals.c.amount)
-        .where(deals.c.lead_id == lead_id)
-        .order_by(deals.c.id)
-    )
-    return [dict(row._mapping) for row in connection.execute(query)]
+    return [dict(row._mapping) for row in connection.execute(_DEALS, {"lead_id": lead_id})]
 
 
 def score_history_of(connection: Connection, lead_id: str, limit: int) -> list[dict[str, Any]]:
     """The lead's latest ``limit`` history rows, newest first."""
-    query = (
-        select(
-            score_history.c.lead_id, score_history.c.as_of, score_history.c.scored_at,
-            score_history.c.model_version, score_history.c.probability, score_history.c.score,
-            score_history.c.tier, score_history.c.cause,
-        )
-        .where(score_history.c.lead_id == lead_id)
-        .order_by(score_history.c.id.desc())
-        .limit(limit)
-    )  # fmt: skip
-    return [dict(row._mapping) for row in connection.execute(query)]
+    rows = connection.execute(_HISTORY, {"lead_id": lead_id, "limit": limit})
+    return [dict(row._mapping) for row in rows]
 
 
 def scoring_inputs(

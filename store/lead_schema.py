@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from features.ingest.contracts import KNOWN_EVENT_TYPES
@@ -27,14 +27,15 @@ from features.ingest.dataset_config import AttributeType, DatasetConfig
 from features.ingest.parsing import BOOLEAN_FALSE, BOOLEAN_TRUE
 
 AttributeValue = str | float | None
+_NAME_CACHE = 10_000  # distinct raw event names remembered (bounded: names come from clients)
 
 
 class FieldError(ValueError):
     """A value that breaks the store's contract; ``field`` names where it is."""
 
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        super().__init__(f"{field_name}: {message}")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class LeadSchema:
     event_type_map: Mapping[str, str]
     missing_values: frozenset[str]
     config_name: str
+    # Raw event name -> canonical type: a CDP sends a handful of names millions of times.
+    _event_types: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, config: DatasetConfig) -> LeadSchema:
@@ -64,12 +67,18 @@ class LeadSchema:
     def attribute_names(self) -> list[str]:
         return [attribute.name for attribute in self.attributes]
 
-    def event_type(self, raw: str, field: str) -> str:
+    def event_type(self, raw: str, field_name: str) -> str:
         """The canonical event type of a CRM's event name."""
+        known = self._event_types.get(raw)
+        if known is not None:
+            return known
         name = raw.strip()
         if not any(ch.isalnum() for ch in name):
-            raise FieldError(field, "an event name needs at least one letter or digit")
-        return event_type_name(name, self.event_type_map)
+            raise FieldError(field_name, "an event name needs at least one letter or digit")
+        canonical = event_type_name(name, self.event_type_map)
+        if len(self._event_types) < _NAME_CACHE:
+            self._event_types[raw] = canonical
+        return canonical
 
     def known_event_types(self) -> frozenset[str]:
         """Types with their own features and wording: the known ones and the map's targets."""

@@ -3,20 +3,32 @@ dataset config that declares what a lead is. Every method is one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from features.ingest.dataset_config import load_config
 from store import lead_reads, maintenance
 from store.database import StoreDatabase, connect_store
 from store.ingest_writes import write_batch
-from store.lead_schema import LeadSchema
+from store.lead_schema import FieldError, LeadSchema
 from store.migrate import upgrade_store
 from store.records import IngestBatch, IngestResult, to_micros
 from store.score_records import ScoreChange, StoreScore, append_history, record_scores
+
+T = TypeVar("T")
+_RETRIES = 5
+_RACE_STATES = {"40P01", "40001", "23505"}  # deadlock, serialization failure, unique violation
+
+
+def _lost_a_race(exc: Exception) -> bool:
+    """Whether a PostgreSQL error means "another transaction got there first"."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in _RACE_STATES
 
 
 def now_micros() -> int:
@@ -45,17 +57,50 @@ class LeadStore:
 
     # ---------------------------------------------------------------- writes
 
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction. On PostgreSQL, a transaction that lost a race
+        to a concurrent one (a deadlock, or the same new row inserted by both) is run again:
+        the second run sees the other's rows."""
+        for attempt in range(_RETRIES):
+            try:
+                with self.db.write() as connection:
+                    return work(connection)
+            except (OperationalError, IntegrityError) as exc:
+                if attempt == _RETRIES - 1 or not _lost_a_race(exc):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
     def ingest(self, batch: IngestBatch) -> IngestResult:
         """Store a batch whole or not at all."""
-        with self.db.write() as connection:
-            return write_batch(connection, batch, now_micros())
+        return self._write(lambda connection: write_batch(connection, batch, now_micros()))
+
+    def ingest_many(self, batches: Sequence[IngestBatch]) -> list[IngestResult | FieldError]:
+        """Store several requests' batches in one transaction, each whole or not at all (a
+        savepoint each): a batch refused for its content gets its :class:`FieldError` and the
+        others are stored. One commit for them all is the point: on SQLite a commit writes
+        every page the transaction touched, and concurrent batches touch the same index pages."""
+
+        def work(connection: Connection) -> list[IngestResult | FieldError]:
+            outcomes: list[IngestResult | FieldError] = []
+            for batch in batches:
+                savepoint = connection.begin_nested()
+                try:
+                    outcomes.append(write_batch(connection, batch, now_micros()))
+                except FieldError as exc:
+                    savepoint.rollback()
+                    outcomes.append(exc)
+                else:
+                    savepoint.commit()
+            return outcomes
+
+        return self._write(work)
 
     def record_scores(
         self, scores: Sequence[StoreScore], *, refresh: bool = False
     ) -> list[ScoreChange]:
         """Store newer scores of stored leads (history rows with them)."""
-        with self.db.write() as connection:
-            return record_scores(connection, scores, refresh=refresh)
+        return self._write(lambda connection: record_scores(connection, scores, refresh=refresh))
 
     def append_history(self, scores: Sequence[StoreScore]) -> int:
         """Log scores served for leads sent whole (``POST /score``)."""
@@ -66,9 +111,11 @@ class LeadStore:
         self, stored: Sequence[StoreScore], served: Sequence[StoreScore]
     ) -> tuple[list[ScoreChange], int]:
         """Both kinds in one transaction (the service's background writer)."""
-        with self.db.write() as connection:
-            changes = record_scores(connection, stored)
-            return changes, append_history(connection, served)
+
+        def work(connection: Connection) -> tuple[list[ScoreChange], int]:
+            return record_scores(connection, stored), append_history(connection, served)
+
+        return self._write(work)
 
     def analyze(self) -> None:
         """Refresh the query planner's statistics (after a bulk import: PostgreSQL plans a

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from features.simulation.simulator import simulate_crm
 from features.spec import FeatureParams
 from features.trainset.feature_table import feature_spec_for
 from serving.model_handle import ServedModel
-from serving.store_scoring import RollupRule, lead_in
+from serving.store_scoring import RollupRule, feature_row, lead_in
 from store.crm_import import import_dataset
 from store.lead_store import LeadStore
 from store.records import to_micros
@@ -65,9 +66,11 @@ def _online(engine: OnlineEngine, lead) -> dict:
 def test_stored_leads_get_the_batch_engines_features(lead_store: LeadStore, crm) -> None:
     import_dataset(lead_store, crm)
     spec = feature_spec_for(crm, FeatureParams())
+    engine = OnlineEngine(spec)
     model = ServedModel(
         name="leadscore", alias="champion", version="1", scorer=None, trained_at=None,
-        holdout_metrics={}, thresholds={}, loaded_at=datetime.now(UTC), spec=spec,
+        holdout_metrics={}, thresholds={}, loaded_at=datetime.now(UTC),
+        bundle=SimpleNamespace(spec=spec, online_engine=engine),
     )  # fmt: skip
     as_of = crm.events[c.OCCURRED_AT].quantile(0.8).floor("s").to_pydatetime()
     leads = crm.leads.loc[crm.leads[c.CREATED_AT] <= as_of]
@@ -81,10 +84,13 @@ def test_stored_leads_get_the_batch_engines_features(lead_store: LeadStore, crm)
         passive_types=rule.passive_types, account_window_days=rule.window_days,
     )  # fmt: skip
     assert len(inputs) == len(batch)
-    engine = OnlineEngine(spec)
     mismatches = []
     for item in inputs:
-        online = _online(engine, lead_in(item, as_of, model.attribute_names))
+        online = feature_row(engine, item, as_of, model.attribute_names)
+        # Models without a bundle get request objects: the same features from them.
+        assert _online(engine, lead_in(item, as_of, model.attribute_names)) == pytest.approx(
+            online, nan_ok=True
+        )
         row = batch.loc[item.lead_id]
         for feature in spec.features:
             a, b = online[feature.name], row[feature.name]
