@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 from store.lead_schema import FieldError, LeadSchema
 from store.records import EventRecord, IngestBatch, LeadUpdate, to_micros
@@ -29,6 +37,7 @@ MAX_MESSAGES = 5000  # per /v1/batch request (the 8 MiB body limit comes first f
 MessageType = Literal["identify", "track", "group", "page", "screen", "alias"]
 Identifier = Annotated[str, StringConstraints(max_length=128, strip_whitespace=True)] | int
 Key = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+_AWARE = TypeAdapter(AwareDatetime)
 
 
 class Message(BaseModel):
@@ -125,7 +134,9 @@ def _convert(
                 at=at,
                 where=where or "body",
                 attributes=attributes,
-                created_at=None if created is None else _created_at(created, name),
+                created_at=None
+                if created is None
+                else _created_at(created, name("traits.createdAt")),
             )
         )
     else:  # group
@@ -151,13 +162,9 @@ def _text(value: Any, field_name: str) -> str | None:
     return text or None
 
 
-def _created_at(value: Any, name: Any) -> int:
-    from pydantic import TypeAdapter, ValidationError
-
+def _created_at(value: Any, field_name: str) -> int:
     try:
-        stamp = TypeAdapter(AwareDatetime).validate_python(value)
+        stamp = _AWARE.validate_python(value)
     except ValidationError:
-        raise FieldError(
-            name("traits.createdAt"), "expected an ISO 8601 time with a zone"
-        ) from None
+        raise FieldError(field_name, "expected an ISO 8601 time with a zone") from None
     return to_micros(stamp)
