@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from serving_support import (
     API_KEY,
@@ -259,8 +260,9 @@ def test_kill_9_during_ingestion_loses_nothing_and_stores_nothing_twice(
     """Clients retry what was not acknowledged (as CDPs do); the service dies by SIGKILL in the
     middle and is started again: every message ends up stored exactly once."""
     target = {"url": service.url}
-    batches, per_batch, clients = 30, 40, 2
+    batches, per_batch, clients = 100, 40, 2
     unacknowledged: list[int] = []
+    acknowledged: list[int] = []
 
     def send(worker: int) -> None:
         for n in range(batches):
@@ -273,6 +275,7 @@ def test_kill_9_during_ingestion_loses_nothing_and_stores_nothing_twice(
                         f"{target['url']}/v1/batch", json=body, auth=(INGEST, ""), timeout=10
                     )
                     if answer.status_code == 200:
+                        acknowledged.append(n)
                         break
                 except httpx.HTTPError:
                     pass
@@ -282,8 +285,14 @@ def test_kill_9_during_ingestion_loses_nothing_and_stores_nothing_twice(
     threads = [threading.Thread(target=send, args=(w,)) for w in range(clients)]
     for thread in threads:
         thread.start()
-    time.sleep(1.0)
-    os.killpg(service.process.pid, signal.SIGKILL)  # the server and both workers, no shutdown
+    deadline = time.monotonic() + 120
+    while len(acknowledged) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)  # some batches in: the kill comes in the middle of the stream
+    # The server and its workers, all at once, no shutdown (the workers run in sessions of
+    # their own: killing the server's process group alone leaves them serving).
+    tree = psutil.Process(service.process.pid)
+    for process in [*tree.children(recursive=True), tree]:
+        os.kill(process.pid, signal.SIGKILL)
     service.process.wait(timeout=30)
     port = free_port()
     folder = service.folder
