@@ -196,14 +196,28 @@ class LeadScoreModel:
     def score_leads(self, leads: Sequence[LeadIn], explain_k: int = 3) -> list[ScoreOut]:
         """Score leads as the API receives them, through the online feature engine."""
         now = datetime.now(UTC)
-        rows, stamps = [], []
-        for lead in leads:
-            as_of = lead.as_of or now
-            rows.append(self._features_of(lead, as_of))
-            stamps.append(as_of)
+        stamps = [lead.as_of or now for lead in leads]
+        rows = [self._features_of(lead, as_of) for lead, as_of in zip(leads, stamps, strict=True)]
+        return self.score_feature_rows([lead.lead_id for lead in leads], stamps, rows, explain_k)
+
+    @property
+    def online_engine(self) -> OnlineEngine:
+        """The engine :meth:`score_feature_rows` expects rows from."""
+        return self._engine
+
+    def score_feature_rows(
+        self,
+        lead_ids: Sequence[str],
+        stamps: Sequence[datetime],
+        rows: Sequence[dict[str, Any]],
+        explain_k: int = 3,
+    ) -> list[ScoreOut]:
+        """Score rows of :attr:`online_engine` (one per lead, as of its stamp): what
+        :meth:`score_leads` does after computing them, for callers holding a lead's events as
+        arrays (the lead store) rather than as request objects."""
         if not rows:
             return []
-        X = self._rows.encode(rows)
+        X = self._rows.encode(list(rows))
         out = self.score_matrix(X, explain_k)
         index = out["reason_index"]
         values = np.empty(index.shape, dtype=object)
@@ -214,7 +228,7 @@ class LeadScoreModel:
         reasons = self._reasons(index, out["reason_impact"], values)
         return [
             ScoreOut(
-                lead_id=lead.lead_id,
+                lead_id=lead_id,
                 as_of=stamps[i],
                 probability=float(out["probability"][i]),
                 score=int(out["score"][i]),
@@ -225,7 +239,7 @@ class LeadScoreModel:
                 reasons=reasons[i],
                 model_version=version,
             )
-            for i, lead in enumerate(leads)
+            for i, lead_id in enumerate(lead_ids)
         ]
 
     # ------------------------------------------------------------------ helpers
