@@ -12,6 +12,7 @@ carries, for every feature, the key of its group, and for every group its senten
   ago, twice in the last 90 days", "No email opened in 4 months"; the email click rate joins
   the email clicks;
 - decayed overall engagement, the trend and the active days are the lead's overall activity;
+- the buying-state features tell four stories (``features.buying_state_reasons``);
 - tenure, earlier purchases, earlier lost deals (with the recycled flag), the open opportunity
   and the engaged colleagues are one reason each.
 """
@@ -22,6 +23,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from features.buying_state_reasons import BUYING_STATE_FAMILIES, buying_state_group
 from features.reason_sentences import ReasonGroup, SentenceRule
 
 if TYPE_CHECKING:
@@ -156,6 +158,8 @@ def _group_of(
              SentenceRule(f"No colleague at the same company engaged in the last {days} days")],
             "No information about colleagues at the same company",
         )  # fmt: skip
+    if family in BUYING_STATE_FAMILIES:
+        return buying_state_group(feature, features, params)
     label = _escape(feature.label)
     return feature.name, _group(
         feature.name, feature.label, feature.name,

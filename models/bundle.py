@@ -28,11 +28,12 @@ from features.online.online_engine import OnlineEngine
 from features.spec import FeatureSpec
 from models.calibrator import apply_calibrator
 from models.encoding import RowEncoder, encode_frame
-from models.explain import contributions, group_scores
+from models.explain import group_scores
 from models.grouped_reasons import ReasonGrouping, select_reasons
 from models.probability_points import probability_points
 from models.reason_changes import ScoredExplanation, describe_changes
 from models.schema import LeadIn, Reason, ScoreChanges, ScoreDetail, ScoreOut
+from models.scorers import BoosterScorer, PointsScorer
 
 BUNDLE_JSON = "bundle.json"
 BOOSTER_TXT = "booster.txt"
@@ -53,19 +54,19 @@ class LeadScoreModel:
     reference: list[float]
     thresholds: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+    # A transparent points model (cold start) instead of a booster: rules, curve and the
+    # reference population's mean points per rule (see ``models.points``).
+    points: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        import lightgbm as lgb
-
         unknown = sorted(set(self.features) - set(self.spec.names))
         if unknown:
             raise ValueError(f"model features not in the feature spec: {unknown}")
-        self._booster = lgb.Booster(model_str=self.booster_text)
-        if self._booster.num_feature() != len(self.features):
-            raise ValueError(
-                f"booster expects {self._booster.num_feature()} features, bundle lists "
-                f"{len(self.features)}"
-            )
+        self._scorer: BoosterScorer | PointsScorer
+        if self.points is not None:
+            self._scorer = PointsScorer(self.points, self.features, self.categories)
+        else:
+            self._scorer = BoosterScorer(self.booster_text, len(self.features))
         self._engine = OnlineEngine(self.spec)
         self._rows = RowEncoder(self.features, self.categories)
         self._reference = np.asarray(self.reference, dtype=np.float64)
@@ -74,7 +75,6 @@ class LeadScoreModel:
         self._engagement_mask = groups == "engagement"
         self._attributes = {f.name for f in self.spec.of_family("attribute")}
         self._grouping = ReasonGrouping(self.spec, self.features)
-        self._fast: Any = None
 
     # ------------------------------------------------------------------ persistence
 
@@ -92,6 +92,8 @@ class LeadScoreModel:
             "thresholds": self.thresholds,
             "metadata": self.metadata,
         }
+        if self.points is not None:
+            document["points"] = self.points
         write_text_atomically(self.booster_text, folder / BOOSTER_TXT)
         write_text_atomically(json.dumps(document, indent=1, sort_keys=True), folder / BUNDLE_JSON)
         return folder
@@ -112,22 +114,39 @@ class LeadScoreModel:
             reference=list(document["reference"]),
             thresholds=document["thresholds"],
             metadata=document["metadata"],
+            points=document.get("points"),
         )
 
     # ------------------------------------------------------------------ scoring
 
     @property
+    def is_points_model(self) -> bool:
+        """A transparent points model (cold start) rather than a trained booster."""
+        return self.points is not None
+
+    @property
+    def kind(self) -> str:
+        """``points`` (cold start: rules, no trained booster) or ``lightgbm``."""
+        return "points" if self.is_points_model else "lightgbm"
+
+    @property
     def booster(self) -> Any:
-        return self._booster
+        if not isinstance(self._scorer, BoosterScorer):
+            raise AttributeError("a points model has no booster: use contributions()")
+        return self._scorer.booster
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        """The booster's input matrix for a feature frame."""
+        """The model's input matrix for a feature frame."""
         return encode_frame(frame, self.features, self.categories)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """(rows, features + 1) log-odds contributions (TreeSHAP, or each rule's points for a
+        points model); the last column is the bias; rows sum to the raw log-odds."""
+        return self._scorer.contributions(X)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities for a feature frame (no explanations)."""
-        raw = self._booster.predict(self.encode(frame), raw_score=True)
-        return apply_calibrator(self.calibrator, raw)
+        return apply_calibrator(self.calibrator, self._scorer.raw(self.encode(frame)))
 
     @property
     def grouping(self) -> ReasonGrouping:
@@ -139,10 +158,11 @@ class LeadScoreModel:
     ) -> dict[str, np.ndarray]:
         """Every output as arrays: probability, base_probability, score, tier, sales_ready,
         fit, engagement, ``impacts`` and ``points`` per reason group (rows, groups), the
-        ``slope`` (points per unit of log-odds, rows), and the reasons: ``reason_index`` (rows, k), largest |impact| first, and ``reason_shown``.
-        ``missing`` (rows, groups) marks groups with no recorded value (see
-        ``models.grouped_reasons``); by default none."""
-        contribs = contributions(self._booster, X, self._fast_explainer(X.shape[0]))
+        ``slope`` (points per unit of log-odds, rows), and the reasons: ``reason_index``
+        (rows, k), largest |impact| first, and ``reason_shown``. ``missing`` (rows, groups)
+        marks groups with no recorded value (see ``models.grouped_reasons``); by default
+        none."""
+        contribs = self.contributions(X)
         impacts = self._grouping.impacts(contribs)
         points, probability, base, slope = probability_points(
             impacts, contribs.sum(axis=1), contribs[:, -1], self.calibrator
@@ -207,15 +227,36 @@ class LeadScoreModel:
     def score_leads(self, leads: Sequence[LeadIn], explain_k: int = 3) -> list[ScoreOut]:
         """Score leads as the API receives them, through the online feature engine."""
         now = datetime.now(UTC)
-        rows, stamps = [], []
-        for lead in leads:
-            as_of = lead.as_of or now
-            rows.append(self._features_of(lead, as_of))
-            stamps.append(as_of)
+        stamps = [lead.as_of or now for lead in leads]
+        rows = [self._features_of(lead, as_of) for lead, as_of in zip(leads, stamps, strict=True)]
+        events = [
+            sum(1 for event in lead.events if event.occurred_at <= as_of)
+            for lead, as_of in zip(leads, stamps, strict=True)
+        ]
+        ids = [lead.lead_id for lead in leads]
+        return self.score_feature_rows(ids, stamps, rows, explain_k, events)
+
+    @property
+    def online_engine(self) -> OnlineEngine:
+        """The engine :meth:`score_feature_rows` expects rows from."""
+        return self._engine
+
+    def score_feature_rows(
+        self,
+        lead_ids: Sequence[str],
+        stamps: Sequence[datetime],
+        rows: Sequence[dict[str, Any]],
+        explain_k: int = 3,
+        events: Sequence[int] | None = None,
+    ) -> list[ScoreOut]:
+        """Score rows of :attr:`online_engine` (one per lead, as of its stamp): what
+        :meth:`score_leads` does after computing them, for callers holding a lead's events as
+        arrays (the lead store) rather than as request objects. ``events``: how many events
+        each lead had at its stamp (for "what changed"; default 0)."""
         if not rows:
             return []
         out = self.score_matrix(
-            self._rows.encode(rows), explain_k, self._grouping.missing_in_rows(rows)
+            self._rows.encode(list(rows)), explain_k, self._grouping.missing_in_rows(rows)
         )
         columns = {
             name: np.array([row[name] for row in rows], dtype=object)
@@ -224,10 +265,11 @@ class LeadScoreModel:
         reasons = self._reason_dicts(out, columns)
         version = str(self.metadata.get("version", "unregistered"))
         keys = self._grouping.keys
+        events = events or [0] * len(rows)
         scores = []
-        for i, lead in enumerate(leads):
+        for i, lead_id in enumerate(lead_ids):
             score = ScoreOut(
-                lead_id=lead.lead_id,
+                lead_id=lead_id,
                 as_of=stamps[i],
                 probability=float(out["probability"][i]),
                 base_probability=float(out["base_probability"][i]),
@@ -244,7 +286,7 @@ class LeadScoreModel:
                 ScoreDetail(
                     impacts=dict(zip(keys, out["impacts"][i].tolist(), strict=True)),
                     slope=float(out["slope"][i]),
-                    events=sum(1 for e in lead.events if e.occurred_at <= stamps[i]),
+                    events=int(events[i]),
                     values=rows[i],
                 )
             )
@@ -259,10 +301,21 @@ class LeadScoreModel:
     def _reason_dicts(
         self, out: Mapping[str, np.ndarray], columns: Mapping[str, np.ndarray]
     ) -> list[list[dict[str, Any]]]:
-        return self._grouping.reason_dicts(
+        reasons = self._grouping.reason_dicts(
             out["reason_index"], out["reason_shown"], out["impacts"], out["points"],
             out["missing"], columns,
         )  # fmt: skip
+        if isinstance(self._scorer, PointsScorer):
+            means = self._scorer.mean_points @ self._grouping.matrix
+            mean_of = dict(zip(self._grouping.keys, means.tolist(), strict=True))
+            slope = self._scorer.curve["slope"]
+            # A points model's reasons say the rule points behind them: their impact undone
+            # (impact / slope) plus the rules' average over the reference population.
+            for row in reasons:
+                for reason in row:
+                    rule = reason["impact"] / slope + mean_of[reason["feature"]]
+                    reason["sentence"] += f" (points rule: {rule:+.0f} points)"
+        return reasons
 
     # ------------------------------------------------------------------ helpers
 
@@ -294,25 +347,9 @@ class LeadScoreModel:
         )
 
     def warm_up(self) -> None:
-        """Build and compile the fast explainer now, so that every later request, one lead
-        included, uses it (64 µs vs 250 µs for LightGBM's ``pred_contrib`` on one row of a
-        100-tree model, measured). A long-running server calls this once at load; short
-        scripts skip it and small batches use ``pred_contrib`` (same numbers to 1e-15)."""
-        from models.treeshap import FastTreeShap
-
-        if self._fast is None:
-            self._fast = FastTreeShap(self._booster)
-        self._fast.shap_values(np.zeros((1, len(self.features))))
-
-    def _fast_explainer(self, n_rows: int) -> Any:
-        from models.explain import FAST_SHAP_MIN_ROWS
-
-        if self._fast is not None or n_rows < FAST_SHAP_MIN_ROWS:
-            return self._fast
-        from models.treeshap import FastTreeShap
-
-        self._fast = FastTreeShap(self._booster)
-        return self._fast
+        """Compile what scoring needs before the first request (long-running servers; see
+        ``models.scorers``)."""
+        self._scorer.warm_up(len(self.features))
 
 
 def _ns_array(stamps: list[datetime | None]) -> np.ndarray:

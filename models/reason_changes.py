@@ -1,7 +1,8 @@
 """What changed since a lead's previous score: which reasons moved, and why the score moved.
 
 The comparison is a pure function of two compact explanations (:class:`ScoredExplanation`),
-so it works whatever keeps the previous one (the score log today, a lead store tomorrow).
+so it works whatever keeps the previous one (the lead store keeps one with every score:
+``store.score_records``); :func:`what_changed` compares two stored ones (alert payloads).
 A compact explanation holds the log-odds impact of *every* reason group, not only the top ones
 shown, because a reason can enter the top from nowhere ("Requested a demo today"), and the
 lead's points per unit of log-odds (``models.probability_points``: a reason's points are its
@@ -50,6 +51,7 @@ class ScoredExplanation:
     impacts: Mapping[str, float]  # every reason group's log-odds impact
     slope: float  # probability points per unit of log-odds for this lead
     events: int  # events known at as_of
+    horizon_days: int | None = None  # probability is the chance to buy within this many days
 
     def points(self, key: str) -> float:
         """The reason group's probability points (0 for a group this score did not have)."""
@@ -66,6 +68,7 @@ class ScoredExplanation:
                 "base_probability": self.base_probability,
                 "slope": self.slope,
                 "events": self.events,
+                "horizon_days": self.horizon_days,
                 "impacts": {key: round(value, 5) for key, value in self.impacts.items()},
             },
             separators=(",", ":"),
@@ -84,6 +87,7 @@ class ScoredExplanation:
             impacts={str(k): float(v) for k, v in data["impacts"].items()},
             slope=float(data["slope"]),
             events=int(data["events"]),
+            horizon_days=data.get("horizon_days"),
         )
 
 
@@ -130,6 +134,40 @@ def compare_explanations(
             ranked.append((moved, move))
     ranked.sort(key=lambda pair: -pair[0])  # stable: ties keep the spec order
     return ScoreMovement([move for _, move in ranked[:limit]], _causes(previous, current))
+
+
+def what_changed(previous_explanation: str, current_explanation: str) -> dict[str, Any]:
+    """What changed between two stored compact explanations (the ``explanation`` JSON text
+    that score history and current scores keep), as JSON-ready data for an alert payload.
+
+    Pure: no model is needed, so it also works after the model that scored ``previous`` is
+    archived. Returns ``{"previous_as_of", "previous_probability", "previous_model_version",
+    "probability", "model_version", "causes": [{"kind", "text"}], "reasons": [{"feature",
+    "points_before", "points_after"}]}``: the reason groups whose own impact moved most
+    (largest first, as :func:`compare_explanations` ranks them; ``feature`` is the reason
+    group key of ``POST /score``'s reasons) and why the score moved. The worded version (each
+    reason's label and sentence as it reads now) is the ``changes`` a score was served with,
+    kept with the current score; it needs the model's reason groups.
+    """
+    previous = ScoredExplanation.from_json(previous_explanation)
+    current = ScoredExplanation.from_json(current_explanation)
+    movement = compare_explanations(previous, current)
+    return {
+        "previous_as_of": previous.as_of.isoformat(),
+        "previous_probability": previous.probability,
+        "previous_model_version": previous.model_version,
+        "probability": current.probability,
+        "model_version": current.model_version,
+        "causes": [{"kind": cause.kind, "text": cause.text} for cause in movement.causes],
+        "reasons": [
+            {
+                "feature": move.key,
+                "points_before": round(move.before, 4),
+                "points_after": round(move.after, 4),
+            }
+            for move in movement.moves
+        ],
+    }
 
 
 def _causes(previous: ScoredExplanation, current: ScoredExplanation) -> list[Cause]:
@@ -182,6 +220,7 @@ def explanation_of(score: Any) -> ScoredExplanation | None:
         impacts=detail.impacts,
         slope=detail.slope,
         events=detail.events,
+        horizon_days=score.horizon_days,
     )
 
 

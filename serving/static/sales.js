@@ -1,8 +1,10 @@
 // Sales page: talks to the same authenticated API as any CRM (POST /score, GET /history,
-// GET /model). Everything user-supplied is inserted as text, never as HTML.
+// GET /model; lead.js: GET /leads/{id}). Everything user-supplied is inserted as text, never
+// as HTML.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const SVG_NS = "http://www.w3.org/2000/svg";
 let examples = {};
 
 function apiKey() {
@@ -28,6 +30,13 @@ async function call(method, path, body) {
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function svg(tag, attrs, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
   if (text !== undefined) node.textContent = text;
   return node;
 }

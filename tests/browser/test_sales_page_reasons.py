@@ -6,14 +6,15 @@ the chance to buy in words, and what changed when the lead is scored again."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from chromium import CHROMIUM, CHROMIUM_ARGS
 from human_text import unreadable_numbers
-from serving_support import API_KEY, RunningService, register_trained, run_service
+from serving_support import API_KEY, AUTH, RunningService, register_trained, run_service
 
 pytestmark = [
     pytest.mark.browser,
@@ -104,17 +105,21 @@ def test_a_hot_lead_reads_right_and_says_what_changed(
 
 
 def _assert_nothing_cut(page) -> None:  # type: ignore[no-untyped-def]
-    cut = page.eval_on_selector_all(
+    assert _cut_texts(page) == []
+    # The waterfall's labels are whole: the rendered text is the label itself.
+    labels = page.locator("#waterfall .label").all_inner_texts()
+    assert "A typical lead" in labels and "This lead" in labels
+    assert "Demo requests" in labels
+
+
+def _cut_texts(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """The texts a salesperson reads that are wider or taller than their box."""
+    return page.eval_on_selector_all(
         READ_ELEMENTS,
         """els => els.filter(e => e.scrollWidth > e.clientWidth + 1
                                 || e.scrollHeight > e.clientHeight + 1)
                     .map(e => e.textContent)""",
     )
-    assert cut == []
-    # The waterfall's labels are whole: the rendered text is the label itself.
-    labels = page.locator("#waterfall .label").all_inner_texts()
-    assert "A typical lead" in labels and "This lead" in labels
-    assert "Demo requests" in labels
 
 
 def _assert_points_add_up(page) -> None:  # type: ignore[no-untyped-def]
@@ -132,3 +137,55 @@ def _assert_points_add_up(page) -> None:  # type: ignore[no-untyped-def]
     base, *steps, total = (tenths(v) for v in values)
     assert values[0].endswith("%") and values[-1].endswith("%")
     assert base + sum(steps) == total, values
+
+
+def test_a_stored_lead_opened_by_id_says_what_changed(service: RunningService) -> None:
+    """The lead store's path: a lead opened by id (GET /leads/{id}, lead.js) shows its reasons
+    in points and, after new events, what changed since its previous stored score."""
+    import httpx
+    from playwright.sync_api import expect, sync_playwright
+
+    now = datetime.now(UTC)
+
+    def post(route: str, body: dict) -> None:
+        response = httpx.post(f"{service.url}/{route}", json=body, headers=AUTH, timeout=60)
+        assert response.status_code == 200, response.text
+
+    def event(key: str, kind: str, hours: float) -> dict:
+        at = (now - timedelta(hours=hours)).isoformat()
+        return {"id": key, "lead_id": "page-lead", "event_type": kind, "occurred_at": at}
+
+    post("leads", {"leads": [{"lead_id": "page-lead", "attributes": {"industry": "software"},
+                              "created_at": (now - timedelta(days=90)).isoformat()}]})  # fmt: skip
+    post("events", {"events": [event("p-1", "web_visit", 24 * 20)]})
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(f"{service.url}/sales")
+            page.fill("#api-key", API_KEY)
+            page.fill("#lookup-id", "page-lead")
+            page.click("#open-lead")
+            expect(page.locator("#stored-lead")).to_be_visible()
+            expect(page.locator("#reasons li").first).to_be_visible()
+            expect(page.locator("#changes")).to_be_hidden()  # first score: nothing to compare
+            _assert_points_add_up(page)
+            history = httpx.get(f"{service.url}/history/page-lead", headers=AUTH, timeout=60)
+            deadline = time.monotonic() + 10
+            while not history.json()["scores"] and time.monotonic() < deadline:
+                time.sleep(0.1)  # the first score reaches the store from a background writer
+                history = httpx.get(f"{service.url}/history/page-lead", headers=AUTH, timeout=60)
+            post("events", {"events": [event("p-2", "pricing_page_view", 30),
+                                       event("p-3", "demo_request", 5)]})  # fmt: skip
+            page.click("#open-lead")
+            changes = page.locator("#changes")
+            expect(changes).to_be_visible()
+            expect(changes.locator(".cause").first).to_have_text(
+                "2 new events since the last score"
+            )
+            moved = changes.locator("tr.moved").all_inner_texts()
+            assert any(text.startswith("Requested a demo today") for text in moved), moved
+            assert not unreadable_numbers(changes.inner_text())
+            assert _cut_texts(page) == []
+        finally:
+            browser.close()

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
-# Every number in a text: digits with their decimal point and thousands separators. Dates are
-# not numbers here: their digits are joined by dashes.
-NUMBER = re.compile(r"(?<![\w-])\d[\d.,]*(?![\w-])")
+# Every number in a text: digits with their decimal point and thousands separators. Dates and
+# a category's ranges are not numbers here: their digits are joined by dashes ("2026-03-01",
+# "201-1000") or end in a plus ("5000+").
+NUMBER = re.compile(r"(?<![\w-])\d[\d.,]*(?![\w+-])")
 EXPONENT = re.compile(r"\d(?:\.\d+)?e[-+]?\d+", re.IGNORECASE)
 
 

@@ -8,7 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models.reason_changes import ScoredExplanation, compare_explanations, explanation_of
+from models.reason_changes import (
+    ScoredExplanation,
+    compare_explanations,
+    explanation_of,
+    what_changed,
+)
 from models.schema import EventIn, LeadIn
 from training.tracking import example_leads
 
@@ -59,6 +64,23 @@ def test_moves_are_the_reasons_whose_own_impact_moved_most() -> None:
     assert len(compare_explanations(before, after, limit=2).moves) == 2
 
 
+def test_what_changed_compares_two_stored_explanations_without_a_model() -> None:
+    """What an alert payload carries: the stored JSON texts in, JSON-ready data out."""
+    before = explanation({"demo_request": 0.0, "industry": 0.1}, version="3")
+    after = explanation({"demo_request": 0.5, "industry": 0.1}, days=2, version="4", events=11)
+    changed = what_changed(before.to_json(), after.to_json())
+    assert json.loads(json.dumps(changed)) == changed  # JSON-ready as it is
+    assert changed["previous_as_of"] == "2026-03-01T00:00:00+00:00"
+    assert (changed["previous_model_version"], changed["model_version"]) == ("3", "4")
+    assert changed["previous_probability"] == pytest.approx(0.03)
+    assert changed["probability"] == pytest.approx(0.08)
+    assert changed["reasons"] == [
+        {"feature": "demo_request", "points_before": 0.0, "points_after": 5.0}
+    ]
+    assert [c["kind"] for c in changed["causes"]] == ["new_events", "new_model", "time_passed"]
+    assert what_changed(after.to_json(), after.to_json())["reasons"] == []
+
+
 def test_a_new_model_and_an_earlier_moment_are_causes_too() -> None:
     before = explanation({"industry": 1.0}, version="3")
     after = explanation({"industry": 2.0}, version="4", days=-2)
@@ -79,7 +101,7 @@ def test_the_compact_explanation_round_trips_and_holds_no_personal_data() -> Non
     assert (again.as_of, again.events, again.model_version) == (record.as_of, 4, "3")
     assert set(json.loads(text)) == {
         "format", "as_of", "model_version", "probability", "base_probability", "slope", "events",
-        "impacts",
+        "horizon_days", "impacts",
     }  # fmt: skip
     with pytest.raises(ValueError, match="explanation format 9 unsupported"):
         ScoredExplanation.from_json(text.replace('"format":1', '"format":9'))
