@@ -2,8 +2,9 @@
 
 The previous explanation is the lead's latest stored one (the lead store keeps a compact
 explanation with every score, :func:`stored_explanations`), or a newer one of this process
-still on its way to the store (``serving.score_log``); the comparison is the model's (``describe_changes``, see ``models.reason_changes``),
-an optional capability: a model without it serves scores without ``changes``.
+still on its way to the store (``serving.score_log``). The comparison is the model's
+(``describe_changes``, see ``models.reason_changes``), an optional capability: a model without
+it serves scores without ``changes``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def with_changes(scorer: object, scores: list[ScoreOut], lookup: PreviousLookup)
     try:
         previous = lookup([score.lead_id for score in scores])
     except Exception:
-        # History is a comfort, not the score: an unreadable log must not withhold scores.
+        # History is a comfort, not the score: an unreadable store must not withhold scores.
         logger.exception("previous explanations unavailable for %d scores", len(scores))
         return scores
     out = []

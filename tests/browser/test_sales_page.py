@@ -115,7 +115,7 @@ def test_open_a_stored_lead_by_id_and_see_its_score_timeline_and_history(
             # Stub formula: logit = -2 + 0.4 * 3 events + 1 (software) -> p = 0.5498 -> 55, C.
             expect(page.locator("#score-value")).to_have_text("55")
             expect(page.locator("#tier-value")).to_have_text("C")
-            expect(page.locator("#probability-value")).to_have_text("55.0%")
+            expect(page.locator("#probability-value")).to_have_text("55.0 %")
             expect(page.locator("#lead-title")).to_contain_text("Lead store-7")
             expect(page.locator("#reasons li").first).to_contain_text("Engaged 3 times")
             expect(page.locator("#events-summary")).to_have_text("3 events")
