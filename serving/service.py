@@ -27,6 +27,7 @@ from serving.model_handle import ServedModel, load_served_model, resolve_version
 from serving.reload import AliasWatcher
 from serving.rescorer import BackgroundRescorer
 from serving.schemas import BoundedLead, ScoreRequest, ScoreResponse
+from serving.score_changes import with_changes
 from serving.score_log import BackgroundScoreLog
 from serving.settings import ServingSettings
 from serving.web import build_web_app
@@ -127,9 +128,9 @@ class LeadScoreService:
         # that cost more than the scoring (~25 % more requests/s at 8 clients, measured).
         # Larger batches go to a thread so they never stall the worker's other requests.
         if len(leads) <= INLINE_LEADS:
-            scores = self._scores(model, leads, explain)
+            scores = self._explained_scores(model, leads, explain)
         else:
-            scores = await asyncio.to_thread(self._scores, model, leads, explain)
+            scores = await asyncio.to_thread(self._explained_scores, model, leads, explain)
         try:
             self._log.append(scores)
         except Exception:
@@ -137,14 +138,17 @@ class LeadScoreService:
             logger.exception("score log append failed for %d scores", len(scores))
         return ScoreResponse(model_version=model.version, scores=scores)
 
-    @staticmethod
-    def _scores(model: ServedModel, leads: list[BoundedLead], explain: int) -> list[ScoreOut]:
+    def _explained_scores(
+        self, model: ServedModel, leads: list[BoundedLead], explain: int
+    ) -> list[ScoreOut]:
+        """Scores, with what changed since each lead's previous logged score."""
         try:
-            return model.score(leads, explain)
+            scores = model.score(leads, explain)
         except (ValueError, TypeError) as exc:
             # The model rejects values the schema cannot express (e.g. as_of before
             # created_at): that is the client's input, so 4xx naming what the model said.
             raise InvalidArgument(f"leads: {exc}") from exc
+        return with_changes(model.scorer, scores, self._log.latest_explanations)
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:

@@ -24,14 +24,6 @@ from common.settings import Settings, split_key
 console = Console(stderr=True)
 
 SERVICE = "serving.service:LeadScoreService"
-EXAMPLE_LEAD = {
-    "lead_id": "lead-123",
-    "attributes": {"industry": "software"},
-    "events": [
-        {"event_type": "pricing_page_view", "occurred_at": "2026-01-05T10:00:00Z"},
-        {"event_type": "demo_request", "occurred_at": "2026-01-06T09:00:00Z"},
-    ],
-}
 
 
 @dataclass(frozen=True)
@@ -66,7 +58,10 @@ def plan_serve(settings: Settings, host: str, port: int, api_keys: list[str]) ->
     )
     shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
     base_url = f"http://{shown_host}:{port}"
-    body = json.dumps({"leads": [EXAMPLE_LEAD], "explain": 5})
+    from serving.example_leads import example_leads
+
+    # The demo's hot lead, dated from today (it requested a demo yesterday).
+    body = json.dumps({"leads": [example_leads()["hot"]], "explain": 5})
     curl = (
         f"curl -s -X POST {base_url}/score "
         f"-H {shlex.quote('Authorization: Bearer ' + reading_key(api_keys))} "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shlex
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,11 @@ def test_plan_passes_settings_by_env_and_builds_a_working_curl(tmp_path: Path) -
     words = shlex.split(plan.curl)
     assert words[:5] == ["curl", "-s", "-X", "POST", "http://localhost:3111/score"]
     assert "Authorization: Bearer k-1" in words
+    # The example lead is dated from today: its demo request was yesterday, not months ago.
+    lead = json.loads(words[words.index("-d") + 1])["leads"][0]
+    demo = next(e for e in lead["events"] if e["event_type"] == "demo_request")
+    age = datetime.now(UTC) - datetime.fromisoformat(demo["occurred_at"])
+    assert timedelta(hours=23) < age <= timedelta(hours=25)
 
 
 def test_generated_keys_are_long_and_distinct() -> None:
