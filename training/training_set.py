@@ -14,7 +14,7 @@ from features.ingest import contracts as c
 from features.ingest.dataset import Dataset
 from features.spec import FeatureParams, FeatureSpec
 from features.trainset.feature_table import build_feature_table, feature_spec_for
-from features.trainset.splits import Split, split_out_of_time, split_static
+from features.trainset.splits import Split, split_in_order, split_out_of_time, split_static
 from training.training_config import TrainingConfig
 
 
@@ -58,11 +58,29 @@ def build_training_set(
         table = build_feature_table(dataset, params, spec=spec)
     else:
         table = build_feature_table(dataset, params, spec=spec, compute=compute)
-    if dataset.static:
+    if dataset.static and dataset.config.order_by:
+        split = split_static_in_order(dataset, table, config)
+    elif dataset.static:
         split = split_static(table, config.fractions, seed=seed)
     else:
         split = split_out_of_time_purged(table, params.horizon_days, config)
     return TrainingSet(table, spec, split)
+
+
+def split_static_in_order(dataset: Dataset, table: pd.DataFrame, config: TrainingConfig) -> Split:
+    """Static rows in time order (``order_by``): by their row in the file, or by the date
+    column (ties keep file order)."""
+    position = pd.Index(dataset.leads[c.LEAD_ID]).get_indexer(table[c.LEAD_ID])
+    if c.ORDERED_AT not in dataset.leads:
+        return split_in_order(table, position, config.fractions)
+    dates = dataset.leads[c.ORDERED_AT].iloc[position].reset_index(drop=True)
+    stamps = dates.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    order = np.lexsort((position, stamps))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return split_in_order(
+        table, rank, config.fractions, dates=dates.rename(dataset.config.order_by)
+    )
 
 
 def split_out_of_time_purged(
@@ -81,6 +99,7 @@ def split_out_of_time_purged(
         segments={**inner.segments, "holdout": outer.segments["holdout"]},
         purged={**inner.purged, "calibration": outer.purged["development"], "holdout": 0},
         starts={**inner.starts, "holdout": outer.starts["holdout"]},
+        kind="out of time (purged before the holdout)",
     )
 
 
