@@ -64,6 +64,25 @@ def _missing_sqlite_store(tracking_uri: str) -> bool:
     return bool(database) and database != ":memory:" and not Path(database).exists()
 
 
+def served_model_name(tracking_uri: str, name: str | None, alias: str = "champion") -> str:
+    """The registered model to serve: ``name`` (LEADSCORE_MODEL_NAME), else the only leadscore
+    model in the store with ``alias`` (one per data set; several need the setting)."""
+    if name:
+        return name
+    from models.model_names import resolve_model_name
+    from models.registry import RegistryError, client_for
+
+    if _missing_sqlite_store(tracking_uri):
+        raise ModelUnavailableError(
+            f"no model to serve: no MLflow store exists at {tracking_uri!r}. Train one "
+            "(`leadscore train`) and promote it (`leadscore promote`)"
+        )
+    try:
+        return resolve_model_name(client_for(tracking_uri), None, None, alias=alias)
+    except RegistryError as exc:
+        raise ModelUnavailableError(f"no model to serve: {exc}") from exc
+
+
 def resolve_version(tracking_uri: str, name: str, alias: str) -> str:
     """The registry version the alias points to, or :class:`ModelUnavailableError`."""
     from models.registry import alias_version, client_for

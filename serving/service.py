@@ -20,7 +20,12 @@ from models.schema import ScoreOut
 from serving.auth import BearerAuthMiddleware, require_keys
 from serving.connections import ConnectionRecycleMiddleware
 from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
-from serving.model_handle import ServedModel, load_served_model, resolve_version
+from serving.model_handle import (
+    ServedModel,
+    load_served_model,
+    resolve_version,
+    served_model_name,
+)
 from serving.reload import AliasWatcher
 from serving.schemas import BoundedLead, ScoreRequest, ScoreResponse
 from serving.score_log import BackgroundScoreLog, ScoreLog
@@ -70,11 +75,8 @@ class LeadScoreService:
         # service that cannot authenticate anyone must fail at start, not per request.
         require_keys(settings.api_key_values())
         self.settings = settings
-        uri, name, alias = (
-            settings.mlflow_tracking_uri,
-            settings.model_name,
-            settings.champion_alias,
-        )
+        uri, alias = settings.mlflow_tracking_uri, settings.champion_alias
+        name = served_model_name(uri, settings.model_name, alias)
         self._watcher = AliasWatcher(
             resolve=functools.partial(resolve_version, uri, name, alias),
             load=functools.partial(load_served_model, uri, name, alias),

@@ -84,9 +84,13 @@ class LeakageReport:
     def excluded(self) -> list[str]:
         return [f.feature for f in self.findings if f.excluded]
 
-    def records(self) -> list[dict[str, object]]:
-        """The table as JSON-ready rows (NaN -> None), for the model's metadata and the run."""
-        table = self.table().astype(object)
+    def records(self, *, every_feature: bool = False) -> list[dict[str, object]]:
+        """The table (or every finding) as JSON-ready rows (NaN -> None), for the model's
+        metadata and the run."""
+        table = self.table()
+        if every_feature:
+            table = pd.DataFrame([f.to_dict() for f in self.findings], columns=table.columns)
+        table = table.astype(object)
         return table.where(table.notna(), None).to_dict(orient="records")
 
     def table(self) -> pd.DataFrame:

@@ -42,6 +42,7 @@ def demo(
         tier_summary,
         write_scores_atomically,
     )
+    from models.model_names import model_name_for
     from models.registry import alias_version, client_for, load_bundle, promote
     from training.training_config import TrainingConfig
 
@@ -54,6 +55,7 @@ def demo(
             "mlflow_tracking_uri": f"sqlite:///{workdir / 'mlflow.db'}",
             "mlflow_artifact_root": workdir / "mlartifacts",
             "score_log": workdir / "scores.sqlite",
+            "model_name": model_name_for("demo"),
         }
     )
     data = settings.data_dir

@@ -67,22 +67,38 @@ def run_evaluation(
     score_log: Path | None = None,
 ) -> Path:
     """Evaluate one registered version; returns the report folder."""
+    from features.ingest.contracts import DataValidationError
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
+    from leadscore.commands.model_choice import dataset_mismatch
+    from models.model_names import model_name_for, registered_model_names
     from models.registry import alias_version, client_for, load_bundle
     from training.pipeline import Seeds
     from training.training_config import load_training_config
     from training.training_set import build_training_set, feature_params, segment_keys_hash
 
+    try:
+        loaded = load_dataset(load_config(dataset), data_dir)
+        config = load_training_config(training_config)
+    except (DataValidationError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]invalid:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
     client = client_for(settings.mlflow_tracking_uri)
-    chosen = version or alias_version(client, settings.model_name, alias)
+    name = settings.model_name or model_name_for(loaded.config.name)
+    chosen = version or alias_version(client, name, alias)
     if chosen is None:
-        console.print(f"[red]no model:[/red] models:/{settings.model_name}@{alias} does not exist")
+        others = ", ".join(registered_model_names(client)) or "none"
+        console.print(
+            f"[red]no model:[/red] models:/{name}@{alias} does not exist (registered: {others}); "
+            f"train one with `leadscore train --dataset {dataset}`"
+        )
         raise typer.Exit(code=2)
-    model = load_bundle(client, settings.model_name, chosen)
-    loaded = load_dataset(load_config(dataset), data_dir)
+    model = load_bundle(client, name, chosen)
+    mismatch = dataset_mismatch(model, loaded)
+    if mismatch:
+        console.print(f"[red]wrong data set:[/red] v{chosen} of {name} {mismatch}")
+        raise typer.Exit(code=2)
     params = feature_params(loaded, settings.horizon_days, settings.snapshot_every_days)
-    config = load_training_config(training_config)
     with console.status("rebuilding the training and holdout segments"):
         training_set = build_training_set(
             loaded, params, config, Seeds.from_seed(settings.seed).split
@@ -98,12 +114,14 @@ def run_evaluation(
     folder = out or Path("reports") / f"{loaded.config.name}-v{chosen}"
     with console.status("scoring the holdout with the model and the baselines"):
         backtests = _backtests(model, training_set, loaded, params, config, backtest, score_log)
-        evaluation = _evaluate(model, training_set, loaded, data_dir, params, chosen, backtests)
+        evaluation = _evaluate(
+            model, training_set, loaded, data_dir, params, (name, chosen), backtests
+        )
     from evaluation.report import write_metrics_json, write_report
 
     report = write_report(evaluation.html, folder / "report.html")
     metrics = write_metrics_json(evaluation.metrics, folder / "metrics.json")
-    run_id = client.get_model_version(settings.model_name, chosen).run_id
+    run_id = client.get_model_version(name, chosen).run_id
     for path in (report, metrics):
         client.log_artifact(run_id, str(path), "evaluation")
     _print_comparison(evaluation.tables["comparison"], chosen)
@@ -188,13 +206,14 @@ def _evaluate(
     loaded: Any,
     data_dir: Path,
     params: Any,
-    version: str,
+    registered: tuple[str, str],
     backtests: dict[str, tuple[str, Any]],
 ) -> Any:
     import pandas as pd
 
+    from evaluation.design import validation_design
     from evaluation.lifecycle import lifecycle_view
-    from evaluation.validate import evaluate_model, won_amount_in_window
+    from evaluation.validate import evaluate_model, left_out_baselines, won_amount_in_window
 
     holdout = training_set.segment("holdout")
     train = training_set.segment("train")
@@ -214,9 +233,15 @@ def _evaluate(
             oracle = oracle_probability(
                 truth, holdout["lead_id"], holdout["as_of"], params.horizon_days
             )
+    design = validation_design(
+        model.metadata, training_set.split.segments, split_kind=training_set.split.kind,
+        left_out=left_out_baselines(list(model.features)),
+    )  # fmt: skip
+    name, version = registered
     return evaluate_model(
         model, train, holdout, model_version=version, dataset_name=loaded.config.name,
-        oracle=oracle, amount=amount, lifecycle=lifecycle, backtests=backtests,
+        oracle=oracle, amount=amount, lifecycle=lifecycle, backtests=backtests, design=design,
+        model_name=name,
     )  # fmt: skip
 
 

@@ -59,6 +59,7 @@ def score(
     from features.ingest.contracts import DataValidationError
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
+    from leadscore.commands.model_choice import dataset_mismatch
     from models.batch_scoring import (
         read_previous,
         score_dataset,
@@ -66,25 +67,31 @@ def score(
         tier_summary,
         write_scores_atomically,
     )
+    from models.model_names import model_name_for
     from models.registry import alias_version, client_for, load_bundle
 
     settings: Settings = ctx.obj
     if engine not in ("local", "dask"):
         raise typer.BadParameter(f"--engine must be local or dask, got {engine!r}")
-    client = client_for(settings.mlflow_tracking_uri)
-    chosen = version or alias_version(client, settings.model_name, alias)
-    if chosen is None:
-        console.print(
-            f"[red]no model:[/red] models:/{settings.model_name}@{alias} does not exist in "
-            f"{settings.mlflow_tracking_uri}; train one (`leadscore train`) and promote it"
-        )
-        raise typer.Exit(code=2)
-    model = load_bundle(client, settings.model_name, chosen)
     try:
         loaded = load_dataset(load_config(dataset), data_dir or settings.data_dir)
     except (DataValidationError, FileNotFoundError, ValueError) as exc:
         console.print(f"[red]invalid:[/red] {exc}")
         raise typer.Exit(code=2) from exc
+    client = client_for(settings.mlflow_tracking_uri)
+    name = settings.model_name or model_name_for(loaded.config.name)
+    chosen = version or alias_version(client, name, alias)
+    if chosen is None:
+        console.print(
+            f"[red]no model:[/red] models:/{name}@{alias} does not exist in "
+            f"{settings.mlflow_tracking_uri}; train one (`leadscore train`) and promote it"
+        )
+        raise typer.Exit(code=2)
+    model = load_bundle(client, name, chosen)
+    mismatch = dataset_mismatch(model, loaded)
+    if mismatch:
+        console.print(f"[red]wrong data set:[/red] v{chosen} of {name} {mismatch}")
+        raise typer.Exit(code=2)
     previous = read_previous(out)
     columns = [TimeElapsedColumn(), BarColumn(), MofNCompleteColumn()]
     with ExitStack() as stack:

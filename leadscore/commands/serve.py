@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 
 from common.settings import Settings
+from leadscore.commands.model_choice import DatasetNameOption
 
 console = Console(stderr=True)
 
@@ -49,13 +50,15 @@ def generate_api_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def plan_serve(settings: Settings, host: str, port: int, api_keys: list[str]) -> ServePlan:
+def plan_serve(
+    settings: Settings, host: str, port: int, api_keys: list[str], model_name: str
+) -> ServePlan:
     """Build the command, environment and example request for ``bentoml serve``."""
     env = dict(os.environ)
     env.update(
         {
             "LEADSCORE_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-            "LEADSCORE_MODEL_NAME": settings.model_name,
+            "LEADSCORE_MODEL_NAME": model_name,
             "LEADSCORE_SCORE_LOG": str(settings.score_log.resolve()),
             "LEADSCORE_SEED": str(settings.seed),
             "LEADSCORE_API_KEYS": ",".join(api_keys),
@@ -87,6 +90,7 @@ def print_banner(plan: ServePlan, api_key: str) -> None:
 
 def serve(
     ctx: typer.Context,
+    dataset: DatasetNameOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 3000,
     demo_key: Annotated[
@@ -98,7 +102,9 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the registered champion over HTTP (BentoML) with API keys and hot reload."""
-    from serving.model_handle import ModelUnavailableError, resolve_version
+    from leadscore.commands.model_choice import dataset_name
+    from models.model_names import model_name_for
+    from serving.model_handle import ModelUnavailableError, resolve_version, served_model_name
 
     settings: Settings = ctx.obj
     keys = settings.api_key_values()
@@ -111,12 +117,16 @@ def serve(
         )
         raise typer.Exit(2)
     try:
-        version = resolve_version(settings.mlflow_tracking_uri, settings.model_name, "champion")
+        name = served_model_name(
+            settings.mlflow_tracking_uri,
+            settings.model_name or (model_name_for(dataset_name(dataset)) if dataset else None),
+        )
+        version = resolve_version(settings.mlflow_tracking_uri, name, "champion")
     except ModelUnavailableError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    plan = plan_serve(settings, host, port, keys)
-    console.print(f"serving models:/{settings.model_name}@champion (v{version})")
+    plan = plan_serve(settings, host, port, keys, name)
+    console.print(f"serving models:/{name}@champion (v{version})")
     print_banner(plan, keys[0])
     sys.stdout.flush()
     sys.stderr.flush()

@@ -18,14 +18,14 @@ def test_plan_passes_settings_by_env_and_builds_a_working_curl(tmp_path: Path) -
         mlflow_tracking_uri="sqlite:///store.db",
         score_log=tmp_path / "log.sqlite",
         seed=11,
-        model_name="leadscore",
     )
-    plan = plan_serve(settings, "0.0.0.0", 3111, ["k-1", "k-2"])
+    plan = plan_serve(settings, "0.0.0.0", 3111, ["k-1", "k-2"], "leadscore-demo")
     assert plan.command[-6:] == ["serve", SERVICE, "--host", "0.0.0.0", "--port", "3111"]
     assert plan.env["LEADSCORE_API_KEYS"] == "k-1,k-2"
     assert plan.env["LEADSCORE_MLFLOW_TRACKING_URI"] == "sqlite:///store.db"
     assert plan.env["LEADSCORE_SCORE_LOG"] == str((tmp_path / "log.sqlite").resolve())
     assert plan.env["LEADSCORE_SEED"] == "11"
+    assert plan.env["LEADSCORE_MODEL_NAME"] == "leadscore-demo"
     assert plan.base_url == "http://localhost:3111"
     words = shlex.split(plan.curl)
     assert words[:5] == ["curl", "-s", "-X", "POST", "http://localhost:3111/score"]
@@ -51,4 +51,7 @@ def test_refuses_without_a_champion(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     uri = f"sqlite:///{tmp_path / 'empty.db'}"
     result = CliRunner().invoke(app, ["--tracking-uri", uri, "serve"])
     assert result.exit_code == 1
-    assert "no model registered as models:/leadscore@champion" in result.output
+    assert "no model to serve: no MLflow store exists" in result.output
+    named = CliRunner().invoke(app, ["--tracking-uri", uri, "serve", "--dataset", "olist"])
+    assert named.exit_code == 1
+    assert "no model registered as models:/leadscore-olist@champion" in named.output
