@@ -49,11 +49,14 @@ def words(name: str) -> str:
     return " ".join(re.split(r"[^0-9a-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).lower()))
 
 
-def guess_column(values: pd.Series) -> ColumnGuess:
-    """Guess the type of one column (text as read from a CSV, or typed from Parquet)."""
+def guess_column(
+    values: pd.Series, missing_tokens: tuple[str, ...] = MISSING_TOKENS
+) -> ColumnGuess:
+    """Guess the type of one column (text as read from a CSV, or typed from Parquet); values
+    among ``missing_tokens`` count as missing."""
     name = str(values.name)
     text = values.astype("str").str.strip().where(values.notna())
-    tokens = tuple(t for t in MISSING_TOKENS if (text == t).any())
+    tokens = tuple(t for t in missing_tokens if (text == t).any())
     present = text.notna() & (text != "") & ~text.isin(tokens)
     kept = text[present]
     rows = max(len(values), 1)

@@ -51,9 +51,8 @@ def profile_dataset(dataset: Dataset, raw_leads: pd.DataFrame) -> DatasetProfile
     declared = {a.source: a for a in dataset.attributes}
     columns, warnings = [], []
     for column in raw_leads.columns:
-        guess = guess_column(
-            raw_leads[column].where(~raw_leads[column].isin(source.missing_values))
-        )
+        # What the loaders read: the config's missing values, not init's guesses.
+        guess = guess_column(raw_leads[column], tuple(source.missing_values))
         role, kind = roles.get(column), guess.kind
         if column in declared:
             role, kind = "attribute", declared[column].type.value

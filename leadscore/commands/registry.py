@@ -90,13 +90,13 @@ def models(ctx: typer.Context, dataset: DatasetNameOption = None) -> None:
         console.print(f"no leadscore model registered in {settings.mlflow_tracking_uri}")
     for name in names:
         table = Table(title=f"{name} ({settings.mlflow_tracking_uri})")
-        for column in ("version", "data set", "aliases", "created", "roc_auc", "pr_auc", "run"):
-            table.add_column(column)
+        for column in ("version", "data set", "aliases", "roc_auc", "pr_auc", "created", "run"):
+            table.add_column(column, overflow="fold")
         for v in list_versions(client, name):
             metric = v.metrics.get
             table.add_row(
-                v.version, v.dataset or "?", ", ".join(v.aliases), v.created,
+                v.version, v.dataset or "?", ", ".join(v.aliases),
                 f"{metric('roc_auc', float('nan')):.4f}", f"{metric('pr_auc', float('nan')):.4f}",
-                v.run_id[:12],
+                v.created[:10], v.run_id[:8],
             )  # fmt: skip
         Console().print(table)
