@@ -94,13 +94,12 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     )
     grid.add_row("split", f"{split['kind']}: {segments}")
     excluded = summary["excluded_features"]
-    grid.add_row(
-        "audit",
-        f"{len(excluded)} feature(s) excluded: {', '.join(excluded)}; keep one with "
-        "--allow-feature NAME"
-        if excluded
-        else "no feature excluded",
-    )
+    kept = [row["feature"] for row in leakage if str(row["reason"]).endswith("--allow-feature")]
+    audit = f"{len(excluded)} feature(s) excluded: {', '.join(excluded)}" if excluded else ""
+    audit = audit + "; keep one with --allow-feature NAME" if excluded else "no feature excluded"
+    if kept:
+        audit += f"; kept on request although flagged: {', '.join(kept)}"
+    grid.add_row("audit", audit)
     holdout = f"ROC-AUC [bold]{metrics['roc_auc']:.3f}[/bold], PR-AUC {metrics['pr_auc']:.3f}"
     if summary["cv_roc_auc"]:
         holdout += (

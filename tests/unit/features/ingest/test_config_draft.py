@@ -82,7 +82,7 @@ def test_leads_and_deals_draft_a_temporal_config(tmp_path: Path) -> None:
         + "".join(
             f"m{i},{1 + i % 12}/{1 + i % 27}/2018,{['ads', 'seo', 'unknown'][i % 3]}\n"
             for i in range(60)
-        )  # fmt: skip
+        )
     )
     (tmp_path / "deals.csv").write_text(
         "mql_id,seller_id,won_date,business_segment,declared_monthly_revenue\n"
