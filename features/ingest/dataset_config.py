@@ -211,7 +211,7 @@ class DatasetConfig(_Strict):
 def load_config(name_or_path: str | Path) -> DatasetConfig:
     """Read a dataset config from a YAML path, or a shipped one by name (``demo``, ``olist``)."""
     path = Path(name_or_path)
-    if not path.exists():
+    if not path.is_file():  # a folder named like a shipped config (e.g. `demo`) is not one
         shipped = SHIPPED_CONFIGS / f"{name_or_path}.yaml"
         if not shipped.exists():
             available = ", ".join(sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml")))
