@@ -70,9 +70,8 @@ def run_evaluation(
     from features.ingest.contracts import DataValidationError
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
-    from leadscore.commands.model_choice import dataset_mismatch
-    from models.model_names import model_name_for, registered_model_names
-    from models.registry import alias_version, client_for, load_bundle
+    from leadscore.commands.model_choice import model_for
+    from models.registry import client_for
     from training.pipeline import Seeds
     from training.training_config import load_training_config
     from training.training_set import build_training_set, feature_params, segment_keys_hash
@@ -83,21 +82,8 @@ def run_evaluation(
     except (DataValidationError, FileNotFoundError, ValueError) as exc:
         console.print(f"[red]invalid:[/red] {exc}")
         raise typer.Exit(code=2) from exc
+    name, chosen, model = model_for(settings, loaded, dataset, alias, version)
     client = client_for(settings.mlflow_tracking_uri)
-    name = settings.model_name or model_name_for(loaded.config.name)
-    chosen = version or alias_version(client, name, alias)
-    if chosen is None:
-        others = ", ".join(registered_model_names(client)) or "none"
-        console.print(
-            f"[red]no model:[/red] models:/{name}@{alias} does not exist (registered: {others}); "
-            f"train one with `leadscore train --dataset {dataset}`"
-        )
-        raise typer.Exit(code=2)
-    model = load_bundle(client, name, chosen)
-    mismatch = dataset_mismatch(model, loaded)
-    if mismatch:
-        console.print(f"[red]wrong data set:[/red] v{chosen} of {name} {mismatch}")
-        raise typer.Exit(code=2)
     params = feature_params(loaded, settings.horizon_days, settings.snapshot_every_days)
     with console.status("rebuilding the training and holdout segments"):
         training_set = build_training_set(

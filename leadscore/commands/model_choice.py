@@ -68,3 +68,29 @@ def dataset_mismatch(model: Any, dataset: Any) -> str:
             "use the config the model was trained with"
         )
     return ""
+
+
+def model_for(
+    settings: Settings, dataset: Any, config_ref: str, alias: str, version: str | None
+) -> tuple[str, str, Any]:
+    """(registered name, version, LeadScoreModel) for a loaded dataset, or exit 2 with one
+    line: no such model (naming the registered ones), or a model of another data set."""
+    from models.model_names import model_name_for, registered_model_names
+    from models.registry import alias_version, client_for, load_bundle
+
+    client = client_for(settings.mlflow_tracking_uri)
+    name = settings.model_name or model_name_for(dataset.config.name)
+    chosen = version or alias_version(client, name, alias)
+    if chosen is None:
+        others = ", ".join(registered_model_names(client)) or "none"
+        console.print(
+            f"[red]no model:[/red] models:/{name}@{alias} does not exist (registered: {others}); "
+            f"train one with `leadscore train --dataset {config_ref}`"
+        )
+        raise typer.Exit(code=2)
+    model = load_bundle(client, name, chosen)
+    mismatch = dataset_mismatch(model, dataset)
+    if mismatch:
+        console.print(f"[red]wrong data set:[/red] v{chosen} of {name} {mismatch}")
+        raise typer.Exit(code=2)
+    return name, chosen, model

@@ -59,7 +59,7 @@ def score(
     from features.ingest.contracts import DataValidationError
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
-    from leadscore.commands.model_choice import dataset_mismatch
+    from leadscore.commands.model_choice import model_for
     from models.batch_scoring import (
         read_previous,
         score_dataset,
@@ -67,8 +67,6 @@ def score(
         tier_summary,
         write_scores_atomically,
     )
-    from models.model_names import model_name_for
-    from models.registry import alias_version, client_for, load_bundle
 
     settings: Settings = ctx.obj
     if engine not in ("local", "dask"):
@@ -78,20 +76,7 @@ def score(
     except (DataValidationError, FileNotFoundError, ValueError) as exc:
         console.print(f"[red]invalid:[/red] {exc}")
         raise typer.Exit(code=2) from exc
-    client = client_for(settings.mlflow_tracking_uri)
-    name = settings.model_name or model_name_for(loaded.config.name)
-    chosen = version or alias_version(client, name, alias)
-    if chosen is None:
-        console.print(
-            f"[red]no model:[/red] models:/{name}@{alias} does not exist in "
-            f"{settings.mlflow_tracking_uri}; train one (`leadscore train`) and promote it"
-        )
-        raise typer.Exit(code=2)
-    model = load_bundle(client, name, chosen)
-    mismatch = dataset_mismatch(model, loaded)
-    if mismatch:
-        console.print(f"[red]wrong data set:[/red] v{chosen} of {name} {mismatch}")
-        raise typer.Exit(code=2)
+    _, chosen, model = model_for(settings, loaded, dataset, alias, version)
     previous = read_previous(out)
     columns = [TimeElapsedColumn(), BarColumn(), MofNCompleteColumn()]
     with ExitStack() as stack:
