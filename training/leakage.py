@@ -1,8 +1,8 @@
 """Leakage audit: features that give the label away are excluded before training, and the run
 says which, why, and what the model's validation AUC is with and without each.
 
-Four checks, in both temporal and static mode (thresholds in ``TrainingConfig``; why each
-value: README "Leakage audit"):
+Four checks, in both temporal and static mode (thresholds in ``TrainingConfig``; how each
+value was chosen: benchmarks/README.md, "Leakage audit"):
 
 - **alone** (training slice, ``training.leakage_stats``): a single-feature ROC-AUC of at least
   ``leakage_auc`` on all rows or where the feature is populated, or populated for at least
@@ -97,7 +97,7 @@ class LeakageReport:
         """Flagged features plus declared post-outcome columns, for printing and logging."""
         rows = [f.to_dict() for f in self.findings if f.excluded or f.reason]
         rows += [
-            {**asdict(LeakageFinding(name, *[np.nan] * 4, True, DECLARED))}
+            asdict(LeakageFinding(name, *[np.nan] * 4, True, DECLARED))
             for name in self.post_outcome
         ]
         return pd.DataFrame(rows, columns=list(LeakageFinding.__dataclass_fields__))
@@ -213,13 +213,13 @@ def _probe_dependence(
                     auc_with=round(base.auc, 6), auc_without=round(without.auc, 6),
                 )  # fmt: skip
             tested.add(name)
-            if why:
-                reason = findings[name].reason
+            reason = findings[name].reason
+            if why and why not in reason:  # an allowed feature is tested again next round
                 findings[name] = replace(
-                    findings[name], reason=f"{reason}; {why}" if reason else why
+                    findings[name], reason="; ".join(filter(None, [reason, why]))
                 )
-                if name not in allow:
-                    removed.append(name)
+            if why and name not in allow:
+                removed.append(name)
         if not removed:
             break
         kept = [n for n in kept if n not in removed]
