@@ -23,7 +23,7 @@ DATE_FORMATS = ("ISO8601", "%m/%d/%Y", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y",
                 "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M", "%Y/%m/%d")  # fmt: skip
 _AGREE = 0.98  # share of present values that must fit a type
 _TEXT_DISTINCT = 0.5  # categorical with more distinct values than this share of rows: free text
-_ID_NAME = re.compile(r"(^|[^a-z])(id|uuid|guid|key|number|no)$")
+ID_NAME = re.compile(r"(^|[^a-z])(id|uuid|guid|key|number|no)$")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class ColumnGuess:
     @property
     def id_like(self) -> bool:
         """Named like an id and unique: a row's identifier, never a feature."""
-        return self.unique and bool(_ID_NAME.search(words(self.name)))
+        return self.unique and bool(ID_NAME.search(words(self.name)))
 
 
 def words(name: str) -> str:

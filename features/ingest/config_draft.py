@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from features.ingest.column_types import ColumnGuess, guess_column, words
+from features.ingest.column_types import ID_NAME, ColumnGuess, guess_column, words
 from features.ingest.csv_sniffing import CsvDialect, read_sample
 from features.ingest.parsing import BOOLEAN_TRUE
 from features.ingest.post_outcome_names import post_outcome_hint
@@ -27,6 +27,7 @@ from features.ingest.profile import row_order_trend
 LABEL_NAMES = {"converted", "label", "target", "y", "won", "is won", "purchased", "bought",
                "outcome", "result", "subscribed", "conversion", "closed won", "deal won"}  # fmt: skip
 DATE_PREFERENCE = re.compile(r"created|contact|date|time|at$")
+ACCOUNT_NAME = re.compile(r"\b(account|company|organi[sz]ation)\b.*\b(id|key)$")
 _AFTER_SHARE, _BEFORE_SHARE = 0.95, 0.05  # populated for converters vs for the others
 
 
@@ -58,11 +59,12 @@ def draft_config(
              f"name: {name}"]  # fmt: skip
     draft = Draft(name, "")
     id_column = next((col for col, g in guesses.items() if g.id_like), None)
+    account = next((col for col in guesses if ACCOUNT_NAME.search(words(col))), None)
     dates = sorted(
         (col for col, g in guesses.items() if g.kind == "date"),
         key=lambda col: not DATE_PREFERENCE.search(words(col)),
     )
-    taken = {label, id_column}
+    taken = {label, id_column, account}
     if label is not None:
         lines += ["mode: static", *_order_by(frame, label, dates, draft)]
         taken |= set(dates[:1])
@@ -75,6 +77,10 @@ def draft_config(
     if fmt and fmt != "ISO8601":
         lines.append(f"  timestamp_format: {_q(fmt)}  # how {dates[0]} is written")
     lines += _roles(id_column, label, None if label else (dates[:1] or [None])[0], draft)
+    if account:
+        lines.append(
+            f"    account_id: {_q(account)}  # the lead's company: colleagues are counted by it"
+        )
     if label is None:
         taken |= set(dates[:1])
     attributes, exclude, post, missing = _classify(frame, guesses, taken, label, draft)
@@ -178,6 +184,8 @@ def _classify(
             post.append(key + after)
         elif guess.unique and guess.kind in ("text", "numeric", "categorical"):
             exclude.append(key + "unique in every row: an identifier, not a trait")
+        elif guess.kind != "boolean" and ID_NAME.search(words(column)):
+            exclude.append(key + "named like an identifier: not a trait")
         elif guess.kind in ("text", "empty", "date"):
             exclude.append(key + {"text": f"free text ({guess.distinct:,} distinct values)",
                                   "empty": "empty in every row",

@@ -78,9 +78,10 @@ def test_ids_dates_identifiers_free_text_and_converter_only_columns(tmp_path: Pa
 
 def test_leads_and_deals_draft_a_temporal_config(tmp_path: Path) -> None:
     (tmp_path / "mqls.csv").write_text(
-        "mql_id,first_contact_date,origin\n"
+        "mql_id,first_contact_date,origin,company_id,campaign_key\n"
         + "".join(
-            f"m{i},{1 + i % 12}/{1 + i % 27}/2018,{['ads', 'seo', 'unknown'][i % 3]}\n"
+            f"m{i},{1 + i % 12}/{1 + i % 27}/2018,{['ads', 'seo', 'unknown'][i % 3]},c{i % 9},"
+            f"k{i % 4}\n"
             for i in range(60)
         )
     )
@@ -92,7 +93,11 @@ def test_leads_and_deals_draft_a_temporal_config(tmp_path: Path) -> None:
         tmp_path, tmp_path / "mqls.csv", outcomes=tmp_path / "deals.csv"
     )
     assert raw["mode"] == "temporal"
-    assert raw["leads"]["columns"] == {"lead_id": "mql_id", "created_at": "first_contact_date"}
+    assert raw["leads"]["columns"] == {
+        "lead_id": "mql_id", "created_at": "first_contact_date", "account_id": "company_id",
+    }  # fmt: skip
+    assert raw["leads"]["attributes"] == {"origin": "categorical"}
+    assert "- campaign_key  # named like an identifier" in draft.text
     assert raw["leads"]["timestamp_format"] == "%m/%d/%Y"
     assert raw["outcomes"]["columns"] == {
         "lead_id": "mql_id", "closed_at": "won_date", "amount": "declared_monthly_revenue",
