@@ -63,11 +63,13 @@ def design_html(design: Mapping[str, Any]) -> str:
         f"<div class=warn><b>Warning:</b> {esc(warning)}</div>" for warning in design["warnings"]
     ]
     holdout, cv = design.get("holdout_roc_auc"), design.get("cv_roc_auc")
-    numbers = f"holdout ROC-AUC <b>{holdout:.3f}</b> ({esc(design['split'])})" if holdout else ""
+    numbers = (
+        f"Split: {esc(design['split'])}. Holdout ROC-AUC <b>{holdout:.3f}</b>" if holdout else ""
+    )
     if cv is not None:
         numbers += (
-            f" · random 5-fold cross-validation {cv:.3f} (beside it: a random split mixes "
-            "periods, so when the rows are in time order it flatters the model)"
+            f"; random 5-fold cross-validation {cv:.3f} (a random split mixes periods: when "
+            "the rows are in time order it flatters the model)"
         )
     parts.append(f"<h2>Validation</h2><p class=note>{numbers}</p>")
     parts.append(html_table(design["segments"]))
@@ -76,13 +78,15 @@ def design_html(design: Mapping[str, Any]) -> str:
         "<h2>Leakage audit</h2><p class=note>Features excluded (or kept on request) because they "
         "give the outcome away: alone, by their name, or because the model leans on them "
         "(validation AUC of a probe model with and without each); and the columns the dataset "
-        "config declares post-outcome. `leadscore train --allow-feature NAME` keeps one.</p>"
+        "config declares post-outcome. <code>leadscore train --allow-feature NAME</code> keeps one.</p>"
     )
     if len(leakage):
-        parts.append(html_table(leakage.rename(columns=_LEAKAGE_COLUMNS)))
+        parts.append(
+            f"<div class=wrap>{html_table(leakage.rename(columns=_LEAKAGE_COLUMNS))}</div>"
+        )
     else:
         parts.append("<p class=note>Nothing flagged or declared.</p>")
-    parts += [f"<p class=note>{esc(note)}.</p>" for note in design["notes"]]
+    parts += [f"<p class=note>{esc(note[:1].upper() + note[1:])}.</p>" for note in design["notes"]]
     return "".join(parts)
 
 

@@ -128,6 +128,8 @@ figure{margin:0;background:#fff;border-radius:8px;padding:8px;box-shadow:0 1px 3
 figure img{width:100%;height:auto;display:block}
 figcaption{font-size:12px;color:#5a6776;padding:4px 2px 0}
 .warn{background:#fff4d6;border-left:4px solid #e0a400;padding:8px 12px;margin:14px 0 0}
+.wrap td{white-space:normal}
+.wrap td:nth-child(2){text-align:left;min-width:420px}
 """
 
 

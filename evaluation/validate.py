@@ -151,7 +151,7 @@ def evaluate_model(
     if "as_of" in holdout.columns and holdout["as_of"].notna().any():
         period = f"{holdout['as_of'].min():%Y-%m-%d} .. {holdout['as_of'].max():%Y-%m-%d}"
     else:
-        period = "stratified random holdout (static data)"
+        period = f"{design['split']} holdout" if design else "stratified random holdout"
     holdout_label = f"{period}, {len(holdout):,} snapshots"
     shap_image = shap_summary_figure(model, holdout) if explain else None
     html = render_report(

@@ -75,6 +75,8 @@ def model_for(
 ) -> tuple[str, str, Any]:
     """(registered name, version, LeadScoreModel) for a loaded dataset, or exit 2 with one
     line: no such model (naming the registered ones), or a model of another data set."""
+    from mlflow.exceptions import MlflowException
+
     from models.model_names import model_name_for, registered_model_names
     from models.registry import alias_version, client_for, load_bundle
 
@@ -88,7 +90,11 @@ def model_for(
             f"train one with `leadscore train --dataset {config_ref}`"
         )
         raise typer.Exit(code=2)
-    model = load_bundle(client, name, chosen)
+    try:
+        model = load_bundle(client, name, chosen)
+    except MlflowException as exc:
+        console.print(f"[red]no model:[/red] version {chosen} of {name} does not exist ({exc})")
+        raise typer.Exit(code=2) from exc
     mismatch = dataset_mismatch(model, dataset)
     if mismatch:
         console.print(f"[red]wrong data set:[/red] v{chosen} of {name} {mismatch}")
