@@ -84,7 +84,7 @@ def simulator(leads: int, seed: int) -> dict:
     import numpy as np
     import pandas as pd
 
-    from features.ingest.dataset_config import load_config
+    from features.ingest.dataset_config import AttributeType, load_config
     from features.ingest.loaders import load_dataset
     from features.simulation.simulation_config import SimulationConfig
     from features.simulation.simulator import simulate_crm
@@ -95,6 +95,7 @@ def simulator(leads: int, seed: int) -> dict:
     from training.training_set import build_training_set, feature_params
 
     config, seeds = TrainingConfig(), Seeds.from_seed(42)
+    numeric = AttributeType.numeric
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -110,7 +111,7 @@ def simulator(leads: int, seed: int) -> dict:
                 grade = np.round(ever_won + rng.normal(0.0, noise, len(ever_won)), 2)
                 leads_frame.assign(engagement_grade=grade).to_parquet(folder / "leads.parquet")
                 source = base.leads.model_copy(
-                    update={"attributes": {**base.leads.attributes, "engagement_grade": "numeric"}}
+                    update={"attributes": {**base.leads.attributes, "engagement_grade": numeric}}
                 )
                 config_used = base.model_copy(update={"name": "demo-leaky", "leads": source})
             else:
