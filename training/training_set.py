@@ -14,7 +14,13 @@ from features.ingest import contracts as c
 from features.ingest.dataset import Dataset
 from features.spec import FeatureParams, FeatureSpec
 from features.trainset.feature_table import build_feature_table, feature_spec_for
-from features.trainset.splits import Split, split_in_order, split_out_of_time, split_static
+from features.trainset.splits import (
+    Split,
+    sortable,
+    split_in_order,
+    split_out_of_time,
+    split_static,
+)
 from training.training_config import TrainingConfig
 
 
@@ -68,19 +74,16 @@ def build_training_set(
 
 
 def split_static_in_order(dataset: Dataset, table: pd.DataFrame, config: TrainingConfig) -> Split:
-    """Static rows in time order (``order_by``): by their row in the file, or by the date
-    column (ties keep file order)."""
+    """Static rows in time order (``order_by``): by their row in the file, or by the
+    ``order_by`` column's dates or numbers (ties keep file order)."""
     position = pd.Index(dataset.leads[c.LEAD_ID]).get_indexer(table[c.LEAD_ID])
-    if c.ORDERED_AT not in dataset.leads:
+    if c.ORDER_KEY not in dataset.leads:
         return split_in_order(table, position, config.fractions)
-    dates = dataset.leads[c.ORDERED_AT].iloc[position].reset_index(drop=True)
-    stamps = dates.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    order = np.lexsort((position, stamps))
+    keys = dataset.leads[c.ORDER_KEY].iloc[position].reset_index(drop=True)
+    order = np.lexsort((position, sortable(keys)))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    return split_in_order(
-        table, rank, config.fractions, dates=dates.rename(dataset.config.order_by)
-    )
+    return split_in_order(table, rank, config.fractions, keys=keys.rename(dataset.config.order_by))
 
 
 def split_out_of_time_purged(

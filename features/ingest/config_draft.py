@@ -22,7 +22,7 @@ from features.ingest.column_types import ID_NAME, ColumnGuess, guess_column, wor
 from features.ingest.csv_sniffing import CsvDialect, read_sample
 from features.ingest.parsing import BOOLEAN_TRUE
 from features.ingest.post_outcome_names import post_outcome_hint
-from features.ingest.profile import row_order_trend
+from features.ingest.profile import row_order_trend, sequence_evidence
 
 LABEL_NAMES = {"converted", "label", "target", "y", "won", "is won", "purchased", "bought",
                "outcome", "result", "subscribed", "conversion", "closed won", "deal won"}  # fmt: skip
@@ -66,8 +66,9 @@ def draft_config(
     )
     taken = {label, id_column, account}
     if label is not None:
-        lines += ["mode: static", *_order_by(frame, label, dates, draft)]
-        taken |= set(dates[:1])
+        order_lines, order_column = _order_by(frame, label, dates, guesses, draft)
+        lines += ["mode: static", *order_lines]
+        taken.add(order_column)
     else:
         lines += ["mode: temporal"]
         if not dates:
@@ -144,15 +145,32 @@ def _roles(
     return lines
 
 
-def _order_by(frame: pd.DataFrame, label: str, dates: list[str], draft: Draft) -> list[str]:
+def _order_by(
+    frame: pd.DataFrame,
+    label: str,
+    dates: list[str],
+    guesses: dict[str, ColumnGuess],
+    draft: Draft,
+) -> tuple[list[str], str | None]:
+    """The ``order_by`` line(s) and the column it takes: a date, else a number that counts
+    the rows in order (a CRM's lead number), else ``row`` when the label rate moves along
+    the rows."""
     if dates:
-        return [f"order_by: {_q(dates[0])}  # a date column: validate out of time by it"]
+        return [f"order_by: {_q(dates[0])}  # a date column: validate out of time by it"], dates[0]
+    for column, guess in guesses.items():
+        evidence = sequence_evidence(frame[column]) if guess.kind == "numeric" else None
+        if evidence and column != label:
+            draft.notes.append(f"{column} {evidence}: order_by {column}")
+            line = f"order_by: {_q(column)}  # it {evidence}: a CRM numbers leads as they come in"
+            return [line], column
     positive = frame[label].astype("str").str.strip().str.lower().isin(BOOLEAN_TRUE | {"won"})
     trend = row_order_trend(positive.to_numpy())
     if trend:
         draft.notes.append(f"rows look ordered in time: {trend}")
-        return [f"order_by: row  # rows look ordered in time: {trend}"]
-    return ["# order_by: row  # if the rows are in time order (no trend in the label rate found)"]
+        return [f"order_by: row  # rows look ordered in time: {trend}"], None
+    return [
+        "# order_by: row  # if the rows are in time order (no trend in the label rate found)"
+    ], None
 
 
 def _label_values(values: pd.Series) -> list[str]:

@@ -5,7 +5,8 @@ columns and dtypes (attribute columns of ``leads`` are declared per dataset):
 
 - leads:    lead_id (str, unique), created_at (datetime64[ns, UTC]; absent in static mode),
             account_id (str, may be missing), <attributes>, and in static mode ``label`` (int8 0/1)
-            and, ordered by a date column, ``ordered_at`` (datetime64[ns, UTC])
+            and, with ``order_by: <column>``, ``order_key`` (datetime64[ns, UTC], or float64 for
+            a number that counts leads as they come in)
 - events:   lead_id (str), occurred_at (datetime64[ns, UTC]), event_type (category of
             snake_case str, see :func:`event_type_column`; plain str is accepted too),
             campaign (str, may be missing), channel (str, may be missing)
@@ -29,7 +30,7 @@ LEAD_ID = "lead_id"
 CREATED_AT = "created_at"
 ACCOUNT_ID = "account_id"
 LABEL = "label"
-ORDERED_AT = "ordered_at"  # static mode with order_by: <column>: the date that orders the rows
+ORDER_KEY = "order_key"  # static mode with order_by: <column>: what puts the rows in time order
 
 OCCURRED_AT = "occurred_at"
 EVENT_TYPE = "event_type"

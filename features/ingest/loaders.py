@@ -26,7 +26,7 @@ from features.ingest.activity_tables import (
 )
 from features.ingest.contracts import DataValidationError, LoadReport, Problem, examples_of
 from features.ingest.dataset import Attribute, Dataset, canonical_name, empty_open_deals
-from features.ingest.dataset_config import AttributeType, DatasetConfig, TableSource
+from features.ingest.dataset_config import AttributeType, DatasetConfig, LeadsSource, TableSource
 from features.ingest.orphans import drop_orphans, without_closed_deals
 from features.ingest.parsing import (
     BOOLEAN_FALSE,
@@ -187,9 +187,7 @@ def _canonical_leads(
             notes=report.notes,
         )  # fmt: skip
     if ordered_by:
-        out[c.ORDERED_AT] = parse_timestamps(
-            raw[config.order_by], source, "leads", config.order_by, problems, notes=report.notes
-        )
+        out[c.ORDER_KEY] = _order_key(raw[config.order_by], source, problems, report.notes)
     if "account_id" in roles:
         account = raw[roles["account_id"]].astype("str").str.strip()
         out[c.ACCOUNT_ID] = account.where(raw[roles["account_id"]].notna() & (account != ""))
@@ -222,6 +220,29 @@ def _canonical_leads(
             f"leads: post-outcome columns excluded from features: {source.post_outcome}"
         )
     return out.reset_index(drop=True), tuple(attributes)
+
+
+def _order_key(
+    values: pd.Series, source: LeadsSource, problems: list[Problem], notes: list[str]
+) -> pd.Series:
+    """The ``order_by`` column: numbers (a CRM's lead number counts leads as they come in) or
+    dates; every row needs one."""
+    column = str(values.name)
+    text = values.astype("str").str.strip()
+    present = values.notna() & (text != "")
+    numeric = pd.api.types.is_numeric_dtype(values) or (
+        present.any() and pd.to_numeric(text[present], errors="coerce").notna().all()
+    )
+    if not numeric:
+        return parse_timestamps(values, source, "leads", column, problems, notes=notes)
+    if (~present).any():
+        problems.append(
+            Problem(
+                "leads", column, "missing order_by value", int((~present).sum()),
+                tuple(f"row {i}" for i in np.flatnonzero(~present.to_numpy())[:5]),
+            )
+        )  # fmt: skip
+    return parse_numbers(values, "leads", column, problems, present)
 
 
 def _attribute(

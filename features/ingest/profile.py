@@ -16,6 +16,7 @@ from features.ingest.dataset import Dataset
 _TENTHS = 10
 _TREND_P = 1e-3  # chi-square p-value below which the label rate differs along the rows
 _TREND_RATIO = 1.5  # and the last tenth's rate differs from the first's at least this much
+_SEQUENCE_RHO = 0.99  # a unique number this rank-correlated with the row numbers the rows
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,13 @@ def profile_dataset(dataset: Dataset, raw_leads: pd.DataFrame) -> DatasetProfile
             f"`order_by: {column}` to validate out of time"
             for column in dates
         ]
+        for column in (p.column for p in columns if p.type == "numeric"):
+            evidence = sequence_evidence(raw_leads[column])
+            if evidence:
+                suggestions.append(
+                    f"leads.{column} {evidence}: if it numbers leads as they come in, add "
+                    f"`order_by: {column}` to validate out of time"
+                )
         trend = row_order_trend(dataset.leads[c.LABEL].to_numpy())
         if trend:
             suggestions.append(
@@ -102,6 +110,22 @@ def _label_rate(dataset: Dataset) -> tuple[float | None, str]:
     buyers = int(leads[c.LEAD_ID].isin(won).sum())
     rate = buyers / len(leads) if len(leads) else float("nan")
     return rate, f"{buyers:,} of {len(leads):,} leads have a won deal"
+
+
+def sequence_evidence(values: pd.Series) -> str | None:
+    """How a column numbers the rows in order (a CRM's lead number in a file sorted by it),
+    or None: unique numbers whose rank correlation with the row is at least 0.99 either way."""
+    from scipy.stats import spearmanr
+
+    numbers = pd.to_numeric(values, errors="coerce")
+    if len(numbers) < 100 or numbers.isna().any() or numbers.nunique() < 0.99 * len(numbers):
+        return None
+    rho = float(spearmanr(np.arange(len(numbers)), numbers.to_numpy()).statistic)
+    if abs(rho) < _SEQUENCE_RHO:
+        return None
+    way = "up" if rho > 0 else "down"
+    latest = "" if rho > 0 else ": the first rows are the latest"
+    return f"counts {way} along the rows (rank correlation {rho:+.2f} with the row{latest})"
 
 
 def row_order_trend(labels: np.ndarray) -> str | None:

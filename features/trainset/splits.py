@@ -148,43 +148,52 @@ def _segment_cuts(
     return best
 
 
+def sortable(keys: pd.Series) -> np.ndarray:
+    """Order keys (dates or numbers) as numbers that sort the same way."""
+    if isinstance(keys.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(keys):
+        return keys.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return keys.to_numpy(dtype=np.float64)
+
+
 def split_in_order(
     labelled: pd.DataFrame,
     order: np.ndarray,
     fractions: Mapping[str, float] = DEFAULT_FRACTIONS,
     *,
-    dates: pd.Series | None = None,
+    keys: pd.Series | None = None,
 ) -> Split:
     """Static rows cut in time order: ``order`` ranks the rows (0 = earliest); the first
     ``fractions["train"]`` of them train, the last ``fractions["holdout"]`` are the holdout.
-    With ``dates`` (the rows' dates, when ordered by a date column) a cut never splits one
-    date, so no segment shares a day with the next."""
+    With ``keys`` (the ``order_by`` column's dates or numbers) a cut never splits equal keys,
+    so no segment shares a day with the next."""
     _check_fractions(fractions)
     names = list(fractions)
     weights = np.array([fractions[n] for n in names], dtype=float)
     rows = np.argsort(np.asarray(order), kind="stable")
     bounds = list(np.round(np.cumsum(weights / weights.sum())[:-1] * len(rows)).astype(int))
     kind = "out of time (rows in file order)"
-    if dates is not None:
-        stamps = dates.to_numpy(dtype="datetime64[ns]")[rows]
-        # Move each cut forward to where the date changes.
+    dated = False
+    if keys is not None:
+        stamps = sortable(keys)[rows]
+        # Move each cut forward to where the key changes.
         bounds = [
             int(np.searchsorted(stamps, stamps[b - 1], side="right")) if b else 0 for b in bounds
         ]
-        kind = f"out of time (by {dates.name})"
+        kind = f"out of time (by {keys.name})"
+        dated = not pd.api.types.is_numeric_dtype(keys)
     edges = [0, *bounds, len(rows)]
     segments, starts = {}, {}
     for i, name in enumerate(names):
         taken = rows[edges[i] : edges[i + 1]]
         segments[name] = labelled.iloc[taken].reset_index(drop=True)
-        if dates is not None and len(taken):
-            starts[name] = pd.Timestamp(dates.iloc[taken[0]])
+        if dated and len(taken):
+            starts[name] = pd.Timestamp(keys.iloc[taken[0]])
     empty = [name for name, frame in segments.items() if frame.empty]
     if empty:
+        distinct = f", {len(np.unique(stamps))} distinct {keys.name}" if keys is not None else ""
         raise ValueError(
-            f"out-of-time split: segment(s) {empty} empty ({len(rows)} rows"
-            + (f", {len(np.unique(stamps))} distinct dates" if dates is not None else "")
-            + "): use more rows or fewer segments"
+            f"out-of-time split: segment(s) {empty} empty ({len(rows)} rows{distinct}): use "
+            "more rows or fewer segments"
         )
     return Split(segments, {name: 0 for name in names}, starts, kind=kind)
 

@@ -47,7 +47,7 @@ def test_xeducation_draft_and_what_training_on_it_says(datasets, tmp_path) -> No
     drafted = _draft(datasets, tmp_path, "xeducation_leads.csv")
     shipped = load_config("xeducation")
     assert drafted.leads.columns == shipped.leads.columns
-    assert drafted.leads.exclude[0] == "Lead Number"
+    assert drafted.order_by == shipped.order_by == "Lead Number"  # it numbers the rows
     assert set(drafted.leads.missing_values) == {"Select", "unknown"}
     # By name: Tags, Lead Quality and both activity columns; the four Asymmetrique scores and
     # Lead Profile give nothing away in their names and stay attributes.

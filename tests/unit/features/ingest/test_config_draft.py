@@ -73,7 +73,7 @@ def test_ids_dates_identifiers_free_text_and_converter_only_columns(tmp_path: Pa
     assert "- renewal_ref  # populated for 100% of converters but 0% of the others" in excluded
     assert "- sales_notes  # name has 'notes': sales notes are written" in excluded
     assert leads["post_outcome"] == ["sales_notes", "renewal_ref"]
-    assert dataset.config.order_by == "signed_up" and dataset.leads["ordered_at"].notna().all()
+    assert dataset.config.order_by == "signed_up" and dataset.leads["order_key"].notna().all()
 
 
 def test_leads_and_deals_draft_a_temporal_config(tmp_path: Path) -> None:

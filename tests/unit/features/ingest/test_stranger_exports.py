@@ -178,5 +178,30 @@ def test_ordered_by_a_date_column_loads_the_dates(tmp_path: Path) -> None:
     stamps = list(np.datetime_as_string(np.datetime64("2021-01-01") + np.arange(40) // 4, unit="D"))
     config = _dated(tmp_path, stamps).model_copy(update={"order_by": "contacted"})
     dataset = load_dataset(config, tmp_path)
-    assert dataset.leads["ordered_at"].dt.strftime("%Y-%m-%d").tolist() == stamps
+    assert dataset.leads["order_key"].dt.strftime("%Y-%m-%d").tolist() == stamps
     assert not any("ignored" in note and "contacted" in note for note in dataset.report.notes)
+
+
+def test_a_number_that_counts_the_rows_is_suggested_and_orders_them(tmp_path: Path) -> None:
+    from features.spec import FeatureParams
+    from training.training_config import TrainingConfig
+    from training.training_set import build_training_set
+
+    frame = telemarketing_frame(1000).iloc[::-1].reset_index(drop=True)  # newest first
+    frame.insert(0, "Contact Number", [str(900_000 - 7 * i) for i in range(1000)])
+    write_telemarketing_csv(tmp_path / "campaign.csv", frame=frame)
+    dataset = load_dataset(_config(exclude=["Contact Number"]), tmp_path)
+    profile = profile_dataset(dataset, read_table(dataset.config.leads, tmp_path, "leads"))
+    assert profile.suggestions[0] == (
+        "leads.Contact Number counts down along the rows (rank correlation -1.00 with the "
+        "row: the first rows are the latest): if it numbers leads as they come in, add "
+        "`order_by: Contact Number` to validate out of time"
+    )
+    ordered = load_dataset(_config(exclude=["Contact Number"]).model_copy(
+        update={"order_by": "Contact Number"}), tmp_path)  # fmt: skip
+    assert ordered.leads["order_key"].dtype == "float64"
+    split = build_training_set(ordered, FeatureParams(), TrainingConfig(), seed=0).split
+    assert split.kind == "out of time (by Contact Number)"
+    # The oldest leads (the file's last rows, the lowest numbers) train; the newest are held out.
+    assert split.segments["train"]["lead_id"].iloc[0] == "row-1000"
+    assert split.segments["holdout"]["lead_id"].iloc[-1] == "row-1"

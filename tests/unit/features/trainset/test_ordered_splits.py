@@ -33,7 +33,7 @@ def test_a_cut_never_splits_a_date() -> None:
         pd.to_datetime(np.repeat(np.arange(20), 50), unit="D", utc=True), name="signed"
     )
     table = _table(np.arange(1000) % 2)
-    split = split_in_order(table, np.arange(1000), FRACTIONS, dates=days)
+    split = split_in_order(table, np.arange(1000), FRACTIONS, keys=days)
     assert split.kind == "out of time (by signed)"
     ends = [days[table["lead_id"].isin(f["lead_id"])] for f in split.segments.values()]
     for earlier, later in itertools.pairwise(ends):
@@ -41,7 +41,7 @@ def test_a_cut_never_splits_a_date() -> None:
     assert split.starts["holdout"] == pd.Timestamp("1970-01-18", tz="UTC")
     one_day = pd.Series(pd.to_datetime(np.minimum(np.arange(1000) // 900, 1), unit="D", utc=True))
     with pytest.raises(ValueError, match=r"segment\(s\) \['valid', 'calibration'\] empty"):
-        split_in_order(table, np.arange(1000), FRACTIONS, dates=one_day.rename("signed"))
+        split_in_order(table, np.arange(1000), FRACTIONS, keys=one_day.rename("signed"))
 
 
 def _split(train_rate: float, holdout_rate: float, n: int = 2000) -> Split:
