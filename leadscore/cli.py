@@ -45,9 +45,7 @@ def main(
         ),
     ] = False,
 ) -> None:
-    """Build the Settings once, set up the output and Arrow's allocator, and hand the
-    Settings to the command."""
-    from features.batch.memory_pool import use_arrow_memory_pool
+    """Build the Settings once, set up the output, and hand the Settings to the command."""
     from leadscore.output import configure_output
 
     configure_output(verbose)
@@ -62,7 +60,6 @@ def main(
         if value is not None
     }
     ctx.obj = Settings(**overrides)
-    use_arrow_memory_pool(ctx.obj.arrow_memory_pool)
 
 
 register_commands(app)

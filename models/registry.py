@@ -205,20 +205,36 @@ def promote(
 
 def what_differs(challenger: LeadScoreModel, champion: LeadScoreModel) -> list[str]:
     """How two models differ in what they were trained on: data set and features."""
-    out = []
-    new_data = challenger.metadata.get("dataset")
-    old_data = champion.metadata.get("dataset")
-    if new_data != old_data:
-        out.append(f"trained on data set {new_data!r}, the champion on {old_data!r}")
+    new, old = challenger.metadata.get("dataset"), champion.metadata.get("dataset")
+    out = [f"trained on data set {new!r}, the champion on {old!r}"] if new != old else []
     added = sorted(set(challenger.features) - set(champion.features))
     removed = sorted(set(champion.features) - set(challenger.features))
-    if added or removed:
-        parts = [
-            f"+{len(added)} {added[:5]}" if added else "",
-            f"-{len(removed)} {removed[:5]}" if removed else "",
-        ]
-        out.append("features differ: " + ", ".join(p for p in parts if p))
+    parts = [f"+{len(added)} {added[:5]}"] if added else []
+    parts += [f"-{len(removed)} {removed[:5]}"] if removed else []
+    if parts:
+        out.append("features differ: " + ", ".join(parts))
     return out
+
+
+def serve_cold_start(client: Any, name: str, version: str) -> str:
+    """Make a cold-start points model the champion when there is none yet, so the service has
+    something to serve; a trained champion is never replaced by one (it stays challenger).
+    Returns what was done, for the user."""
+    champion = alias_version(client, name, CHAMPION)
+    if champion is not None:
+        return f"points model v{version} registered as challenger only: v{champion} stays champion"
+    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_registered_model_tag(
+        name, HISTORY_TAG, json.dumps([*_history(client, name), version])
+    )
+    client.set_model_version_tag(
+        name, version, "promotion",
+        json.dumps({"cold_start": True, "at": datetime.now(UTC).isoformat()}),
+    )  # fmt: skip
+    return (
+        f"cold start: points model v{version} is the champion until a trained model passes "
+        "the promotion gate (retrain when more deals have closed)"
+    )
 
 
 def rollback(client: Any, name: str) -> tuple[str, str]:

@@ -31,6 +31,7 @@ CREATED_AT = "created_at"
 ACCOUNT_ID = "account_id"
 LABEL = "label"
 ORDER_KEY = "order_key"  # static mode with order_by: <column>: what puts the rows in time order
+AS_OF = "as_of"  # the scoring time of a snapshot
 
 OCCURRED_AT = "occurred_at"
 EVENT_TYPE = "event_type"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.batch.lead_ids import positions_in
 from features.ingest import contracts as c
 from features.ingest.contracts import LoadReport, Problem, examples_of
+from features.ingest.lead_keys import positions_in
 
 
 def drop_orphans(

@@ -11,8 +11,9 @@ import pandas as pd
 import pyarrow as pa
 
 from common.files import write_atomically, write_text_atomically
-from features.batch.batch_engine import AS_OF, compute_features
+from features.batch.batch_engine import compute_features
 from features.ingest import contracts as c
+from features.ingest.contracts import AS_OF
 from features.ingest.dataset import Dataset
 from features.spec import FeatureParams, FeatureSpec, build_feature_spec
 from features.trainset.arrow_tables import arrow_schema, arrow_table

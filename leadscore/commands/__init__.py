@@ -15,6 +15,7 @@ _COMMANDS: list[tuple[str, str, str | None]] = [
     ("leadscore.commands.data", "init", None),
     ("leadscore.commands.data", "simulate", None),
     ("leadscore.commands.data", "validate", None),
+    ("leadscore.commands.store", "app", "store"),
     ("leadscore.commands.features", "app", "features"),
     ("leadscore.commands.training", "train", None),
     ("leadscore.commands.evaluate", "evaluate", None),

@@ -16,9 +16,15 @@ if TYPE_CHECKING:
 
 
 def training_summary(
-    result: TrainResult, logged: LoggedRun, dataset: Dataset, *, tracking_uri: str, config_ref: str
+    result: TrainResult,
+    logged: LoggedRun,
+    dataset: Dataset,
+    *,
+    tracking_uri: str,
+    config_ref: str | None,
 ) -> dict[str, Any]:
-    """The run as plain data (what ``--json`` prints)."""
+    """The run as plain data (what ``--json`` prints); ``config_ref`` is the ``--dataset``
+    given (None for the lead store)."""
     import pandas as pd
 
     from evaluation.validate import baseline_aucs, left_out_baselines
@@ -29,7 +35,15 @@ def training_summary(
         train = pd.concat([train, split.segments["valid"]], ignore_index=True)
     features = list(result.model.features)
     kind = "static" if dataset.static else "temporal"
+    holdout = result.holdout
+    scorable = len(holdout) and holdout["label"].nunique() == 2  # a cold start may have neither
+    next_command = (
+        f"leadscore evaluate --dataset {config_ref}"
+        if config_ref
+        else f"leadscore promote --dataset {dataset.config.name}"
+    )
     return {
+        "model_kind": result.model.kind,
         "dataset": {
             "name": dataset.config.name,
             "mode": kind,
@@ -51,7 +65,7 @@ def training_summary(
         "excluded_features": result.leakage.excluded,
         "holdout_metrics": result.metrics,
         "cv_roc_auc": result.cv_auc,
-        "baselines": baseline_aucs(train, result.holdout, features),
+        "baselines": baseline_aucs(train, holdout, features) if scorable else {},
         "baselines_left_out": left_out_baselines(features),
         "warnings": result.warnings,
         "thresholds": result.model.thresholds,
@@ -63,7 +77,7 @@ def training_summary(
             "registered_model": logged.model_name,
             "registered_version": logged.version,
         },
-        "next": f"leadscore evaluate --dataset {config_ref}",
+        "next": next_command,
     }
 
 
@@ -93,6 +107,8 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         for name, s in split["segments"].items()
     )
     grid.add_row("split", f"{split['kind']}: {segments}")
+    if summary["model_kind"] == "points":
+        grid.add_row("model", "[yellow]cold start: a transparent points model (rules, no training)")
     excluded = summary["excluded_features"]
     kept = [row["feature"] for row in leakage if str(row["reason"]).endswith("--allow-feature")]
     audit = f"{len(excluded)} feature(s) excluded: {', '.join(excluded)}" if excluded else ""
@@ -100,7 +116,9 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
     if kept:
         audit += f"; kept on request although flagged: {', '.join(kept)}"
     grid.add_row("audit", audit)
-    holdout = f"ROC-AUC [bold]{metrics['roc_auc']:.3f}[/bold], PR-AUC {metrics['pr_auc']:.3f}"
+    holdout = "no holdout metrics (too few closed deals)"
+    if "roc_auc" in metrics:
+        holdout = f"ROC-AUC [bold]{metrics['roc_auc']:.3f}[/bold], PR-AUC {metrics['pr_auc']:.3f}"
     if summary["cv_roc_auc"]:
         holdout += (
             f" · random {len(summary['cv_roc_auc'])}-fold CV ROC-AUC {metrics['cv_roc_auc']:.3f}"
