@@ -140,7 +140,8 @@ def test_retrain_closes_the_loop(tmp_path) -> None:
     assert summary["mlflow"]["registered_model"] == "leadscore-demo"
     assert summary["split"]["kind"] == "out of time"
     assert set(summary["baselines"]) == {
-        "rule-based points", "logistic regression", "naive Bayes frequency"
+        "rule-based points", "logistic regression", "naive Bayes frequency",
+        "default LightGBM (LGBMClassifier())",
     }  # fmt: skip
     assert summary["next"] == "leadscore evaluate --dataset demo"
     assert _cli(uri, "promote").exit_code == 0
@@ -175,6 +176,8 @@ def test_each_data_set_has_its_own_entry_and_others_are_refused(store) -> None:
 
     uri, folder, train, good, _ = store
     client = client_for(uri)
+    if alias_version(client, "leadscore-demo", "challenger") is None:  # run on its own
+        train(good)
     # Another data set (the demo's files without one attribute, under another name).
     demo = load_config("demo")
     leads = demo.leads.model_copy(
@@ -212,3 +215,12 @@ def test_each_data_set_has_its_own_entry_and_others_are_refused(store) -> None:
     forced = _cli(uri, "promote", "--dataset", "demo", "--force")
     assert forced.exit_code == 0 and "FORCED" in forced.output
     assert alias_version(client, "leadscore-demo", "champion") == stranger
+
+    # Two data sets with a champion: the service serves the lead store's data set's model,
+    # and asks which one when the store's data set has none.
+    from serving.model_handle import ModelUnavailableError, served_model_name
+
+    assert served_model_name(uri, None, store_dataset="demo") == "leadscore-demo"
+    with pytest.raises(ModelUnavailableError, match="2 registered models with a 'champion'"):
+        served_model_name(uri, None, store_dataset="olist")
+    assert served_model_name(uri, "leadscore-crm-b", store_dataset="demo") == "leadscore-crm-b"
