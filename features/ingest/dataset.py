@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from features.ingest.contracts import LEAD_ID, OPENED_AT, TIMESTAMP_DTYPE, LoadReport
+from features.ingest.costs_table import empty_costs
 from features.ingest.dataset_config import AttributeType, DatasetConfig
 
 
@@ -44,8 +45,8 @@ class Attribute:
 class Dataset:
     """Canonical tables (see features.ingest.contracts) plus what loading did to get them.
 
-    ``events``, ``outcomes`` (closed deals) and ``open_deals`` (opportunities still open at
-    export) are empty canonical frames when absent, never None, so later stages need no
+    ``events``, ``outcomes`` (closed deals), ``open_deals`` (opportunities still open at
+    export) and ``costs`` (marketing spend) are empty canonical frames when absent, never None, so later stages need no
     special cases for their absence.
     """
 
@@ -56,6 +57,7 @@ class Dataset:
     attributes: tuple[Attribute, ...]
     report: LoadReport = field(default_factory=LoadReport)
     open_deals: pd.DataFrame = field(default_factory=lambda: empty_open_deals())
+    costs: pd.DataFrame = field(default_factory=lambda: empty_costs())  # see costs_table
 
     @property
     def has_opportunity_dates(self) -> bool:

@@ -24,6 +24,7 @@ from features.ingest.activity_tables import (
     empty_outcomes,
 )
 from features.ingest.contracts import DataValidationError, LoadReport, Problem, examples_of
+from features.ingest.costs_table import canonical_costs, empty_costs
 from features.ingest.dataset import Attribute, Dataset, canonical_name, empty_open_deals
 from features.ingest.dataset_config import AttributeType, DatasetConfig, TableSource
 from features.ingest.orphans import drop_orphans, without_closed_deals
@@ -61,6 +62,11 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
         raw_outcomes = read_table(config.outcomes, data_dir, "outcomes")
         report.rows_read["outcomes"] = len(raw_outcomes)
         outcomes, open_deals = canonical_outcomes(raw_outcomes, config, problems)
+    costs = empty_costs()
+    if config.costs is not None:
+        raw_costs = read_table(config.costs, data_dir, "costs")
+        report.rows_read["costs"] = len(raw_costs)
+        costs = canonical_costs(raw_costs, config.costs, config.costs.columns, problems)
 
     if problems:
         raise DataValidationError(problems)
@@ -78,6 +84,8 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
         report.rows_kept["events"] = len(events)
     if config.outcomes is not None:
         report.rows_kept["outcomes"] = len(outcomes) + len(open_deals)
+    if config.costs is not None:
+        report.rows_kept["costs"] = len(costs)
     return Dataset(
         config=config,
         leads=leads,
@@ -86,6 +94,7 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
         attributes=attributes,
         report=report,
         open_deals=open_deals,
+        costs=costs,
     )
 
 
