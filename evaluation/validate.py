@@ -93,6 +93,7 @@ def evaluate_model(
     lifecycle: Mapping[str, pd.DataFrame] | None = None,
     explain: bool = True,
     backtests: Mapping[str, tuple[str, pd.DataFrame]] | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> Evaluation:
     """Score the holdout with the model and every baseline; build tables, plots and report."""
     y = holdout["label"].to_numpy()
@@ -119,7 +120,7 @@ def evaluate_model(
     html = render_report(
         tables, model_name="leadscore", model_version=f"v{model_version}", dataset=dataset_name,
         holdout=holdout_label, figures=figures, lifecycle=lifecycle, shap_image=shap_image,
-        extra_sections=backtests,
+        extra_sections=backtests, links=links,
     )  # fmt: skip
     metrics = metrics_json(
         {**tables, **{title: frame for title, (_, frame) in (backtests or {}).items()}},

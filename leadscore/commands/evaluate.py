@@ -40,6 +40,12 @@ def evaluate(
         Path | None,
         typer.Option(help="Score log of the service to backtest (default: settings, if present)."),
     ] = None,
+    marketing: Annotated[
+        bool,
+        typer.Option(
+            help="Also write the marketing report, sales-ready by this model, and link it."
+        ),
+    ] = True,
 ) -> None:
     """Validate a registered model against closed deals, next to the baselines.
 
@@ -50,7 +56,7 @@ def evaluate(
     run_evaluation(
         settings, dataset=dataset, data_dir=data_dir or settings.data_dir, out=out,
         alias=alias, version=version, training_config=training_config, backtest=backtest,
-        score_log=score_log or settings.score_log,
+        score_log=score_log or settings.score_log, marketing=marketing,
     )  # fmt: skip
 
 
@@ -65,8 +71,11 @@ def run_evaluation(
     training_config: Path | None = None,
     backtest: int = 0,
     score_log: Path | None = None,
+    marketing: bool = True,
 ) -> Path:
-    """Evaluate one registered version; returns the report folder."""
+    """Evaluate one registered version; returns the report folder (with the marketing report,
+    sales-ready by this model, in ``marketing/`` for temporal data unless ``marketing`` is
+    false)."""
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
     from models.registry import alias_version, client_for, load_bundle
@@ -96,9 +105,26 @@ def run_evaluation(
         )
         raise typer.Exit(code=2)
     folder = out or Path("reports") / f"{loaded.config.name}-v{chosen}"
+    links = {}
+    if marketing and not loaded.static:
+        from evaluation.marketing.marketing_report import (
+            build_marketing_report,
+            write_marketing_report,
+        )
+
+        with console.status("marketing report: crediting touches before sales-ready and wins"):
+            page = write_marketing_report(
+                build_marketing_report(loaded, model=model, model_version=chosen),
+                folder / "marketing",
+            )
+        links["Marketing: campaigns, channels, costs, touches and the lifecycle over time"] = (
+            f"marketing/{page.name}"
+        )
     with console.status("scoring the holdout with the model and the baselines"):
         backtests = _backtests(model, training_set, loaded, params, config, backtest, score_log)
-        evaluation = _evaluate(model, training_set, loaded, data_dir, params, chosen, backtests)
+        evaluation = _evaluate(
+            model, training_set, loaded, data_dir, params, chosen, backtests, links
+        )
     from evaluation.report import write_metrics_json, write_report
 
     report = write_report(evaluation.html, folder / "report.html")
@@ -106,6 +132,8 @@ def run_evaluation(
     run_id = client.get_model_version(settings.model_name, chosen).run_id
     for path in (report, metrics):
         client.log_artifact(run_id, str(path), "evaluation")
+    if links:
+        client.log_artifacts(run_id, str(folder / "marketing"), "evaluation/marketing")
     _print_comparison(evaluation.tables["comparison"], chosen)
     if "Rolling-origin backtest" in backtests:
         _print_backtest(backtests["Rolling-origin backtest"][1])
@@ -190,6 +218,7 @@ def _evaluate(
     params: Any,
     version: str,
     backtests: dict[str, tuple[str, Any]],
+    links: dict[str, str],
 ) -> Any:
     import pandas as pd
 
@@ -216,7 +245,7 @@ def _evaluate(
             )
     return evaluate_model(
         model, train, holdout, model_version=version, dataset_name=loaded.config.name,
-        oracle=oracle, amount=amount, lifecycle=lifecycle, backtests=backtests,
+        oracle=oracle, amount=amount, lifecycle=lifecycle, backtests=backtests, links=links,
     )  # fmt: skip
 
 

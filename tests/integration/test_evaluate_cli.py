@@ -81,5 +81,19 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
     assert "Rolling-origin backtest" in html and "Served scores: by tier" in html
     assert "Model vs baselines" in html and "http://" not in html and "https://" not in html
     assert f"{model_auc:.3f}" in html
-    artifacts = {a.path for a in client_for(uri).list_artifacts(logged.run_id, "evaluation")}
-    assert artifacts == {"evaluation/report.html", "evaluation/metrics.json"}
+    # The marketing report, sales-ready by this model's threshold, is written and linked.
+    assert "href='marketing/marketing.html'" in html
+    marketing = (out / "marketing" / "marketing.html").read_text()
+    assert f"the model (version {logged.version})" in marketing
+    assert json.loads((out / "marketing" / "marketing.json").read_text())["model_version"] == (
+        str(logged.version)
+    )
+    client = client_for(uri)
+    artifacts = {a.path for a in client.list_artifacts(logged.run_id, "evaluation")}
+    assert artifacts == {
+        "evaluation/report.html", "evaluation/metrics.json", "evaluation/marketing"
+    }  # fmt: skip
+    logged_marketing = {
+        a.path for a in client.list_artifacts(logged.run_id, "evaluation/marketing")
+    }
+    assert "evaluation/marketing/marketing.html" in logged_marketing
