@@ -99,8 +99,7 @@ def crm_arrays(dataset: Dataset, source_column: str | None = None) -> CrmArrays:
     when = _ns(events[c.OCCURRED_AT])
     kind = _event_kinds(events[c.EVENT_TYPE])
     kind[when == NAT_NS] = _OTHER
-    touch = (kind == _TOUCH) | (kind == _SEND) | (kind == _INTENT)
-    intent = kind == _INTENT
+    touch, intent = kind != _OTHER, kind == _INTENT
     # Arrow hashes each column without the GIL: the two columns on two threads.
     with ThreadPoolExecutor(2, thread_name_prefix="codes") as pool:
         campaign_codes = pool.submit(codes_of, events[c.CAMPAIGN], touch)

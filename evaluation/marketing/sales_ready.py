@@ -93,14 +93,18 @@ def sales_ready_episodes(
     last_close = np.where(last_close >= run_start, last_close, -1)
 
     items = np.flatnonzero(eligible)
+    quiet_ns = int(quiet_days * DAY_NS)
+    if not items.size:  # no signal and no deal at all
+        none = np.zeros(0, dtype=np.int64)
+        return Episodes(none.astype(np.int32), none, none.astype(bool), none.astype(np.int32),
+                        none.astype(np.int8), none, none, none, quiet_ns, definition)  # fmt: skip
     prev = np.r_[-1, items[:-1]]
     has_prev = (prev >= 0) & (prev >= run_start[items])
-    quiet_ns = int(quiet_days * DAY_NS)
     starts = ~has_prev | (when[items] - when[np.maximum(prev, 0)] > quiet_ns)
     starts |= last_close[items] > prev
     episode_of = np.cumsum(starts) - 1
     first_item = items[starts]
-    last_item = items[np.r_[starts[1:], True]] if items.size else items
+    last_item = items[np.r_[starts[1:], True]]
 
     ep_lead = lead[first_item]
     ep_start = when[first_item]

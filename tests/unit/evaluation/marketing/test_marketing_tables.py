@@ -173,3 +173,14 @@ def test_cohorts_stages_and_reentries() -> None:
     assert (
         activity["sales_ready_first"].sum() == 3 and activity["sales_ready_re_entries"].sum() == 2
     )
+
+
+def test_a_crm_without_touches_or_deals_still_gets_its_page(tmp_path) -> None:
+    from evaluation.marketing.marketing_report import write_marketing_report
+
+    report = build_marketing_report(dataset_of(leads=[("A", 0, "web"), ("B", 3, None)]))
+    assert report.tables["campaign_sales_ready"].empty and report.facts["sales_ready_moments"] == 0
+    assert report.tables["lead_source"]["leads"].tolist() == [2, 1, 1]
+    html = write_marketing_report(report, tmp_path).read_text()
+    assert "No touch in this dataset carries a campaign" in html
+    assert "This dataset has no events" in html and "No costs table" in html
