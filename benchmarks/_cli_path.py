@@ -1,7 +1,7 @@
 """The whole ``leadscore features build`` path on a simulated CRM's Parquet files (load and
-validate, engine, write Parquet), timed step by step, with the Arrow allocator the CLI sets and
-with pyarrow's default. Used by ``benchmarks/features.py``, which runs the worker in fresh
-processes."""
+validate, engine, write Parquet), timed step by step, with pyarrow's default allocator (what
+the CLI uses) and with jemalloc, which earlier versions of the CLI set for faster loading.
+Used by ``benchmarks/features.py``, which runs the worker in fresh processes."""
 
 from __future__ import annotations
 
@@ -54,42 +54,37 @@ def files_worker(n_leads: int, seed: int, data_dir: str) -> dict[str, float]:
 def files_runs(
     n_leads: int,
     seed: int,
-    run_files: Callable[[str, str], dict[str, float]],
-    cli_pool: str,
+    run_files: Callable[[str, str | None], dict[str, float]],
     repeats: int = 2,
 ) -> dict[str, object]:
-    """The CLI path on one simulated CRM, with ``cli_pool`` and pyarrow's default pool (this
-    process never changes it), alternated; the faster run of each. ``run_files(data_dir,
-    pool)`` runs :func:`files_worker` in a fresh process."""
-    import pyarrow as pa
-
+    """The CLI path on one simulated CRM with pyarrow's default pool and with jemalloc,
+    alternated; the faster run of each. ``run_files(data_dir, pool)`` runs
+    :func:`files_worker` in a fresh process (``pool`` None: pyarrow's default)."""
     from features.simulation.simulation_config import SimulationConfig
     from features.simulation.simulator import simulate_crm
 
-    default_pool = pa.default_memory_pool().backend_name
     best: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as data_dir:
         simulate_crm(SimulationConfig(n_leads=n_leads, seed=seed), Path(data_dir))
         for _ in range(repeats):
-            for pool in (cli_pool, default_pool):
+            for name, pool in (("pyarrow_default_pool", None), ("jemalloc", "jemalloc")):
                 run = run_files(data_dir, pool)
-                if pool not in best or run["seconds"] < best[pool]["seconds"]:
-                    best[pool] = run
-    cli, default = best[cli_pool], best[default_pool]
+                if name not in best or run["seconds"] < best[name]["seconds"]:
+                    best[name] = run
+    default, jemalloc = best["pyarrow_default_pool"], best["jemalloc"]
     return {
-        "cli_pool": cli,
-        "pyarrow_default_pool": default,
-        "load_speedup": default["load_seconds"] / cli["load_seconds"],
-        "speedup": default["seconds"] / cli["seconds"],
+        **best,
+        "jemalloc_load_speedup": default["load_seconds"] / jemalloc["load_seconds"],
+        "jemalloc_speedup": default["seconds"] / jemalloc["seconds"],
     }
 
 
 def print_files_runs(path: dict[str, dict[str, float]]) -> None:
-    for label, run in (("CLI's Arrow pool", path["cli_pool"]),
-                       ("pyarrow's default pool", path["pyarrow_default_pool"])):  # fmt: skip
+    for label in ("pyarrow_default_pool", "jemalloc"):
+        run = path[label]
         print(
-            f"features build, {run['leads']:,} leads from Parquet, {label} ({run['arrow_pool']}): "
-            f"load {run['load_seconds']:.1f}s + features and write "
+            f"features build, {run['leads']:,} leads from Parquet, Arrow pool "
+            f"{run['arrow_pool']}: load {run['load_seconds']:.1f}s + features and write "
             f"{run['features_and_write_seconds']:.1f}s = {run['seconds']:.1f}s "
             f"({run['events_per_s'] / 1e6:.2f}M events/s)"
         )

@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from features.batch.batch_engine import AS_OF
 from features.ingest import contracts as c
+from features.ingest.contracts import AS_OF
 from features.ingest.dataset import Dataset
 from features.spec import PASSIVE_EVENT_TYPES, FeatureSpec
 from features.time_rule import DAY_NS

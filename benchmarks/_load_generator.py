@@ -1,6 +1,6 @@
-"""The HTTP load generator of ``benchmarks/serving.py`` (not a benchmark itself): concurrent
-keep-alive clients on one asyncio loop, in a process of their own so they share no
-interpreter with the server under test."""
+"""The HTTP load generator of ``benchmarks/serving.py`` and ``benchmarks/store.py`` (not a
+benchmark itself): concurrent keep-alive clients on one asyncio loop, in a process of their own
+so they share no interpreter with the server under test."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ def _load_worker(
     clients: int,
     seconds: float,
     queue: Any,
+    paths: list[str] | None = None,
 ) -> None:
     """``clients`` concurrent keep-alive connections on one asyncio loop, speaking plain
     HTTP/1.1 over sockets: a Python HTTP client (httpx) cost about as much CPU per request as
-    the server under test, and this machine has two cores for both."""
+    the server under test, and this machine has two cores for both. With ``paths``, GET
+    requests to each path in turn (``bodies`` unused)."""
     import asyncio
     from urllib.parse import urlparse
 
@@ -39,6 +41,12 @@ def _load_worker(
         )
         for body in bodies
     ]
+    if paths is not None:
+        requests = [
+            (f"GET {path} HTTP/1.1\r\nHost: {target.netloc}\r\n{head}\r\n".encode(), b"")
+            for path in paths
+        ]
+    sent = 0
     latencies: list[float] = []
     errors = 0
 
@@ -72,7 +80,7 @@ def _load_worker(
         return reader, writer
 
     async def client(i: int, stop_at: float) -> None:
-        nonlocal errors
+        nonlocal errors, sent
         reader, writer = await connect()
         k = i
         while time.perf_counter() < stop_at:
@@ -80,8 +88,10 @@ def _load_worker(
             # Headers and body in two writes, as HTTP clients (h11/httpx, curl) send them: one
             # combined write met a 40 ms delayed-ACK stall in gunicorn-served MLflow.
             for part in requests[k % len(requests)]:
-                writer.write(part)
+                if part:
+                    writer.write(part)
             k += clients
+            sent = max(sent, k)
             try:
                 status, close = await read_response(reader)
                 ok = status == 200
@@ -100,16 +110,31 @@ def _load_worker(
         return time.perf_counter() - started
 
     elapsed = asyncio.run(main())
-    queue.put({"latencies": latencies, "errors": errors, "elapsed": elapsed})
+    queue.put(
+        {
+            "latencies": latencies,
+            "errors": errors,
+            "elapsed": elapsed,
+            "repeated": sent > len(requests),
+        }
+    )
 
 
 def measure(
-    url: str, headers: dict[str, str], bodies: list[bytes], clients: int, seconds: float
+    url: str,
+    headers: dict[str, str],
+    bodies: list[bytes],
+    clients: int,
+    seconds: float,
+    paths: list[str] | None = None,
 ) -> dict[str, float]:
-    """Drive ``url`` from a separate process; summarise requests/s and latency."""
+    """Drive ``url`` from a separate process; summarise requests/s and latency (and whether
+    the requests ran out and some were sent again)."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    process = ctx.Process(target=_load_worker, args=(url, headers, bodies, clients, seconds, queue))
+    process = ctx.Process(
+        target=_load_worker, args=(url, headers, bodies, clients, seconds, queue, paths)
+    )
     process.start()
     result = queue.get(timeout=seconds + 600)
     process.join()
@@ -121,4 +146,5 @@ def measure(
         "req_per_s": n / result["elapsed"],
         "p50_ms": float(np.percentile(lat, 50)) if n else float("nan"),
         "p99_ms": float(np.percentile(lat, 99)) if n else float("nan"),
+        "repeated": bool(result["repeated"]),
     }

@@ -201,7 +201,7 @@ def main() -> int:
                     **base_env,
                     "LEADSCORE_MLFLOW_TRACKING_URI": uri,
                     "LEADSCORE_API_KEYS": API_KEY,
-                    "LEADSCORE_SCORE_LOG": str(store / "scores.sqlite"),
+                    "LEADSCORE_DATA_DIR": str(store / "data"),
                     "BENTOML_HOME": str(store / "bentoml"),
                 },
                 f"http://127.0.0.1:{bento_port}",

@@ -43,7 +43,8 @@ def child(leads: int, seed: int, quick: bool, tune: int = 0, tune_minutes: float
     import pandas as pd
     from sklearn.metrics import roc_auc_score
 
-    from evaluation.baselines import LogisticBaseline, RuleBasedPoints
+    from evaluation.baselines import DefaultLightGBM, LogisticBaseline, RuleBasedPoints
+    from evaluation.metrics import bootstrap_auc_difference
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
     from features.simulation.oracle import oracle_probability
@@ -78,14 +79,20 @@ def child(leads: int, seed: int, quick: bool, tune: int = 0, tune_minutes: float
     scored = result.model.score_features(holdout, explain_k=3)
     score_s = time.perf_counter() - t2
     y = holdout["label"].to_numpy()
-    train = training_set.segment("train")
+    # The baselines learn from the rows the booster learnt from (train, or train + valid).
+    segments = result.model.metadata.get("fit_segments", ["train"])
+    train = pd.concat([training_set.segment(name) for name in segments], ignore_index=True)
     oracle = oracle_probability(truth, holdout["lead_id"], holdout["as_of"], 90)
     known = ~np.isnan(oracle)
     points = RuleBasedPoints().fit(train, train["label"]).predict_proba(holdout)[:, 1]
     columns = result.model.features
     logistic = LogisticBaseline().fit(train[columns], train["label"])
     lr = logistic.predict_proba(holdout[columns])[:, 1]
+    default = DefaultLightGBM().fit(train[columns], train["label"])
+    lgbm_default = default.predict_proba(holdout[columns])[:, 1]
     p = scored["probability"].to_numpy()
+    gain_lr = bootstrap_auc_difference(y, p, lr, seed=seed)
+    gain_default = bootstrap_auc_difference(y, p, lgbm_default, seed=seed)
     return {
         "leads": leads,
         "snapshot_rows": len(training_set.table),
@@ -106,6 +113,12 @@ def child(leads: int, seed: int, quick: bool, tune: int = 0, tune_minutes: float
         "roc_auc_oracle": round(float(roc_auc_score(y[known], oracle[known])), 4),
         "roc_auc_points": round(float(roc_auc_score(y, points)), 4),
         "roc_auc_logistic": round(float(roc_auc_score(y, lr)), 4),
+        "roc_auc_lgbm_default": round(float(roc_auc_score(y, lgbm_default)), 4),
+        "gain_over_logistic": [round(float(v), 4) for v in gain_lr],
+        "gain_over_lgbm_default": [round(float(v), 4) for v in gain_default],
+        "fit_segments": segments,
+        "recipe": result.model.metadata.get("recipe", {}),
+        "excluded_time_like": result.model.metadata.get("excluded_time_like", []),
         "oracle_rows": int(known.sum()),
         "excluded_features": result.leakage.excluded,
         "tune_trials": tune,
@@ -142,7 +155,7 @@ def main() -> None:
     keys = [
         "leads", "snapshot_rows", "features_seconds", "fit_seconds", "fit_over_features",
         "score_rows_per_s", "peak_rss_mb", "roc_auc", "roc_auc_oracle", "roc_auc_points",
-        "roc_auc_logistic",
+        "roc_auc_logistic", "roc_auc_lgbm_default", "gain_over_logistic",
     ]  # fmt: skip
     print(" | ".join(f"{k:>18}" for k in keys))
     for run in runs:

@@ -8,10 +8,14 @@ with the prefix ``LEADSCORE_`` (e.g. ``LEADSCORE_HORIZON_DAYS=60``), a ``.env`` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# What an API key may do: write leads, events and deals (a CDP write key, which may ship in a
+# web page); read scores, leads and history; administer (erasure, store maintenance).
+API_SCOPES = ("ingest", "read", "admin")
 
 
 class Settings(BaseSettings):
@@ -48,16 +52,19 @@ class Settings(BaseSettings):
     seed: int = Field(default=42, description="The one seed every random choice derives from.")
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
-        description="Bearer tokens accepted by the scoring service (comma-separated in env).",
+        description="API keys accepted by the service (comma-separated in env), each optionally "
+        "with its scopes: `KEY:ingest`, `KEY:read+admin`; a key without scopes has all of them.",
     )
-    arrow_memory_pool: Literal["jemalloc", "mimalloc", "system"] = Field(
-        default="jemalloc",
-        description="Allocator of the Arrow tables read and written (ARROW_DEFAULT_MEMORY_POOL, "
-        "if set, wins); see features.batch.memory_pool for why not pyarrow's default.",
+    store_url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the lead store, e.g. "
+        "postgresql+psycopg://user:password@host/leadscore; default: the SQLite file "
+        "leadscore-store.sqlite in the data directory. Secret: it may hold a password.",
     )
-    score_log: Path = Field(
-        default=Path("scores.sqlite"),
-        description="Append-only log of served scores (SQLite file).",
+    store_dataset: str = Field(
+        default="demo",
+        description="Dataset config (shipped name or YAML path) declaring what the lead store "
+        "keeps: the lead attributes and the event_type_map of CRM event names.",
     )
 
     @field_validator("api_keys", mode="before")
@@ -68,6 +75,35 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("api_keys", mode="after")
+    @classmethod
+    def _check_scopes(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            _, scopes = split_key(key.get_secret_value())
+            unknown = sorted(scopes - set(API_SCOPES))
+            if unknown:
+                # Name the bad scope, never the key.
+                raise ValueError(f"unknown API key scope {unknown}; use {list(API_SCOPES)}")
+        return keys
+
     def api_key_values(self) -> list[str]:
-        """The plain API keys, for the one place that compares them."""
-        return [key.get_secret_value() for key in self.api_keys]
+        """The plain API keys (without their scopes)."""
+        return [split_key(key.get_secret_value())[0] for key in self.api_keys]
+
+    def api_key_scopes(self) -> list[tuple[str, frozenset[str]]]:
+        """Each API key with what it may do (every scope when none was given)."""
+        return [split_key(key.get_secret_value()) for key in self.api_keys]
+
+    def store_database_url(self) -> str:
+        """The lead store's URL (the embedded SQLite file unless ``store_url`` is set)."""
+        if self.store_url is not None:
+            return self.store_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'leadscore-store.sqlite').resolve()}"
+
+
+def split_key(value: str) -> tuple[str, frozenset[str]]:
+    """``"KEY:read+admin"`` -> ``("KEY", {"read", "admin"})``; ``"KEY"`` has every scope."""
+    key, separator, scopes = value.partition(":")
+    if not separator:
+        return key, frozenset(API_SCOPES)
+    return key, frozenset(part.strip() for part in scopes.split("+") if part.strip())

@@ -10,9 +10,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,21 +64,6 @@ def rolling_origin_backtest(
     if not rows:
         raise ValueError("rolling-origin backtest: no cut-off had both classes to test on")
     return pd.DataFrame(rows)
-
-
-def read_score_log(path: str | Path) -> pd.DataFrame:
-    """The service's score log (SQLite) as a frame with UTC timestamps."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"score log not found: {path}")
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-        frame = pd.read_sql_query(
-            "SELECT lead_id, as_of, scored_at, model_version, probability, tier FROM scores",
-            connection,
-        )
-    for column in ("as_of", "scored_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    return frame
 
 
 def label_served_scores(

@@ -4,6 +4,8 @@
   decayed counts, plus attribute points).
 - ``LogisticBaseline``: logistic regression on the same features.
 - ``NaiveBayesFrequency``: per-field won/lost counts, log-odds summed (as open-source CRMs do).
+- ``DefaultLightGBM``: ``lightgbm.LGBMClassifier()`` with its default settings on the same rows
+  (categoricals as pandas categories): what anyone would try first; the recipe must beat it.
 - The oracle (true propensity from the simulator) is just another score column passed to
   ``evaluation.comparison.compare_models``.
 """
@@ -15,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -23,34 +26,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-# Points per event type, applied to ``decay_{type}`` (an exponentially decayed count), so a demo
-# request last week is worth ~50 and one a year ago almost nothing. Typical values from
-# marketing-automation playbooks: intent events score high, passive ones low, opt-outs negative.
-DEFAULT_EVENT_POINTS: dict[str, float] = {
-    "demo_request": 50.0,
-    "pricing_page_view": 20.0,
-    "form_submit": 15.0,
-    "webinar_attended": 15.0,
-    "content_download": 10.0,
-    "email_click": 5.0,
-    "web_visit": 2.0,
-    "email_open": 1.0,
-    "unsubscribe": -30.0,
-    "email_bounce": -10.0,
-}
-
-# Points per attribute value (explicit "fit" scoring). Columns absent from the table are skipped.
-DEFAULT_ATTRIBUTE_POINTS: dict[str, dict[str, float]] = {
-    "seniority": {"c_level": 20.0, "vp": 15.0, "director": 10.0, "manager": 5.0},
-    "company_size": {
-        "1-10": -5.0,
-        "51-200": 5.0,
-        "201-1000": 10.0,
-        "1001-5000": 10.0,
-        "5000+": 5.0,
-    },
-    "is_customer": {"True": 10.0, "1": 10.0, "1.0": 10.0},
-}
+from models.encoding import encode_frame, fit_categories
+from models.points import default_rules, points_by_rule
 
 
 def _frame(X: Any) -> pd.DataFrame:
@@ -75,10 +52,10 @@ class RuleBasedPoints(ClassifierMixin, BaseEstimator):
     """Marketing-automation points: score = Σ event_points[t] × decay_t + Σ attribute points.
 
     Event points use the ``decay_{type}`` columns present in the table (types without a column
-    contribute nothing). In static mode (no ``decay_`` columns, e.g. a Kaggle export) set
-    ``numeric_points`` to weight numeric engagement columns directly, e.g.
-    ``{"total_visits": 1, "time_on_site_minutes": 0.1}``. Unknown attribute values and missing
-    values score 0. ``fit`` learns only a monotone (isotonic) map from points to probability on
+    contribute nothing). In static mode (no ``decay_`` columns, e.g. a Kaggle export)
+    ``numeric_points`` weight numeric engagement columns directly (default:
+    ``models.points.STATIC_NUMERIC_POINTS``), e.g. ``{"total_visits": 1,
+    "time_on_site_minutes": 0.1}``. Unknown attribute values and missing values score 0. ``fit`` learns only a monotone (isotonic) map from points to probability on
     the training data, so the ranking — and the AUC — comes from the rules alone.
     """
 
@@ -87,34 +64,26 @@ class RuleBasedPoints(ClassifierMixin, BaseEstimator):
         event_points: Mapping[str, float] | None = None,
         attribute_points: Mapping[str, Mapping[str, float]] | None = None,
         numeric_points: Mapping[str, float] | None = None,
-        decay_prefix: str = "decay_",
     ) -> None:
         self.event_points = event_points
         self.attribute_points = attribute_points
         self.numeric_points = numeric_points
-        self.decay_prefix = decay_prefix
 
     def points(self, X: pd.DataFrame) -> np.ndarray:
-        """The raw rule score per row (no fitting needed)."""
+        """The raw rule score per row (no fitting needed), by the served points model's code
+        (``models.points``)."""
         X = _frame(X)
-        events = DEFAULT_EVENT_POINTS if self.event_points is None else self.event_points
-        attributes = (
-            DEFAULT_ATTRIBUTE_POINTS if self.attribute_points is None else self.attribute_points
-        )
-        score = np.zeros(len(X))
-        for event_type, pts in events.items():
-            column = f"{self.decay_prefix}{event_type}"
-            if column in X.columns:
-                score += pts * np.nan_to_num(X[column].to_numpy(dtype=float), nan=0.0)
-        for column, pts in (self.numeric_points or {}).items():
+        for column in self.numeric_points or {}:
             if column not in X.columns:
                 raise KeyError(f"numeric_points column {column!r} not in the feature table")
-            score += pts * np.nan_to_num(X[column].to_numpy(dtype=float), nan=0.0)
-        for column, table in attributes.items():
-            if column in X.columns:
-                keys = X[column].astype(object).where(X[column].notna(), None).astype(str)
-                score += keys.map(dict(table)).fillna(0.0).to_numpy(dtype=float)
-        return score
+        rules = default_rules(
+            X.columns, self.event_points, self.attribute_points, self.numeric_points
+        )
+        features = rules.features
+        categorical = [name for name in features if not is_numeric_dtype(X[name].dtype)]
+        categories = fit_categories(X, categorical)
+        encoded = encode_frame(X, features, categories)
+        return points_by_rule(rules, features, encoded, categories).sum(axis=1)
 
     def fit(self, X: pd.DataFrame, y: Any) -> RuleBasedPoints:
         """Learn the monotone map from points to conversion probability."""
@@ -314,3 +283,48 @@ class NaiveBayesFrequency(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.decision_function(X) >= 0).astype(int)
+
+
+class DefaultLightGBM(ClassifierMixin, BaseEstimator):
+    """``LGBMClassifier()`` with LightGBM's default settings (only the seed and one thread are
+    fixed, for reproducible numbers); text, category and boolean columns become pandas
+    categories with the training levels (unseen levels are missing)."""
+
+    def __init__(
+        self, exclude: Sequence[str] = ("lead_id", "as_of", "label"), seed: int = 0
+    ) -> None:
+        self.exclude = exclude
+        self.seed = seed
+
+    def _matrix(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = {}
+        for column in self.feature_columns_:
+            values = X[column]
+            if column in self.levels_:
+                text = values.astype(object).where(values.notna(), None)
+                out[column] = pd.Categorical(
+                    [None if v is None else str(v) for v in text], categories=self.levels_[column]
+                )
+            else:
+                out[column] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        return pd.DataFrame(out, index=X.index)
+
+    def fit(self, X: pd.DataFrame, y: Any) -> DefaultLightGBM:
+        from lightgbm import LGBMClassifier
+
+        X = _frame(X)
+        categorical, numeric = _split_columns(X, self.exclude)
+        self.feature_columns_ = categorical + numeric
+        self.levels_ = {
+            column: sorted(str(v) for v in X[column].dropna().unique()) for column in categorical
+        }
+        self.model_ = LGBMClassifier(random_state=self.seed, n_jobs=1, verbose=-1)
+        self.model_.fit(self._matrix(X), _labels(y))
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.model_.predict_proba(self._matrix(_frame(X)))
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)

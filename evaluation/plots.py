@@ -110,7 +110,9 @@ def tier_figure(tier_table: pd.DataFrame) -> Figure:
     conv = 100 * tier_table["conversion"].fillna(0).to_numpy()
     low = 100 * tier_table["conversion_low"].fillna(0).to_numpy()
     high = 100 * tier_table["conversion_high"].fillna(0).to_numpy()
-    ax.bar(x, conv, color="#2f6db5", yerr=[conv - low, high - conv], capsize=4)
+    # Clipped: a tier without wins has a Wilson bound a rounding error beyond its rate.
+    errors = np.clip([conv - low, high - conv], 0.0, None)
+    ax.bar(x, conv, color="#2f6db5", yerr=errors, capsize=4)
     labels = [
         f"{t}\n{n:,} leads" for t, n in zip(tier_table["tier"], tier_table["leads"], strict=True)
     ]

@@ -15,17 +15,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.baselines import LogisticBaseline, NaiveBayesFrequency, RuleBasedPoints
+from evaluation.baselines import (
+    DefaultLightGBM,
+    LogisticBaseline,
+    NaiveBayesFrequency,
+    RuleBasedPoints,
+)
 from evaluation.report import evaluation_figures, evaluation_tables, metrics_json, render_report
 
 MODEL = "leadscore (LightGBM)"
+POINTS_MODEL = "leadscore (points model, cold start)"
+DEFAULT_LIGHTGBM = "default LightGBM (LGBMClassifier())"
 SLICE_COLUMNS = ("lead_source", "country", "company_size", "industry", "lead_origin")
-# Static tables have no decayed event counts: the points model weighs their engagement columns.
-STATIC_NUMERIC_POINTS = {
-    "total_visits": 2.0,
-    "total_time_spent_on_website": 0.02,
-    "page_views_per_visit": 1.0,
-}
 
 
 @dataclass
@@ -45,14 +46,11 @@ def baseline_scores(
     P(win) on the holdout."""
     X_train, y_train = train[features], train[label].to_numpy()
     X_hold = holdout[features]
-    has_decay = any(name.startswith("decay_") for name in features)
-    numeric = (
-        None if has_decay else {k: v for k, v in STATIC_NUMERIC_POINTS.items() if k in features}
-    )
     baselines = {
-        "rule-based points": RuleBasedPoints(numeric_points=numeric or None),
+        "rule-based points": RuleBasedPoints(),
         "logistic regression": LogisticBaseline(),
         "naive Bayes frequency": NaiveBayesFrequency(),
+        DEFAULT_LIGHTGBM: DefaultLightGBM(),
     }
     return {
         name: est.fit(X_train, y_train).predict_proba(X_hold)[:, 1]
@@ -72,7 +70,7 @@ def shap_summary_figure(
 
     rows = holdout.sample(min(sample, len(holdout)), random_state=seed)
     X = model.encode(rows)
-    contribs = model.booster.predict(X, pred_contrib=True)[:, :-1]
+    contribs = model.contributions(X)[:, :-1]
     shown = pd.DataFrame(X, columns=model.features)
     plt.close("all")
     shap.summary_plot(contribs, shown, show=False, max_display=15, plot_size=(8, 6))
@@ -98,36 +96,51 @@ def evaluate_model(
     """Score the holdout with the model and every baseline; build tables, plots and report."""
     y = holdout["label"].to_numpy()
     scored = model.score_features(holdout, explain_k=1)
-    scores = {MODEL: scored["probability"].to_numpy()}
-    scores.update(baseline_scores(train, holdout, list(model.features)))
+    name = model_row_name(model)
+    scores = {name: scored["probability"].to_numpy()}
+    scores.update(baseline_scores(train, holdout, baseline_features(model, train)))
     if oracle is not None:
         scores["oracle (true propensity)"] = oracle
     slices = [column for column in SLICE_COLUMNS if column in holdout.columns]
     model_tiers = scored["tier"].to_numpy()
     tiers = {name: same_sized_tiers(p, model_tiers) for name, p in scores.items()}
-    tiers[MODEL] = model_tiers
+    tiers[name] = model_tiers
     tables = evaluation_tables(
-        y, scores, model=MODEL, tiers=tiers, amount=amount,
+        y, scores, model=name, tiers=tiers, amount=amount,
         slice_frame=holdout if slices else None, slice_columns=slices,
     )  # fmt: skip
-    figures = evaluation_figures(y, scores, model=MODEL, tiers_table=tables.get("tiers"))
+    figures = evaluation_figures(y, scores, model=name, tiers_table=tables.get("tiers"))
     if "as_of" in holdout.columns and holdout["as_of"].notna().any():
         period = f"{holdout['as_of'].min():%Y-%m-%d} .. {holdout['as_of'].max():%Y-%m-%d}"
     else:
         period = "stratified random holdout (static data)"
     holdout_label = f"{period}, {len(holdout):,} snapshots"
     shap_image = shap_summary_figure(model, holdout) if explain else None
+    title = "leadscore points model (cold start)" if name == POINTS_MODEL else "leadscore"
     html = render_report(
-        tables, model_name="leadscore", model_version=f"v{model_version}", dataset=dataset_name,
+        tables, model_name=title, model_version=f"v{model_version}", dataset=dataset_name,
         holdout=holdout_label, figures=figures, lifecycle=lifecycle, shap_image=shap_image,
         extra_sections=backtests, links=links,
     )  # fmt: skip
     metrics = metrics_json(
         {**tables, **{title: frame for title, (_, frame) in (backtests or {}).items()}},
-        model_name="leadscore", model_version=model_version, dataset=dataset_name,
+        model_name=title, model_version=model_version, dataset=dataset_name,
         holdout=holdout_label, lifecycle=lifecycle,
     )  # fmt: skip
     return Evaluation(tables, figures, html, metrics)
+
+
+def model_row_name(model: Any) -> str:
+    """The model's row in the report: a cold-start points model says so."""
+    return POINTS_MODEL if getattr(model, "is_points_model", False) else MODEL
+
+
+def baseline_features(model: Any, train: pd.DataFrame) -> list[str]:
+    """The columns the baselines learn from: the model's features, or for a points model
+    (which reads only its rules' columns) every spec feature in the table."""
+    if getattr(model, "is_points_model", False):
+        return [name for name in model.spec.names if name in train.columns]
+    return list(model.features)
 
 
 def same_sized_tiers(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:

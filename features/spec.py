@@ -17,7 +17,9 @@ or before ``as_of`` has not closed by then (``closed_at > as_of``, or still open
 Missing values: ``days_since_*`` is NaN when the lead never had such an event;
 ``email_click_rate_90d`` is NaN without an email open in the window; ``tenure_days`` is NaN
 without ``created_at``; ``account_engaged_colleagues_30d`` is NaN when the lead has no account
-(or, online, when the request does not carry the count). Categorical attributes are strings
+(or, online, when the request does not carry the count); ``days_since_intent_burst_start`` is
+NaN when the lead's last intent signal is older than ``burst_gap_days``; the email open and
+click rates per send are NaN without an email sent in the window. Categorical attributes are strings
 with missing as NA; numeric and boolean attributes are float64 (boolean as 0/1) with NaN.
 """
 
@@ -58,6 +60,8 @@ _WORDING: dict[str, tuple[str, str]] = {
 _POSITIVE_DAYS = (
     "horizon_days", "every_days", "trend_recent_days", "trend_previous_days",
     "intent_window_days", "click_rate_window_days", "active_window_days", "account_window_days",
+    "burst_recent_days", "burst_baseline_days", "burst_gap_days", "sequence_window_days",
+    "nurture_window_days",
 )  # fmt: skip
 
 
@@ -75,6 +79,13 @@ class FeatureParams:
     click_rate_window_days: int = 90
     active_window_days: int = 30
     account_window_days: int = 30
+    # Buying state: a burst against the lead's own baseline, the current run of intent
+    # signals (a gap this long ends it), pricing then demo, replies to nurture emails.
+    burst_recent_days: int = 14
+    burst_baseline_days: int = 180
+    burst_gap_days: int = 14
+    sequence_window_days: int = 30
+    nurture_window_days: int = 60
 
     def __post_init__(self) -> None:
         if not self.windows or any(w <= 0 for w in self.windows):
@@ -203,6 +214,7 @@ def build_feature_spec(
     for event_type in types:
         features += _event_type_features(event_type, params)
     features += _overall_features(params)
+    features += _buying_state_features(params)
     return FeatureSpec(tuple(features), params, types)
 
 
@@ -340,5 +352,50 @@ def _overall_features(params: FeatureParams) -> list[Feature]:
             f"{{value}} colleagues at the same account engaged in the last "
             f"{params.account_window_days} days",
             "account_colleagues", None, params.account_window_days,
+        ),
+    ]  # fmt: skip
+
+
+def _buying_state_features(params: FeatureParams) -> list[Feature]:
+    """What an analyst reads a buying state from: engagement against the lead's own baseline,
+    how long its current run of intent signals has lasted, pricing then a demo, and how it
+    answers nurture emails (computed per lead by ``features.online`` and
+    ``features.batch.kernels.buying_state``)."""
+    recent, baseline = params.burst_recent_days, params.burst_baseline_days
+    gap, sequence, nurture = (
+        params.burst_gap_days,
+        params.sequence_window_days,
+        params.nurture_window_days,
+    )
+    return [
+        Feature(
+            f"burst_{recent}d_vs_{baseline}d", "engagement", "numeric",
+            f"Engagement burst: rate in the last {recent} days over its own {baseline}-day rate",
+            f"Engaged {{value}}x its usual rate in the last {recent} days (its own "
+            f"{baseline}-day average = 1)", "burst", None, recent,
+        ),
+        Feature(
+            "days_since_intent_burst_start", "engagement", "numeric",
+            "Days since the current run of buying signals began",
+            f"Its current run of buying signals (pricing, demo, forms; no gap of {gap} days) "
+            "began {value} days ago", "burst_start", None, gap,
+        ),
+        Feature(
+            f"pricing_then_demo_{sequence}d", "engagement", "numeric",
+            f"Viewed pricing, then asked for a demo (last {sequence} days)",
+            f"Viewed the pricing page and then requested a demo in the last {sequence} days: "
+            "{value}", "sequence", None, sequence, boolean=True,
+        ),
+        Feature(
+            f"email_open_rate_{nurture}d", "engagement", "numeric",
+            f"Nurture emails opened per email sent (last {nurture} days)",
+            f"Opened {{value}} of the emails sent in the last {nurture} days",
+            "nurture_opens", None, nurture,
+        ),
+        Feature(
+            f"email_clicks_per_send_{nurture}d", "engagement", "numeric",
+            f"Email clicks per email sent (last {nurture} days)",
+            f"Clicked {{value}} links per email sent in the last {nurture} days",
+            "nurture_clicks", None, nurture,
         ),
     ]  # fmt: skip

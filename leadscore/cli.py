@@ -39,10 +39,7 @@ def main(
         typer.Option(help="MLflow tracking URI (env LEADSCORE_MLFLOW_TRACKING_URI)."),
     ] = None,
 ) -> None:
-    """Build the Settings once, set up Arrow's allocator, and hand the Settings to the
-    command."""
-    from features.batch.memory_pool import use_arrow_memory_pool
-
+    """Build the Settings once and hand them to the command."""
     overrides = {
         key: value
         for key, value in {
@@ -53,7 +50,6 @@ def main(
         if value is not None
     }
     ctx.obj = Settings(**overrides)
-    use_arrow_memory_pool(ctx.obj.arrow_memory_pool)
 
 
 register_commands(app)

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from common.files import TEMPORARY_SUFFIX, write_atomically
-from features.batch.batch_engine import AS_OF, compute_features
+from features.batch.batch_engine import compute_features
 from features.ingest import contracts as c
+from features.ingest.contracts import AS_OF
 from features.ingest.dataset import Dataset
 from features.trainset.snapshots import observed_until_of
 

@@ -29,8 +29,9 @@ from features.online.online_engine import OnlineEngine
 from features.spec import FeatureSpec
 from models.calibrator import apply_calibrator
 from models.encoding import RowEncoder, encode_frame
-from models.explain import contributions, group_scores, top_reasons
+from models.explain import group_scores, top_reasons
 from models.schema import LeadIn, Reason, ScoreOut
+from models.scorers import BoosterScorer, PointsScorer
 
 BUNDLE_JSON = "bundle.json"
 BOOSTER_TXT = "booster.txt"
@@ -51,19 +52,19 @@ class LeadScoreModel:
     reference: list[float]
     thresholds: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+    # A transparent points model (cold start) instead of a booster: rules, curve and the
+    # reference population's mean points per rule (see ``models.points``).
+    points: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        import lightgbm as lgb
-
         unknown = sorted(set(self.features) - set(self.spec.names))
         if unknown:
             raise ValueError(f"model features not in the feature spec: {unknown}")
-        self._booster = lgb.Booster(model_str=self.booster_text)
-        if self._booster.num_feature() != len(self.features):
-            raise ValueError(
-                f"booster expects {self._booster.num_feature()} features, bundle lists "
-                f"{len(self.features)}"
-            )
+        self._scorer: BoosterScorer | PointsScorer
+        if self.points is not None:
+            self._scorer = PointsScorer(self.points, self.features, self.categories)
+        else:
+            self._scorer = BoosterScorer(self.booster_text, len(self.features))
         self._engine = OnlineEngine(self.spec)
         self._rows = RowEncoder(self.features, self.categories)
         self._reference = np.asarray(self.reference, dtype=np.float64)
@@ -71,7 +72,6 @@ class LeadScoreModel:
         self._fit_mask = groups == "fit"
         self._engagement_mask = groups == "engagement"
         self._attributes = {f.name for f in self.spec.of_family("attribute")}
-        self._fast: Any = None
 
     # ------------------------------------------------------------------ persistence
 
@@ -89,6 +89,8 @@ class LeadScoreModel:
             "thresholds": self.thresholds,
             "metadata": self.metadata,
         }
+        if self.points is not None:
+            document["points"] = self.points
         write_text_atomically(self.booster_text, folder / BOOSTER_TXT)
         write_text_atomically(json.dumps(document, indent=1, sort_keys=True), folder / BUNDLE_JSON)
         return folder
@@ -109,27 +111,44 @@ class LeadScoreModel:
             reference=list(document["reference"]),
             thresholds=document["thresholds"],
             metadata=document["metadata"],
+            points=document.get("points"),
         )
 
     # ------------------------------------------------------------------ scoring
 
     @property
+    def is_points_model(self) -> bool:
+        """A transparent points model (cold start) rather than a trained booster."""
+        return self.points is not None
+
+    @property
+    def kind(self) -> str:
+        """``points`` (cold start: rules, no trained booster) or ``lightgbm``."""
+        return "points" if self.is_points_model else "lightgbm"
+
+    @property
     def booster(self) -> Any:
-        return self._booster
+        if not isinstance(self._scorer, BoosterScorer):
+            raise AttributeError("a points model has no booster: use contributions()")
+        return self._scorer.booster
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
-        """The booster's input matrix for a feature frame."""
+        """The model's input matrix for a feature frame."""
         return encode_frame(frame, self.features, self.categories)
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """(rows, features + 1) log-odds contributions (TreeSHAP, or each rule's points for a
+        points model); the last column is the bias; rows sum to the raw log-odds."""
+        return self._scorer.contributions(X)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities for a feature frame (no explanations)."""
-        raw = self._booster.predict(self.encode(frame), raw_score=True)
-        return apply_calibrator(self.calibrator, raw)
+        return apply_calibrator(self.calibrator, self._scorer.raw(self.encode(frame)))
 
     def score_matrix(self, X: np.ndarray, explain_k: int) -> dict[str, np.ndarray]:
         """Every output as arrays: probability, score, tier, sales_ready, fit, engagement,
         reason_index and reason_impact ((rows, k), largest |impact| first)."""
-        contribs = contributions(self._booster, X, self._fast_explainer(X.shape[0]))
+        contribs = self.contributions(X)
         probability = apply_calibrator(self.calibrator, contribs.sum(axis=1))
         score = self.percentile_scores(probability)
         cut = self.thresholds["tiers"]
@@ -177,14 +196,28 @@ class LeadScoreModel:
     def score_leads(self, leads: Sequence[LeadIn], explain_k: int = 3) -> list[ScoreOut]:
         """Score leads as the API receives them, through the online feature engine."""
         now = datetime.now(UTC)
-        rows, stamps = [], []
-        for lead in leads:
-            as_of = lead.as_of or now
-            rows.append(self._features_of(lead, as_of))
-            stamps.append(as_of)
+        stamps = [lead.as_of or now for lead in leads]
+        rows = [self._features_of(lead, as_of) for lead, as_of in zip(leads, stamps, strict=True)]
+        return self.score_feature_rows([lead.lead_id for lead in leads], stamps, rows, explain_k)
+
+    @property
+    def online_engine(self) -> OnlineEngine:
+        """The engine :meth:`score_feature_rows` expects rows from."""
+        return self._engine
+
+    def score_feature_rows(
+        self,
+        lead_ids: Sequence[str],
+        stamps: Sequence[datetime],
+        rows: Sequence[dict[str, Any]],
+        explain_k: int = 3,
+    ) -> list[ScoreOut]:
+        """Score rows of :attr:`online_engine` (one per lead, as of its stamp): what
+        :meth:`score_leads` does after computing them, for callers holding a lead's events as
+        arrays (the lead store) rather than as request objects."""
         if not rows:
             return []
-        X = self._rows.encode(rows)
+        X = self._rows.encode(list(rows))
         out = self.score_matrix(X, explain_k)
         index = out["reason_index"]
         values = np.empty(index.shape, dtype=object)
@@ -195,7 +228,7 @@ class LeadScoreModel:
         reasons = self._reasons(index, out["reason_impact"], values)
         return [
             ScoreOut(
-                lead_id=lead.lead_id,
+                lead_id=lead_id,
                 as_of=stamps[i],
                 probability=float(out["probability"][i]),
                 score=int(out["score"][i]),
@@ -206,7 +239,7 @@ class LeadScoreModel:
                 reasons=reasons[i],
                 model_version=version,
             )
-            for i, lead in enumerate(leads)
+            for i, lead_id in enumerate(lead_ids)
         ]
 
     # ------------------------------------------------------------------ helpers
@@ -239,25 +272,9 @@ class LeadScoreModel:
         )
 
     def warm_up(self) -> None:
-        """Build and compile the fast explainer now, so that every later request, one lead
-        included, uses it (64 µs vs 250 µs for LightGBM's ``pred_contrib`` on one row of a
-        100-tree model, measured). A long-running server calls this once at load; short
-        scripts skip it and small batches use ``pred_contrib`` (same numbers to 1e-15)."""
-        from models.treeshap import FastTreeShap
-
-        if self._fast is None:
-            self._fast = FastTreeShap(self._booster)
-        self._fast.shap_values(np.zeros((1, len(self.features))))
-
-    def _fast_explainer(self, n_rows: int) -> Any:
-        from models.explain import FAST_SHAP_MIN_ROWS
-
-        if self._fast is not None or n_rows < FAST_SHAP_MIN_ROWS:
-            return self._fast
-        from models.treeshap import FastTreeShap
-
-        self._fast = FastTreeShap(self._booster)
-        return self._fast
+        """Compile what scoring needs before the first request (long-running servers; see
+        ``models.scorers``)."""
+        self._scorer.warm_up(len(self.features))
 
     def _reason_values(self, frame: pd.DataFrame, index: np.ndarray) -> np.ndarray:
         """Raw feature values at the reason positions, gathered column by column."""
@@ -285,12 +302,16 @@ class LeadScoreModel:
         rounded = np.round(impact, 4).tolist()
         index_rows = index.tolist()
         value_rows = values.tolist()
+        rule_points = self._rule_points(index, impact)
         out = []
-        for idx, effects, vals in zip(index_rows, rounded, value_rows, strict=True):
+        for i, (idx, effects, vals) in enumerate(zip(index_rows, rounded, value_rows, strict=True)):
             reasons = []
-            for j, effect, raw in zip(idx, effects, vals, strict=True):
+            for k, (j, effect, raw) in enumerate(zip(idx, effects, vals, strict=True)):
                 value = _plain(raw)
                 feature = features[j]
+                sentence = _sentence(feature, value)
+                if rule_points is not None:
+                    sentence += f" (points rule: {rule_points[i][k]:+.0f} points)"
                 reasons.append(
                     {
                         "feature": feature.name,
@@ -298,11 +319,18 @@ class LeadScoreModel:
                         "value": value,
                         "impact": effect,
                         "direction": "up" if effect >= 0 else "down",
-                        "sentence": _sentence(feature, value),
+                        "sentence": sentence,
                     }
                 )
             out.append(reasons)
         return out
+
+    def _rule_points(self, index: np.ndarray, impact: np.ndarray) -> list[list[float]] | None:
+        """A points model's points behind each reason (its impact undone: impact / slope plus
+        the rule's average), so its sentences say they come from a rule; None otherwise."""
+        if not isinstance(self._scorer, PointsScorer):
+            return None
+        return self._scorer.rule_points(index, impact).tolist()
 
 
 def _sentence(feature: Any, value: Any) -> str:

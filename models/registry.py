@@ -186,6 +186,27 @@ def promote(
     return decision
 
 
+def serve_cold_start(client: Any, name: str, version: str) -> str:
+    """Make a cold-start points model the champion when there is none yet, so the service has
+    something to serve; a trained champion is never replaced by one (it stays challenger).
+    Returns what was done, for the user."""
+    champion = alias_version(client, name, CHAMPION)
+    if champion is not None:
+        return f"points model v{version} registered as challenger only: v{champion} stays champion"
+    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_registered_model_tag(
+        name, HISTORY_TAG, json.dumps([*_history(client, name), version])
+    )
+    client.set_model_version_tag(
+        name, version, "promotion",
+        json.dumps({"cold_start": True, "at": datetime.now(UTC).isoformat()}),
+    )  # fmt: skip
+    return (
+        f"cold start: points model v{version} is the champion until a trained model passes "
+        "the promotion gate (retrain when more deals have closed)"
+    )
+
+
 def rollback(client: Any, name: str) -> tuple[str, str]:
     """Point ``champion`` back to the previous champion; returns (from, to) versions."""
     history = _history(client, name)

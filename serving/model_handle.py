@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from features.spec import FeatureSpec
 from models.schema import LeadIn, ScoreOut
 
 
@@ -42,6 +43,34 @@ class ServedModel:
     holdout_metrics: Mapping[str, float]
     thresholds: Mapping[str, Any]
     loaded_at: datetime
+    kind: str = "lightgbm"  # or "points": the cold-start points model
+    cold_start_reason: str | None = None
+    # A leadscore bundle (models.bundle.LeadScoreModel) when the model is one: it scores rows
+    # of its online engine directly, and its spec says which attributes and events it reads.
+    bundle: Any | None = None
+
+    @property
+    def spec(self) -> FeatureSpec | None:
+        return None if self.bundle is None else self.bundle.spec
+
+    @property
+    def attribute_names(self) -> frozenset[str] | None:
+        """The lead attributes the model takes (None: unknown, send all)."""
+        if self.spec is None:
+            return None
+        return frozenset(feature.name for feature in self.spec.of_family("attribute"))
+
+    def score_rows(
+        self,
+        lead_ids: Sequence[str],
+        stamps: Sequence[datetime],
+        rows: Sequence[dict[str, Any]],
+        explain_k: int,
+    ) -> list[ScoreOut]:
+        """Score feature rows of the bundle's online engine, stamped with the served version."""
+        assert self.bundle is not None
+        scores = self.bundle.score_feature_rows(lead_ids, stamps, rows, explain_k)
+        return [s.model_copy(update={"model_version": self.version}) for s in scores]
 
     def score(self, leads: Sequence[LeadIn], explain_k: int) -> list[ScoreOut]:
         """Score leads in order and stamp the registry version on every result."""
@@ -119,7 +148,18 @@ def load_served_model(
         },
         thresholds=dict(meta.get("thresholds") or {}),
         loaded_at=datetime.now(UTC),
+        kind=str(meta.get("model_kind") or "lightgbm"),
+        cold_start_reason=meta.get("cold_start_reason"),
+        bundle=_bundle_of(python_model),
     )
+
+
+def _bundle_of(python_model: object) -> Any | None:
+    """The leadscore bundle inside the pyfunc, if it is one (scores rows without requests)."""
+    bundle = getattr(python_model, "model", None)
+    if callable(getattr(bundle, "score_feature_rows", None)) and hasattr(bundle, "spec"):
+        return bundle
+    return None
 
 
 def _tag_metrics(tags: Mapping[str, str]) -> dict[str, float]:

@@ -8,7 +8,7 @@ see them too.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -62,6 +62,14 @@ class ModelInfo(BaseModel):
     holdout_metrics: dict[str, float] = Field(default_factory=dict)
     thresholds: dict[str, Any] = Field(default_factory=dict)
     loaded_at: AwareDatetime
+    kind: Literal["lightgbm", "points"] = Field(
+        default="lightgbm",
+        description="lightgbm: the trained model; points: the transparent points model served "
+        "at cold start (too few closed deals to train and validate one yet).",
+    )
+    cold_start_reason: str | None = Field(
+        default=None, description="Why a points model is served (the failed minimum-data check)."
+    )
 
 
 class ScoreLogEntry(BaseModel):

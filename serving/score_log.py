@@ -1,188 +1,102 @@
-"""Append-only log of served scores (SQLite, WAL).
+"""What was served, written to the lead store by a background thread: requests never wait on a
+database lock, and nothing served is lost.
 
-It records what was served so later closed deals can be joined to the score that was live at
-the time. It stores identifiers and outputs only: no attributes, no events, no personal data.
-There is deliberately no code path that rewrites or removes rows; retention is an operator's job on the file.
+Two kinds of rows reach the store through it, in one transaction per round:
+- scores answered by ``POST /score`` (leads sent whole): score history rows (outputs only: no
+  attributes, no events);
+- scores a request computed for a stored lead whose stored score was out of date
+  (``GET /leads/{id}``): they become the lead's current score, with a history row, unless a
+  newer score got there first (:func:`store.score_records.record_scores`).
+
+With one worker process per CPU sharing the store, synchronous commits contended for the write
+lock: p99 latency at 32 clients was hundreds of ms (measured with the earlier SQLite score
+log). Requests append to a deque, which takes no lock and wakes no thread; the writer commits
+what is pending every ``interval`` seconds. When a write fails (the database is down or
+locked) the rows stay pending and are retried, with a growing pause, until they are written:
+never dropped. ``history`` and ``close`` flush first, so this process reads its own writes.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from models.schema import ScoreOut
+from serving.store_scoring import stored_score
+from store.lead_store import LeadStore
+from store.records import to_micros
+from store.score_records import StoreScore
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS scores (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    lead_id TEXT NOT NULL,
-    as_of TEXT NOT NULL,
-    scored_at TEXT NOT NULL,
-    model_version TEXT NOT NULL,
-    probability REAL NOT NULL,
-    tier TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS scores_lead ON scores (lead_id, id);
-"""
-
-_BUSY_SECONDS = 30.0  # how long a writer waits for another worker's transaction
-
-COLUMNS = ("lead_id", "as_of", "scored_at", "model_version", "probability", "tier")
-
-
-@contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``lock_path`` (created if missing)."""
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-class ScoreLog:
-    """A thread-safe appender over one SQLite file (one connection, one lock)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        # The writer thread and readers (history, count) share the one connection.
-        self._conn = sqlite3.connect(
-            path, check_same_thread=False, isolation_level=None, timeout=_BUSY_SECONDS
-        )
-        # Every service worker opens the log at start. Switching to WAL needs the database to
-        # itself and SQLite answers "database is locked" at once rather than waiting, which
-        # once left a server running on one worker of two: set-up is serialised across
-        # processes by a lock file next to the log.
-        with _exclusive(path.with_name(path.name + ".init-lock")):
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_SCHEMA)
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-
-    def append(self, scores: Sequence[ScoreOut], scored_at: datetime | None = None) -> int:
-        """Insert one row per score in a single transaction; return the number of rows."""
-        return self.append_batches([(scores, scored_at or datetime.now(UTC))])
-
-    def append_batches(self, batches: Sequence[tuple[Sequence[ScoreOut], datetime]]) -> int:
-        """Insert several requests' scores, each with its own time, in one transaction."""
-        rows: list[tuple[str, str, str, str, float, str]] = []
-        for scores, stamp in batches:
-            scored_at = stamp.isoformat()
-            rows.extend(
-                (s.lead_id, s.as_of.isoformat(), scored_at, s.model_version, s.probability, s.tier)
-                for s in scores
-            )
-        if not rows:
-            return 0
-        with self._lock:
-            # IMMEDIATE: take the write lock up front (waiting up to the busy timeout for
-            # other workers) instead of failing on a read-to-write upgrade mid-transaction.
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany(
-                    f"INSERT INTO scores ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", rows
-                )
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
-        return len(rows)
-
-    def history(self, lead_id: str, limit: int = 20) -> list[dict[str, object]]:
-        """The latest ``limit`` rows for one lead, newest first."""
-        with self._lock:
-            cursor = self._conn.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM scores WHERE lead_id = ? "
-                "ORDER BY id DESC LIMIT ?",
-                (lead_id, limit),
-            )
-            return [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
-
-    def count(self) -> int:
-        """Number of rows (for tests and operators)."""
-        with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
-
-    def close(self) -> None:
-        """Close the connection (on service shutdown)."""
-        with self._lock:
-            self._conn.close()
-
+logger = logging.getLogger(__name__)
 
 _STOP = object()  # tells the writer to commit what is pending and end
+MAX_RETRY_SECONDS = 5.0
 
 
 class BackgroundScoreLog:
-    """A :class:`ScoreLog` written by one background thread, so requests never wait for SQLite.
+    """Hands served scores to the store from one background thread (see module docstring)."""
 
-    With one worker process per CPU sharing the file, synchronous commits contended for
-    SQLite's write lock, whose busy handler sleeps 1-100 ms: p99 latency at 32 clients was
-    hundreds of ms (measured). Requests append their scores (time-stamped when served) to a
-    deque, which takes no lock and wakes no thread; the writer commits everything pending
-    every ``interval`` seconds in one transaction. (A queue that woke the writer per request
-    cost ~6 % of a worker's time in lock hand-offs, and one commit per request, measured.)
-    ``history``/``count`` and ``close`` flush first, so this process always reads its own
-    writes; a write error is logged loudly and never reaches a request.
-    """
-
-    def __init__(self, log: ScoreLog, interval: float = 0.1) -> None:
-        self.log = log
-        self.path = log.path
+    def __init__(self, store: LeadStore, interval: float = 0.1) -> None:
+        self.store = store
         self.interval = interval
-        # Items: (scores, scored_at), a flush marker (Event) or _STOP. deque.append and
-        # popleft are atomic, so any thread may append while the writer drains.
+        # Items: ("served", scores, scored_at), ("stored", scores), a flush marker (Event) or
+        # _STOP. deque.append and popleft are atomic, so any thread may append.
         self._pending: deque[Any] = deque()
+        self._unwritten: list[tuple[str, Any, Any]] = []  # drained, not yet committed
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="score-log", daemon=True)
         self._thread.start()
 
     def append(self, scores: Sequence[ScoreOut], scored_at: datetime | None = None) -> int:
-        """Hand the scores to the writer; return how many were handed over."""
+        """Log scores answered for leads sent whole; return how many were handed over."""
         if scores:
-            self._pending.append((scores, scored_at or datetime.now(UTC)))
+            self._pending.append(("served", scores, scored_at or datetime.now(UTC)))
+        return len(scores)
+
+    def record(self, scores: Sequence[StoreScore]) -> int:
+        """Store scores computed for stored leads (current score and history)."""
+        if scores:
+            self._pending.append(("stored", scores, None))
         return len(scores)
 
     def flush(self) -> None:
-        """Block until everything appended so far is committed (or failed and was logged)."""
+        """Block until everything handed over so far had a write attempt."""
         if not self._thread.is_alive():
-            return  # closed: close() committed everything
+            return  # closed: close() wrote everything it could
         done = threading.Event()
         self._pending.append(done)
         self._wake.set()
         done.wait()
 
-    def history(self, lead_id: str, limit: int = 20) -> list[dict[str, object]]:
+    def history(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]:
         self.flush()
-        return self.log.history(lead_id, limit)
+        return self.store.history(lead_id, limit)
 
-    def count(self) -> int:
-        self.flush()
-        return self.log.count()
+    def pending(self) -> int:
+        """Scores handed over and not written yet."""
+        items = list(self._pending) + self._unwritten
+        return sum(len(item[1]) for item in items if isinstance(item, tuple))
 
     def close(self) -> None:
-        """Commit what is pending, stop the writer, close the file."""
+        """Write what is pending (one last attempt), stop the writer."""
         self._pending.append(_STOP)
         self._wake.set()
         self._thread.join()
-        self.log.close()
+        left = self.pending()
+        if left:
+            logger.error("score log: %d scores could not be written before shutdown", left)
 
     def _run(self) -> None:
+        pause = self.interval
         while True:
-            self._wake.wait(self.interval)
+            self._wake.wait(pause)
             # Cleared before draining: a flush that sets it later has its marker drained now
             # or wakes the next round at once.
             self._wake.clear()
-            batches: list[tuple[Sequence[ScoreOut], datetime]] = []
             markers: list[threading.Event] = []
             stop = False
             while self._pending:
@@ -192,14 +106,37 @@ class BackgroundScoreLog:
                 elif isinstance(item, threading.Event):
                     markers.append(item)
                 else:
-                    batches.append(item)  # type: ignore[arg-type]
-            try:
-                self.log.append_batches(batches)
-            except Exception:
-                logging.getLogger(__name__).exception(
-                    "score log: %d scores could not be written", sum(len(b[0]) for b in batches)
-                )
+                    self._unwritten.append(item)
+            if self._write():
+                pause = self.interval
+            else:
+                pause = min(MAX_RETRY_SECONDS, max(pause * 2, self.interval))
             for marker in markers:
                 marker.set()
             if stop:
                 return
+
+    def _write(self) -> bool:
+        """Commit every unwritten item in one transaction; False (kept for a retry) if not."""
+        if not self._unwritten:
+            return True
+        stored: list[StoreScore] = []
+        served: list[StoreScore] = []
+        for kind, scores, stamp in self._unwritten:
+            if kind == "stored":
+                stored.extend(scores)
+            else:
+                scored_at = to_micros(stamp)
+                served.extend(
+                    stored_score(s, scored_at, revision=None, cause="request", reasons=False)
+                    for s in scores
+                )
+        try:
+            self.store.write_scores(stored, served)
+        except Exception:
+            logger.exception(
+                "score log: %d scores not written yet; retrying", len(stored) + len(served)
+            )
+            return False
+        self._unwritten.clear()
+        return True

@@ -1,9 +1,11 @@
-"""The BentoML scoring service: ``POST /score``, ``GET /model``, the sales page.
+"""The BentoML scoring service: ``POST /score``, ``GET /model``, the lead store's routes, the
+sales page.
 
 Start it with ``bentoml serve serving.service:LeadScoreService`` (or ``leadscore serve``). It
 reads :class:`~serving.settings.ServingSettings` from ``LEADSCORE_*`` environment variables,
-refuses to start without API keys or without a registered champion, and follows the champion
-alias (hot reload). Health (``/livez``, ``/readyz``) and ``/metrics`` come from BentoML.
+refuses to start without API keys or without a registered champion, migrates the lead store,
+follows the champion alias (hot reload) and keeps stored scores current in the background.
+Health (``/livez``, ``/readyz``) and ``/metrics`` come from BentoML.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ import bentoml
 from bentoml.exceptions import InvalidArgument
 
 from models.schema import ScoreOut
-from serving.auth import BearerAuthMiddleware, require_keys
+from serving.auth import ApiKey, ApiKeyMiddleware, as_api_keys, require_keys
 from serving.connections import ConnectionRecycleMiddleware
+from serving.ingest_queue import IngestQueue
 from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
 from serving.model_handle import ServedModel, load_served_model, resolve_version
 from serving.reload import AliasWatcher
+from serving.rescorer import BackgroundRescorer
 from serving.schemas import BoundedLead, ScoreRequest, ScoreResponse
-from serving.score_log import BackgroundScoreLog, ScoreLog
+from serving.score_log import BackgroundScoreLog
 from serving.settings import ServingSettings
 from serving.web import build_web_app
+from store.lead_store import LeadStore
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +38,10 @@ SCORE_ROUTE = "/score"
 INLINE_LEADS = 8  # requests with at most this many leads are scored on the event loop
 
 
-def _api_keys() -> list[str]:
+def _api_keys() -> list[tuple[str, frozenset[str]]]:
     # Read in the worker when the ASGI app is built; settings are pure env reads, so every
     # reader in the process sees the same values.
-    return ServingSettings().api_key_values()
+    return ServingSettings().api_key_scopes()
 
 
 def _body_limit(app: Any) -> BodyLimitMiddleware:
@@ -81,16 +86,38 @@ class LeadScoreService:
             interval=settings.reload_seconds,
         )
         self._watcher.start()
-        self._log = BackgroundScoreLog(ScoreLog(settings.score_log))
+        self._keys = as_api_keys(settings.api_key_scopes())
+        # Every worker migrates at start (serialised by a lock): a new version of the service
+        # brings its schema with it.
+        self._store = LeadStore.open(settings.store_database_url(), settings.store_dataset)
+        self._log = BackgroundScoreLog(self._store)
+        self._ingest = IngestQueue(self._store)
+        self._rescorer = BackgroundRescorer(
+            self._store,
+            self._watcher.current,
+            interval=settings.rescore_seconds,
+            refresh_hours=settings.refresh_hours,
+            explain=settings.stored_reasons,
+        )
+        self._rescorer.start()
         logger.info("serving models:/%s@%s = v%s", name, alias, self._watcher.current().version)
 
     def served_model(self) -> ServedModel:
         """The model serving right now (one reference, read once per request)."""
         return self._watcher.current()
 
-    def score_log(self) -> BackgroundScoreLog | None:
-        """The append-only score log."""
+    def score_log(self) -> BackgroundScoreLog:
+        """What was served, on its way to the store."""
         return self._log
+
+    def lead_store(self) -> LeadStore:
+        return self._store
+
+    def ingest_queue(self) -> IngestQueue:
+        return self._ingest
+
+    def api_keys(self) -> tuple[ApiKey, ...]:
+        return self._keys
 
     @bentoml.api(route=SCORE_ROUTE, input_spec=ScoreRequest, output_spec=ScoreResponse)
     async def score(self, leads: list[BoundedLead], explain: int = 5) -> ScoreResponse:
@@ -121,14 +148,17 @@ class LeadScoreService:
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:
+        self._ingest.close()
+        self._rescorer.stop()
         self._watcher.stop()
         self._log.close()
+        self._store.close()
 
 
 # Outermost first: recycle keep-alive connections so workers share them, refuse
 # unauthenticated requests before reading bodies, then bound the body, then turn BentoML's 400
 # validation answers into 422 lines naming the field.
 LeadScoreService.add_asgi_middleware(ConnectionRecycleMiddleware)  # type: ignore[arg-type]
-LeadScoreService.add_asgi_middleware(BearerAuthMiddleware, keys_loader=_api_keys)
+LeadScoreService.add_asgi_middleware(ApiKeyMiddleware, keys_loader=_api_keys)
 LeadScoreService.add_asgi_middleware(_body_limit)  # type: ignore[arg-type]
 LeadScoreService.add_asgi_middleware(ValidationErrorMiddleware, paths=(SCORE_ROUTE,))

@@ -25,3 +25,18 @@ class ServingSettings(Settings):
         description="Largest accepted request body; larger ones get 413.",
     )
     champion_alias: str = Field(default="champion", description="Registry alias to serve.")
+    rescore_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often the background rescorer looks for leads to score (changed "
+        "leads, leads scored by another model version, scores older than refresh_hours).",
+    )
+    refresh_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="Rescore a stored lead whose score is older than this, as time alone "
+        "changes recency features; 0 turns it off.",
+    )
+    stored_reasons: int = Field(
+        default=5, ge=0, le=20, description="Reasons kept with each stored score."
+    )

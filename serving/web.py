@@ -1,5 +1,6 @@
 """Plain-HTTP routes mounted next to the BentoML API: ``GET /model``, the score history of one
-lead and the sales page (static HTML + JS, no external assets).
+lead, the lead store's routes (:mod:`serving.store_routes`) and the sales page (static HTML +
+JS, no external assets).
 
 BentoML API methods are POST-only, so GET routes live in this small Starlette app; the
 service instance is fetched per request through ``get_service`` (BentoML's current service).
@@ -7,6 +8,7 @@ service instance is fetched per request through ``get_service`` (BentoML's curre
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from importlib import resources
 from typing import Protocol
@@ -16,19 +18,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from serving.lead_json import history_json
 from serving.model_handle import ServedModel
 from serving.schemas import ModelInfo
-from serving.score_log import BackgroundScoreLog, ScoreLog
+from serving.store_routes import StoreBackend, build_store_routes
 
 MAX_HISTORY = 100
 
 
-class WebBackend(Protocol):
+class WebBackend(StoreBackend, Protocol):
     """What the routes need from the running service."""
-
-    def served_model(self) -> ServedModel: ...
-
-    def score_log(self) -> ScoreLog | BackgroundScoreLog | None: ...
 
 
 def model_info(model: ServedModel) -> ModelInfo:
@@ -41,6 +40,8 @@ def model_info(model: ServedModel) -> ModelInfo:
         holdout_metrics=dict(model.holdout_metrics),
         thresholds=dict(model.thresholds),
         loaded_at=model.loaded_at,
+        kind=model.kind,
+        cold_start_reason=model.cold_start_reason,
     )
 
 
@@ -65,8 +66,8 @@ def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
                 status_code=422,
             )
         log = get_service().score_log()
-        rows = [] if log is None else log.history(lead_id, int(raw_limit))
-        return JSONResponse({"lead_id": lead_id, "scores": rows})
+        rows = await asyncio.to_thread(log.history, lead_id, int(raw_limit))
+        return JSONResponse({"lead_id": lead_id, "scores": [history_json(row) for row in rows]})
 
     async def page_route(_: Request) -> Response:
         return _static("sales.html", "text/html; charset=utf-8")
@@ -74,11 +75,16 @@ def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
     async def script_route(_: Request) -> Response:
         return _static("sales.js", "text/javascript; charset=utf-8")
 
+    async def lead_script_route(_: Request) -> Response:
+        return _static("lead.js", "text/javascript; charset=utf-8")
+
     return Starlette(
         routes=[
             Route("/model", model_route, methods=["GET"]),
             Route("/history/{lead_id:str}", history_route, methods=["GET"]),
             Route("/sales", page_route, methods=["GET"]),
             Route("/sales/app.js", script_route, methods=["GET"]),
+            Route("/sales/lead.js", lead_script_route, methods=["GET"]),
+            *build_store_routes(get_service),
         ]
     )

@@ -40,6 +40,13 @@ def booster_params(params: Mapping[str, Any], seed: int, num_threads: int) -> di
     return {**params, **_DETERMINISM, "seed": seed, "num_threads": num_threads}
 
 
+def user_params(full: Mapping[str, Any]) -> dict[str, Any]:
+    """The modelling parameters of a fitted booster's params (the fixed determinism
+    settings, seed and threads taken out: ``booster_params`` adds them back)."""
+    fixed = {*_DETERMINISM, "seed", "num_threads"}
+    return {key: value for key, value in full.items() if key not in fixed}
+
+
 def fit_booster(
     train: pd.DataFrame,
     valid: pd.DataFrame | None,
@@ -52,9 +59,11 @@ def fit_booster(
     num_boost_round: int,
     early_stopping_rounds: int,
     label: str = "label",
+    weight: np.ndarray | None = None,
 ) -> FittedBooster:
     """Train on ``train`` with early stopping on ``valid`` (``None``: exactly
-    ``num_boost_round`` rounds); categories mapped from ``train``."""
+    ``num_boost_round`` rounds); categories mapped from ``train``; ``weight`` per training
+    row (e.g. recency weights), uniform when ``None``."""
     import lightgbm as lgb
 
     features = list(features)
@@ -65,6 +74,7 @@ def fit_booster(
     dtrain = lgb.Dataset(
         encode_frame(train, features, categories),
         label=train[label].to_numpy(dtype=np.float64),
+        weight=weight,
         feature_name=features,
         categorical_feature=cat_index,
         free_raw_data=True,

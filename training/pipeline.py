@@ -23,10 +23,12 @@ from models.calibrator import apply_calibrator
 from training.fit_calibration import fit_calibrator
 from training.holdout_metrics import holdout_metrics
 from training.leakage import LeakageReport, audit_leakage
-from training.lightgbm_model import FittedBooster, fit_booster
+from training.lightgbm_model import FittedBooster, fit_booster, user_params
+from training.recipe import fit_recipe
 from training.thresholds import build_thresholds, reference_distribution
 from training.training_config import TrainingConfig
 from training.training_set import (
+    InsufficientDataError,
     TrainingSet,
     build_training_set,
     check_minimum_data,
@@ -58,7 +60,7 @@ class TrainResult:
     model: LeadScoreModel
     training_set: TrainingSet
     leakage: LeakageReport
-    fitted: FittedBooster
+    fitted: FittedBooster | None  # None for a cold-start points model
     metrics: dict[str, float]
     cv_auc: list[float] = field(default_factory=list)
     tuning: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +69,12 @@ class TrainResult:
     @property
     def holdout(self) -> pd.DataFrame:
         return self.training_set.segment("holdout")
+
+    @property
+    def example_rows(self) -> pd.DataFrame:
+        """Rows to draw input examples from: the holdout, or the latest rows without one."""
+        holdout = self.holdout
+        return holdout if len(holdout) else self.training_set.table.tail(10)
 
 
 def train_model(
@@ -94,7 +102,14 @@ def train_model(
 
         compute = partial(compute_features_distributed, client)
     training_set = build_training_set(dataset, params, config, seeds.split, compute=compute)
-    check_minimum_data(training_set.split, config)
+    try:
+        if training_set.split_problem:
+            raise InsufficientDataError(training_set.split_problem)
+        check_minimum_data(training_set.split, config)
+    except InsufficientDataError as exc:
+        if config.cold_start != "points":
+            raise
+        return _cold_start(dataset, training_set, config, str(exc))
     spec = training_set.spec
     train = training_set.segment("train")
     valid = training_set.segment("valid")
@@ -122,21 +137,14 @@ def train_model(
         from training.lightgbm_dask import fit_booster_dask
 
         fit = partial(fit_booster_dask, client)
-    fitted = fit(
-        train, valid, features, spec.categorical, lgbm_params,
-        seed=seeds.booster, num_threads=config.num_threads,
-        num_boost_round=config.num_boost_round,
-        early_stopping_rounds=config.early_stopping_rounds,
+    recipe = fit_recipe(
+        train, valid, features, spec, config, lgbm_params, seed=seeds.booster,
+        horizon_days=params.horizon_days, temporal=not dataset.static, fit=fit,
+        choose=client is None and tune_trials == 0,
     )  # fmt: skip
-    if config.refit_with_valid:
-        refit = fit(
-            pd.concat([train, valid], ignore_index=True), None, features, spec.categorical,
-            lgbm_params, seed=seeds.booster, num_threads=config.num_threads,
-            num_boost_round=fitted.best_iteration, early_stopping_rounds=1,
-        )  # fmt: skip
-        fitted = FittedBooster(
-            refit.booster, refit.features, refit.categories, fitted.best_iteration, refit.params
-        )
+    fitted = recipe.fitted
+    features = list(fitted.features)
+    lgbm_params = user_params(fitted.params)  # what CV refits with
     model = package_model(fitted, spec, training_set, config)
     holdout = training_set.segment("holdout")
     metrics = holdout_metrics(holdout[c.LABEL].to_numpy(), model.predict_proba(holdout))
@@ -155,13 +163,43 @@ def train_model(
             "dataset": dataset.config.name,
             "dataset_fingerprint": fingerprint,
             "best_iteration": fitted.best_iteration,
-            "refit_with_valid": config.refit_with_valid,
+            "refit_with_valid": recipe.fit_segments == ["train", "valid"],
+            "fit_segments": recipe.fit_segments,
+            "lgbm_params": lgbm_params,
+            "recipe": recipe.choice,
             "excluded_features": leakage.excluded,
+            "excluded_time_like": recipe.excluded_time_like,
             "split": training_set.split.summary(),
             "engine": "local" if client is None else "dask",
         }
     )
     return TrainResult(model, training_set, leakage, fitted, metrics, cv_auc, tuning, fingerprint)
+
+
+def _cold_start(
+    dataset: Dataset, training_set: TrainingSet, config: TrainingConfig, reason: str
+) -> TrainResult:
+    """The points model in a TrainResult (no booster, no audit: rules use no label)."""
+    from training.cold_start import build_points_model
+
+    try:
+        model, metrics = build_points_model(training_set, config, reason)
+    except ValueError as exc:
+        raise InsufficientDataError(f"{reason}; {exc}") from exc
+    holdout = training_set.segment("holdout")
+    fingerprint = dataset_fingerprint(dataset)
+    model.metadata.update(
+        {
+            "trained_at": datetime.now(UTC).isoformat(),
+            "holdout_metrics": metrics,
+            "holdout_keys_sha256": segment_keys_hash(holdout),
+            "dataset": dataset.config.name,
+            "dataset_fingerprint": fingerprint,
+            "split": training_set.split.summary(),
+            "engine": "local",
+        }
+    )
+    return TrainResult(model, training_set, LeakageReport(()), None, metrics, [], {}, fingerprint)
 
 
 def package_model(

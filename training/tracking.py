@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.batch.batch_engine import AS_OF
 from features.ingest import contracts as c
+from features.ingest.contracts import AS_OF
 from features.ingest.dataset import Dataset
 from models.pyfunc import BUNDLE_ARTIFACT, LeadScorePyfunc, leads_to_frame, scores_to_frame
 from models.registry import HOLDOUT_ARTIFACT, client_for, register_challenger
@@ -189,7 +189,7 @@ def log_training_run(
             plain.to_parquet(holdout_path, index=False)
             mlflow.log_artifact(str(holdout_path), Path(HOLDOUT_ARTIFACT).parent.as_posix())
             bundle_dir = model.save(Path(tmp) / "bundle")
-            leads = example_leads(dataset, result.holdout, max_events=20)
+            leads = example_leads(dataset, result.example_rows, max_events=20)
             attributes = [f.name for f in model.spec.of_family("attribute")]
             example = leads_to_frame(leads, attributes)
             output = scores_to_frame(model.score_leads(leads, model.metadata.get("explain_k", 3)))
@@ -214,12 +214,17 @@ def _promotable(metrics: Mapping[str, float]) -> dict[str, float]:
 
 
 def _flat_params(result: TrainResult) -> dict[str, Any]:
-    params = {f"lgbm_{k}": v for k, v in result.fitted.params.items()}
+    fitted = result.fitted
+    params: dict[str, Any] = {"model_kind": result.model.kind}
+    if fitted is not None:
+        params.update({f"lgbm_{k}": v for k, v in fitted.params.items()})
+        params["best_iteration"] = fitted.best_iteration
+    else:
+        params["cold_start_reason"] = result.model.metadata.get("cold_start_reason", "")[:500]
     params.update(
         {
             "engine": result.model.metadata.get("engine", "local"),
-            "best_iteration": result.fitted.best_iteration,
-            "n_features": len(result.fitted.features),
+            "n_features": len(result.model.features),
             "excluded_features": ",".join(result.leakage.excluded) or "-",
             "calibration": result.model.calibrator["method"],
             "sales_ready_threshold": result.model.thresholds["sales_ready"],
@@ -242,6 +247,8 @@ def _log_plots(result: TrainResult) -> None:
     model = result.model
     holdout = result.holdout
     y = holdout[c.LABEL].to_numpy()
+    if not result.metrics:  # no holdout with wins and losses (cold start): nothing to plot
+        return
     p = model.predict_proba(holdout)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     fpr, tpr, _ = roc_curve(y, p)
@@ -266,11 +273,12 @@ def _log_plots(result: TrainResult) -> None:
 
     sample = holdout.head(2000)
     X = model.encode(sample)
-    contribs = np.asarray(model.booster.predict(X, pred_contrib=True))
+    contribs = model.contributions(X)
+    seed = result.fitted.params["seed"] if result.fitted is not None else 0
     # The plot's jitter from the run's one seed (shap's default reseeded NumPy's global RNG).
     shap.summary_plot(
         contribs[:, :-1], X, feature_names=model.features, show=False, max_display=20,
-        rng=np.random.default_rng(result.fitted.params["seed"]),
+        rng=np.random.default_rng(seed),
     )  # fmt: skip
     fig = plt.gcf()
     mlflow.log_figure(fig, "plots/shap_summary.png")

@@ -35,6 +35,12 @@ class TrainingConfig(BaseModel):
     min_train_rows: int = Field(200, ge=1)
     min_train_positives: int = Field(30, ge=1)
     min_holdout_positives: int = Field(10, ge=1)
+    cold_start: Literal["points", "refuse"] = Field(
+        "points",
+        description="When the minimum-data check fails: points = register the transparent "
+        "points model (rules with decay, see models.points) so there is something to serve "
+        "until enough deals close; refuse = stop with the reason.",
+    )
     # Leakage audit.
     leakage_auc: float = Field(0.95, gt=0.5, le=1.0)
     leakage_converter_share: float = Field(0.95, gt=0.0, le=1.0)
@@ -55,9 +61,28 @@ class TrainingConfig(BaseModel):
     lgbm_params: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_LGBM_PARAMS))
     num_boost_round: int = Field(2000, ge=1)
     early_stopping_rounds: int = Field(100, ge=1)
+    validation: Literal["rolling_origin", "valid_slice"] = Field(
+        "rolling_origin",
+        description="rolling_origin: choose the candidate parameters and the rounds on several "
+        "later periods of train + valid (each trained on what closed before it), then fit on "
+        "all of train + valid; valid_slice: early stopping on the valid slice (static tables "
+        "without time have one fold either way). See training.recipe.",
+    )
+    rolling_folds: int = Field(3, ge=1, description="Rolling-origin validation periods.")
+    candidate_params: list[dict[str, Any]] = Field(
+        default_factory=lambda: [{"num_leaves": 4, "learning_rate": 0.05}, {}],
+        description="Overrides of lgbm_params tried by rolling-origin validation: shallow "
+        "trees (near-additive, they transfer across periods) and the default shape.",
+    )
+    monotone: bool = Field(
+        True,
+        description="Monotone constraints where the direction is known: more buying intent "
+        "never lowers the score, opt-outs never raise it (training.drift_guards).",
+    )
     refit_with_valid: bool = Field(
         False,
-        description="After early stopping, refit on train + valid for the chosen number of "
+        description="validation: valid_slice only (rolling_origin always fits on train + "
+        "valid): after early stopping, refit on train + valid for the chosen number of "
         "rounds (more recent data; calibration and holdout stay untouched).",
     )
     # Fixed so trained bytes are reproducible. One thread by default: on a busy 2-core box

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.batch.batch_engine import AS_OF
 from features.ingest import contracts as c
+from features.ingest.contracts import AS_OF
 from features.ingest.dataset import Dataset
 from features.spec import FeatureParams, FeatureSpec
 from features.trainset.feature_table import build_feature_table, feature_spec_for
@@ -29,6 +29,9 @@ class TrainingSet:
     table: pd.DataFrame
     spec: FeatureSpec
     split: Split
+    # Why the table could not be split out of time (too little history): then every row is
+    # in "train" and the other segments are empty; only a cold-start points model can use it.
+    split_problem: str | None = None
 
     def segment(self, name: str) -> pd.DataFrame:
         return self.split.segments[name]
@@ -58,10 +61,16 @@ def build_training_set(
         table = build_feature_table(dataset, params, spec=spec)
     else:
         table = build_feature_table(dataset, params, spec=spec, compute=compute)
-    if dataset.static:
-        split = split_static(table, config.fractions, seed=seed)
-    else:
-        split = split_out_of_time_purged(table, params.horizon_days, config)
+    try:
+        if dataset.static:
+            split = split_static(table, config.fractions, seed=seed)
+        else:
+            split = split_out_of_time_purged(table, params.horizon_days, config)
+    except ValueError as exc:
+        empty = table.head(0)
+        segments = {name: table if name == "train" else empty for name in config.fractions}
+        problem = f"not enough history to validate out of time: {exc}"
+        return TrainingSet(table, spec, Split(segments, {}), problem)
     return TrainingSet(table, spec, split)
 
 

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.batch.lead_ids import lead_positions
+from features.ingest.lead_keys import lead_positions
 from features.ingest import contracts as c
 from features.ingest.dataset import Dataset
 from features.time_rule import NAT_NS
@@ -88,7 +88,7 @@ def crm_arrays(dataset: Dataset, source_column: str | None = None) -> CrmArrays:
     source, source_names = (
         codes_of(leads[source_column]) if source_column else (np.full(len(leads), -1), [])
     )
-    # Every table's ids looked up together by the batch engine's partitioned hash join;
+    # Every table's ids looked up by Arrow's hashing, as the batch engine does;
     # unknown leads are an error naming them (the loaders drop orphans before this).
     lead_of_event, closed_lead, open_lead = (
         runs.per_row().astype(np.int32) for runs in lead_positions(

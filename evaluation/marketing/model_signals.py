@@ -22,7 +22,7 @@ import pandas as pd
 
 from evaluation.marketing.crm_arrays import CrmArrays, codes_of
 from features.batch.batch_engine import AS_OF, compute_features
-from features.batch.lead_ids import lead_positions, positions_in
+from features.ingest.lead_keys import lead_positions, positions_in
 from features.ingest import contracts as c
 from features.ingest.dataset import Dataset
 from features.time_rule import DAY_NS

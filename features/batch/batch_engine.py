@@ -1,19 +1,17 @@
 """Batch engine: the spec's features for many (lead, as_of) snapshots at once.
 
-How: rows of every table are grouped by lead and put in time order (``features.batch.grouping``:
-a counting sort, linear), then a compiled kernel (``features.batch.kernels.sweep``) sweeps each lead's
-snapshots in time order with one pointer per window over its events: no joins, no
-(snapshot x event) pairs, exact integer time comparisons shared with the online engine. Measured (``benchmarks/features.py``, 2 shared
-cores, 20k leads): the plain pandas merge + group-by of the same spec is 60-220x slower, DuckDB
-needs 3-6x longer for the per-type windowed counts *alone* (a range join) than this engine for
-the whole spec, and the numpy formulation the kernel replaced (searchsorted over packed keys)
-took ~3x as long for the feature computation.
+How: rows of every table are grouped by lead and put in time order
+(``features.batch.grouping``), then a compiled kernel (``features.batch.kernels.sweep``)
+sweeps each lead's snapshots in time order with one pointer per window over its events: no
+joins, no (snapshot x event) pairs, exact integer time comparisons shared with the online
+engine. ``benchmarks/features.py`` measures it against a plain pandas merge + group-by of the
+same spec and DuckDB's range join (benchmarks/README.md has the results).
 
 :func:`compute_features` takes given snapshots (scoring, Dask partitions) and returns one
 table; ``features.trainset.training_rows`` lays and labels the snapshots inside the engine instead.
 
 Memory: the events are held once more as lead-grouped arrays (10 bytes per event: time and
-type code); beyond that, work is chunked over leads (whole accounts stay in one chunk so
+type code; preparing them takes a row order of 8 bytes per event for a while); beyond that, work is chunked over leads (whole accounts stay in one chunk so
 account roll-ups see every colleague), so the streamed path's working set is the chunk's.
 
 Time rule (see ``features.spec``): as_of truncated to whole seconds; events with
@@ -33,11 +31,11 @@ from pandas.api.extensions import ExtensionArray
 from pandas.api.internals import create_dataframe_from_blocks
 from pandas.arrays import NumpyExtensionArray
 
-from features.batch.grouping import AS_OF, Prepared
+from features.batch.grouping import Prepared, default_threads
 from features.batch.kernel_layout import computed_names
-from features.batch.lead_ids import default_threads, lead_positions
 from features.ingest import contracts as c
-from features.ingest.contracts import DataValidationError, Problem, examples_of
+from features.ingest.contracts import AS_OF, DataValidationError, Problem, examples_of
+from features.ingest.lead_keys import lead_positions
 from features.spec import FeatureSpec
 
 __all__ = ["AS_OF", "compute_features"]
@@ -72,8 +70,6 @@ def compute_features(
     names = computed_names(spec)
     # Chunks write straight into one (features x rows) block in snapshot order: pandas takes
     # it as its single float block, with no per-chunk frames to concatenate and reorder.
-    # numpy's memory, not Arrow's pool as the streamed chunks': one large block, which numpy
-    # puts on huge pages (200k leads took 1.07 s, 1.38 s from jemalloc's pages).
     block = np.empty((len(names), len(snapshots)), dtype=np.float64)
     if spec.static:  # the attributes alone: nothing to compute
         if progress is not None:
@@ -150,9 +146,8 @@ def assemble_frame(
     computed features (``block``: one row per computed feature, in spec order).
 
     The frame is made from its blocks (``pandas.api.internals``): ``block`` is pandas' float
-    block as it is, not copied, and no column is inferred or checked again. A frame of the
-    leading columns concatenated with one of the block took ~1.0 ms a chunk of 32k rows,
-    mostly under the GIL, against ~0.4 ms (most of it the attribute's string take)."""
+    block as it is, not copied, and no column is inferred or checked again (concatenating
+    frames would copy the block under the GIL, once per chunk)."""
     columns = dict(keys)
     for feature in spec.of_family("attribute"):
         dtype = "str" if feature.kind == "categorical" else "float64"

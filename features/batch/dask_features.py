@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from features.batch.batch_engine import compute_features
-from features.batch.lead_ids import positions_in
 from features.ingest import contracts as c
+from features.ingest.lead_keys import positions_in
 from features.spec import FeatureSpec
 
 

@@ -1,36 +1,39 @@
 """The batch engine's inputs as lead-grouped, time-ordered arrays (where the kernel writes
 each feature is ``features.batch.kernel_layout``).
 
-Every table (events, outcomes, deals, snapshots) is grouped by lead rank with a counting
-sort (``features.batch.kernels.group_kernels``) and put in time order within each lead, so the kernel can
-sweep one lead's rows at a time. Leads are ranked so that an account's leads are contiguous:
-a chunk of ranks then holds whole accounts and the account roll-up sees every colleague.
-Lead ids are looked up by ``features.batch.lead_ids``; bad keys or timestamps raise errors naming
-the table and column.
+Leads are ranked so that an account's leads are contiguous (a chunk of ranks holds whole
+accounts). Every table is put in lead-rank order by a stable sort, then each lead's rows in
+time order (``features.batch.kernels.time_order``). Lead ids are looked up with Arrow's
+hashing (``features.ingest.lead_keys``); bad keys or timestamps raise errors naming the
+table and column.
 """
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from features.batch.kernel_layout import Layout, active_codes, has_opportunity_features
-from features.batch.kernels import group_kernels
 from features.batch.kernels import sweep as kernel
-from features.batch.kernels.line_stores import row_lines
-from features.batch.lead_ids import default_threads, lead_positions, positions_in
+from features.batch.kernels.buying_state import sweep_buying_state
+from features.batch.kernels.time_order import order_by_time
 from features.ingest import contracts as c
-from features.ingest.contracts import DataValidationError, Problem, examples_of
+from features.ingest.contracts import AS_OF, DataValidationError, Problem, examples_of
+from features.ingest.lead_keys import lead_positions, positions_in
 from features.spec import FeatureSpec
 from features.time_rule import NAT_NS, SECOND_NS
 
-AS_OF = "as_of"
 _NEVER = np.iinfo(np.int64).max  # close time of a deal still open at export
 _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
-_CODE_SLICE = 1 << 20  # event types hashed per call: ~10 MB of temporaries
-_RANK_SLICE = 1 << 20  # event positions ranked per step: a 4-8 MB temporary
+_RADIX_MIN_ROWS = 1 << 16  # below this, one comparison sort is as quick as two radix passes
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's total)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def timestamps_ns(values: pd.Series, table: str, column: str) -> np.ndarray:
@@ -46,8 +49,8 @@ def timestamps_ns(values: pd.Series, table: str, column: str) -> np.ndarray:
 
 
 def utc_datetimes(ns: np.ndarray) -> pd.DatetimeIndex:
-    """Epoch ns as UTC timestamps. Read as datetime64 in place: ``pd.to_datetime`` on integers
-    took ~100x longer (0.13 s per 3.2M snapshots)."""
+    """Epoch ns as UTC timestamps, read as datetime64 in place (``pd.to_datetime`` on
+    integers converts value by value)."""
     return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).view("M8[ns]")).tz_localize("UTC")
 
 
@@ -76,7 +79,7 @@ def lead_order(leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         account = np.full(n, -1, dtype=np.intp)
     # No-account leads get unique pseudo-accounts after the real ones: one lead per group.
     group = np.where(account >= 0, account, account.max(initial=-1) + 1 + np.arange(n))
-    order = np.lexsort((np.arange(n), group))
+    order = np.argsort(group, kind="stable")
     rank = np.empty(n, dtype=np.int32 if n < np.iinfo(np.int32).max else np.int64)
     rank[order] = np.arange(n)
     sorted_group = group[order]
@@ -89,13 +92,33 @@ def lead_order(leads: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return rank, start_of_rank, end_of_rank
 
 
-def _ranked_in_place(rank: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """``rank[positions]``, written over ``positions`` a slice at a time (the temporaries
-    stay small enough for malloc to reuse)."""
-    for low in range(0, positions.size, _RANK_SLICE):
-        part = positions[low : low + _RANK_SLICE]
-        part[:] = rank[part]
-    return positions
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for non-negative integer keys: keys below 2**32 as
+    two 16-bit halves, low then high, which numpy sorts by radix (linear) where wider keys
+    take a comparison sort."""
+    if keys.size < _RADIX_MIN_ROWS or keys.max(initial=0) >= 1 << 32:
+        return np.argsort(keys, kind="stable")
+    by_low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return by_low[np.argsort((keys[by_low] >> 16).astype(np.uint16), kind="stable")]
+
+
+def by_lead(
+    rank: np.ndarray, n_leads: int, run_ends: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(order, offsets)``: input rows in lead-rank order (stable), and where each lead's
+    rows start in it. ``rank`` is per row, or per run of ``run_ends`` (exclusive ends of runs
+    of one lead's rows), in which case whole runs move: a sort of one key per run."""
+    # Rows one by one (a time-ordered activity log) come in no lead order: radix. Runs are
+    # few and often nearly sorted, which numpy's stable comparison sort is quick at.
+    runs = stable_order(rank) if run_ends is None else np.argsort(rank, kind="stable")
+    lead_runs = np.searchsorted(rank[runs], np.arange(n_leads + 1))
+    if run_ends is None:
+        return runs, lead_runs
+    lengths = np.diff(run_ends, prepend=0)[runs]
+    ends = np.cumsum(lengths)
+    shift = run_ends[runs] - ends  # from a row's place in lead order to its input row
+    order = np.repeat(shift, lengths) + np.arange(ends[-1] if ends.size else 0)
+    return order, np.r_[0, ends][lead_runs]
 
 
 class Grouped:
@@ -105,32 +128,19 @@ class Grouped:
 
     def __init__(
         self, rank: np.ndarray, ns: np.ndarray, n_leads: int, *extra: np.ndarray,
-        keep_order: bool = False,
+        keep_order: bool = False, run_ends: np.ndarray | None = None, threads: int = 1,
     ) -> None:  # fmt: skip
-        order, self.offsets = group_kernels.group_by_lead(rank, ns, n_leads)
+        order, self.offsets = by_lead(rank, n_leads, run_ends)
         self.ns = ns[order]
+        bounds = np.linspace(0, n_leads, max(threads, 1) + 1).astype(np.int64)
+
+        def order_part(t: int) -> None:
+            order_by_time(self.offsets, self.ns, order, bounds[t], bounds[t + 1])
+
+        with ThreadPoolExecutor(max(threads, 1), thread_name_prefix="features-order") as pool:
+            list(pool.map(order_part, range(bounds.size - 1)))
         self.extra = [column[order] for column in extra]
         self.order = order if keep_order else None
-
-    @classmethod
-    def with_code(
-        cls,
-        rank: np.ndarray,
-        ns: np.ndarray,
-        n_leads: int,
-        code: np.ndarray,
-        threads: int = 1,
-        run_ends: np.ndarray | None = None,
-    ) -> Grouped:
-        """The same grouping for one extra column, without a row-order array: for the events,
-        where that array alone was ~8 bytes per event. ``threads`` ranges of leads at once;
-        ``rank`` per run of ``run_ends`` when given (see :class:`LeadRuns`)."""
-        grouped = cls.__new__(cls)
-        grouped.offsets, grouped.ns, sorted_code = group_kernels.group_by_lead_with(
-            rank, ns, code, n_leads, threads, run_ends
-        )
-        grouped.extra, grouped.order = [sorted_code], None
-        return grouped
 
 
 class Prepared:
@@ -153,50 +163,40 @@ class Prepared:
     ) -> None:
         self.spec = spec
         n = len(leads)
-        lead_ids = leads[c.LEAD_ID]
-        # Events are most of the input: their lead ids (with the other tables', in the same
-        # call) are looked up on every core while another thread ranks the leads by account
-        # and then hashes the event types; then every core groups the events (the kernels and
-        # Arrow's hashing release the GIL).
-        threads = default_threads()
+        # The lead ranks and event codes on another thread while the ids are looked up
+        # (Arrow's hashing releases the GIL); then each lead's events are put in time order
+        # on every core.
         opportunities = has_opportunity_features(spec)
         still_open = open_deals if opportunities and open_deals is not None else outcomes.iloc[:0]
         with ThreadPoolExecutor(1, thread_name_prefix="features-prepare") as pool:
             ranked = pool.submit(lead_order, leads)
             codes = pool.submit(self._event_codes, events[c.EVENT_TYPE])
-            positions = lead_positions(
-                lead_ids, (events[c.LEAD_ID], "events"), (outcomes[c.LEAD_ID], "outcomes"),
-                (still_open[c.LEAD_ID], "open_deals"),
+            event_runs, outcome_runs, open_runs = lead_positions(
+                leads[c.LEAD_ID], (events[c.LEAD_ID], "events"),
+                (outcomes[c.LEAD_ID], "outcomes"), (still_open[c.LEAD_ID], "open_deals"),
             )  # fmt: skip
             rank, self.account_start, self.account_end = ranked.result()
-            self.lead_of_rank = np.empty(n, dtype=np.int64)
-            self.lead_of_rank[rank] = np.arange(n)
-            # The positions are views of one array (as large as the events, unless they came
-            # in runs): the events' are ranked in place (a fresh array as large as the events
-            # costs its page faults too), the rest let go.
-            event_runs = positions[0]
-            event_rank = _ranked_in_place(rank, event_runs.position)
-            outcome_rank, open_rank = (rank[runs.per_row()] for runs in positions[1:])
-            del positions
-            self.outcomes = Grouped(
-                outcome_rank,
-                timestamps_ns(outcomes[c.CLOSED_AT], "outcomes", c.CLOSED_AT),
-                n,
-                outcomes[c.WON].to_numpy(dtype=bool),
-            )
-            none = np.zeros(0, dtype=np.int64)  # no opportunity features: no deals to group
-            self.deals = (
-                self._opportunities(n, outcomes, outcome_rank, still_open, open_rank)
-                if opportunities
-                else Grouped(none, none, n, none)
-            )
-            self.queries = None
-            if snapshots is not None and query_lead is not None:
-                self.queries = Grouped(rank[query_lead], snapshot_ns(snapshots), n, keep_order=True)
-            event_ns = timestamps_ns(events[c.OCCURRED_AT], "events", c.OCCURRED_AT)
-            self.events = Grouped.with_code(
-                event_rank, event_ns, n, codes.result(), threads, event_runs.ends
-            )
+            event_codes = codes.result()
+        self.lead_of_rank = np.empty(n, dtype=np.int64)
+        self.lead_of_rank[rank] = np.arange(n)
+        outcome_rank, open_rank = rank[outcome_runs.per_row()], rank[open_runs.per_row()]
+        self.outcomes = Grouped(
+            outcome_rank, timestamps_ns(outcomes[c.CLOSED_AT], "outcomes", c.CLOSED_AT), n,
+            outcomes[c.WON].to_numpy(dtype=bool),
+        )  # fmt: skip
+        none = np.zeros(0, dtype=np.int64)  # no opportunity features: no deals to group
+        self.deals = (
+            self._opportunities(n, outcomes, outcome_rank, still_open, open_rank)
+            if opportunities
+            else Grouped(none, none, n, none)
+        )
+        self.queries = None
+        if snapshots is not None and query_lead is not None:
+            self.queries = Grouped(rank[query_lead], snapshot_ns(snapshots), n, keep_order=True)
+        self.events = Grouped(
+            rank[event_runs.position], timestamps_ns(events[c.OCCURRED_AT], "events", c.OCCURRED_AT),
+            n, event_codes, run_ends=event_runs.ends, threads=default_threads(),
+        )  # fmt: skip
         self.query_order = self.queries.order if self.queries is not None else None
         self.active = active_codes(spec)
         # Won deals alone, for labels and the already-won exclusion of snapshots.
@@ -214,37 +214,29 @@ class Prepared:
     def _event_codes(self, types: pd.Series) -> np.ndarray:
         """Each event type's code (types the spec never saw share the last code: they count
         only in overall features). Categorical types (as the loaders give them) map their few
-        categories; strings are hashed a slice at a time into the narrow result, so the Arrow
-        temporaries stay small while the lead ids are hashed alongside."""
+        categories instead of hashing a string per event."""
         known = self.spec.event_types
         missing = types.isna().to_numpy()
         if missing.any():
             raise DataValidationError(
                 [Problem("events", c.EVENT_TYPE, "missing event type", int(missing.sum()))]
             )
-        narrow = np.int16 if len(known) < np.iinfo(np.int16).max else np.int64  # 1/4 the memory
         universe = pd.Series(known, dtype="str")
+        narrow = np.int16 if len(known) < np.iinfo(np.int16).max else np.int64
 
         def code_of(values: pd.Series) -> np.ndarray:
             found = positions_in(values, universe)
             return np.where(found < 0, len(known), found).astype(narrow)
 
         if isinstance(types.dtype, pd.CategoricalDtype):
-            # No string hashed per event: 25M events, 1M leads, ~1.4 s less in time order.
             return code_of(types.cat.categories.to_series())[types.cat.codes.to_numpy()]
-        codes = np.empty(len(types), dtype=narrow)
-        for low in range(0, len(types), _CODE_SLICE):
-            codes[low : low + _CODE_SLICE] = code_of(types.iloc[low : low + _CODE_SLICE])
-        return codes
+        return code_of(types)
 
     @staticmethod
     def _opportunities(
-        n: int,
-        outcomes: pd.DataFrame,
-        outcome_rank: np.ndarray,
-        still_open: pd.DataFrame,
-        open_rank: np.ndarray,
-    ) -> Grouped:
+        n: int, outcomes: pd.DataFrame, outcome_rank: np.ndarray,
+        still_open: pd.DataFrame, open_rank: np.ndarray,
+    ) -> Grouped:  # fmt: skip
         """Deals with a known open date (``outcomes`` with opened_at, and ``still_open`` at
         export), grouped by lead in opened_at order; ``extra[0]`` is the close time in ns
         (``_NEVER`` while still open)."""
@@ -298,5 +290,11 @@ class Prepared:
             self.created_by_rank, self.account_start, self.account_end,
             layout.window_ns, layout.counts, layout.recency, layout.decay, layout.intent,
             self.active, layout.scalars, layout.settings, float(self.spec.params.half_life_days),
-            *row_lines(out), out.shape[0], destination,
+            out, destination,
         )  # fmt: skip
+        if (layout.buying_rows >= 0).any():
+            sweep_buying_state(
+                low, high, self.events.offsets, self.events.ns, self.events.extra[0],
+                query_offsets, query_ns, self.active, layout.intent_codes, layout.buying_rows,
+                layout.buying_settings, out, destination,
+            )  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from features.batch.kernels import sweep as kernel
+from features.batch.kernels.buying_state import buying_state_layout
 from features.spec import PASSIVE_EVENT_TYPES, FeatureSpec
 from features.time_rule import DAY_NS
 
@@ -67,6 +68,10 @@ class Layout:
         self.settings[kernel.PREVIOUS_DAYS] = previous
         self.settings[kernel.ACTIVE_WINDOW_NS] = params.active_window_days * DAY_NS
         self.settings[kernel.ACCOUNT_WINDOW_NS] = params.account_window_days * DAY_NS
+        # The buying-state features: a second kernel's, written after the sweep's.
+        self.buying_rows, self.buying_settings, self.intent_codes = buying_state_layout(
+            spec, computed_names(spec)
+        )
 
 
 def active_codes(spec: FeatureSpec) -> np.ndarray:

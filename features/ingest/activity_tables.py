@@ -9,7 +9,7 @@ import pandas as pd
 
 from features.ingest import contracts as c
 from features.ingest.contracts import Problem, examples_of
-from features.ingest.dataset import canonical_name, empty_open_deals
+from features.ingest.dataset import empty_open_deals, event_type_name
 from features.ingest.dataset_config import DatasetConfig
 from features.ingest.parsing import (
     optional_roles,
@@ -98,7 +98,7 @@ def _event_types(types: pd.Series, mapping: dict[str, str]) -> pd.Series:
     """Renamed, snake_cased event types as a categorical (:func:`contracts.event_type_column`):
     renamed on the distinct values (a handful) rather than per row, and kept as codes."""
     codes, uniques = pd.factorize(types, use_na_sentinel=True)
-    names = [canonical_name(mapping.get(str(value), str(value))) for value in uniques]
+    names = [event_type_name(str(value), mapping) for value in uniques]
     # Two raw names may map to one (e.g. "Web Visit" and "web_visit"): one category each.
     merged, categories = pd.factorize(pd.Series(names, dtype="str"))
     # -1 marks a missing type (reported by the caller): a trailing -1 keeps it missing.

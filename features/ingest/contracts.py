@@ -29,6 +29,7 @@ LEAD_ID = "lead_id"
 CREATED_AT = "created_at"
 ACCOUNT_ID = "account_id"
 LABEL = "label"
+AS_OF = "as_of"  # the scoring time of a snapshot
 
 OCCURRED_AT = "occurred_at"
 EVENT_TYPE = "event_type"

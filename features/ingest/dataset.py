@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from features.ingest.contracts import LEAD_ID, OPENED_AT, TIMESTAMP_DTYPE, LoadReport
+from features.ingest.contracts import (
+    ACCOUNT_ID,
+    CREATED_AT,
+    LABEL,
+    LEAD_ID,
+    OPENED_AT,
+    TIMESTAMP_DTYPE,
+    LoadReport,
+)
 from features.ingest.costs_table import empty_costs
 from features.ingest.dataset_config import AttributeType, DatasetConfig
 
@@ -25,6 +34,13 @@ def canonical_name(column: str) -> str:
     return name or "column"
 
 
+def event_type_name(raw: str, event_type_map: Mapping[str, str]) -> str:
+    """A CRM's event name as its canonical type: renamed by the dataset config's
+    ``event_type_map``, then snake_cased ("Pricing Page View" and "pricing-page-view" are both
+    ``pricing_page_view``). The batch loaders and the live store both name events with it."""
+    return canonical_name(event_type_map.get(raw, raw))
+
+
 @dataclass(frozen=True)
 class Attribute:
     """A declared lead attribute: canonical name, source column, and type."""
@@ -39,6 +55,21 @@ class Attribute:
         if self.source != self.name:
             return self.source
         return self.name.replace("_", " ").capitalize()
+
+
+def declared_attributes(config: DatasetConfig) -> tuple[Attribute, ...]:
+    """The leads' declared attribute columns under their canonical names (snake_case; a name
+    taken by a core column gets an ``attr_`` prefix), as loaders and the lead store name them."""
+    roles = config.leads.columns
+    taken = {LEAD_ID, LABEL} | {role for role in (CREATED_AT, ACCOUNT_ID) if role in roles}
+    attributes = []
+    for column, kind in config.leads.attributes.items():
+        name = canonical_name(column)
+        if name in taken:
+            name = f"attr_{name}"
+        taken.add(name)
+        attributes.append(Attribute(name=name, source=column, type=kind))
+    return tuple(attributes)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from features.ingest.activity_tables import (
 )
 from features.ingest.contracts import DataValidationError, LoadReport, Problem, examples_of
 from features.ingest.costs_table import canonical_costs, empty_costs
-from features.ingest.dataset import Attribute, Dataset, canonical_name, empty_open_deals
+from features.ingest.dataset import Attribute, Dataset, declared_attributes, empty_open_deals
 from features.ingest.dataset_config import AttributeType, DatasetConfig, TableSource
 from features.ingest.orphans import drop_orphans, without_closed_deals
 from features.ingest.parsing import (
@@ -155,15 +155,12 @@ def _canonical_leads(
         account = raw[roles["account_id"]].astype("str").str.strip()
         out[c.ACCOUNT_ID] = account.where(raw[roles["account_id"]].notna() & (account != ""))
 
-    attributes = []
-    taken = set(out.columns) | {c.LABEL}
-    for column, kind in source.attributes.items():
-        name = canonical_name(column)
-        if name in taken:
-            name = f"attr_{name}"
-        taken.add(name)
-        attributes.append(Attribute(name=name, source=column, type=kind))
-        out[name] = _attribute(raw[column], kind, source.missing_values, column, problems)
+    attributes = declared_attributes(config)
+    for attribute in attributes:
+        column = attribute.source
+        out[attribute.name] = _attribute(
+            raw[column], attribute.type, source.missing_values, column, problems
+        )
 
     if config.static:
         out[c.LABEL] = parse_binary(
@@ -178,7 +175,7 @@ def _canonical_leads(
         report.notes.append(
             f"leads: post-outcome columns excluded from features: {source.post_outcome}"
         )
-    return out.reset_index(drop=True), tuple(attributes)
+    return out.reset_index(drop=True), attributes
 
 
 def _attribute(

@@ -193,6 +193,42 @@ class OnlineEngine:
         row[f"active_days_{params.active_window_days}d"] = float(
             np.unique(window_age // DAY_NS).size
         )
+        row.update(self._buying_state(age, codes, active_age))
+        return row
+
+    def _buying_state(
+        self, age: np.ndarray, codes: np.ndarray, active_age: np.ndarray
+    ) -> dict[str, float]:
+        """The ``features.spec`` buying-state features (same rules as the batch kernel
+        ``features.batch.kernels.buying_state``)."""
+        params, lookup = self._params, self._codes
+        recent, baseline = params.burst_recent_days, params.burst_baseline_days
+        n_recent = np.count_nonzero(active_age < recent * DAY_NS)
+        n_baseline = np.count_nonzero(active_age < baseline * DAY_NS)
+        row = {
+            f"burst_{recent}d_vs_{baseline}d": (n_recent / recent) / ((n_baseline + 1) / baseline)
+        }
+        # The current run of intent signals: back from the newest while gaps stay short.
+        intent = np.isin(codes, [lookup[t] for t in INTENT_EVENT_TYPES if t in lookup])
+        ages = np.sort(age[intent])
+        gap = params.burst_gap_days * DAY_NS
+        start = math.nan
+        if ages.size and ages[0] < gap:
+            breaks = np.flatnonzero(np.diff(ages) >= gap)
+            start = ages[breaks[0] if breaks.size else -1] / DAY_NS
+        row["days_since_intent_burst_start"] = start
+        window = params.sequence_window_days * DAY_NS
+        pricing = age[(codes == lookup.get("pricing_page_view", -1)) & (age < window)]
+        demo = age[(codes == lookup.get("demo_request", -1)) & (age < window)]
+        then = bool(pricing.size and demo.size and demo.min() <= pricing.max())
+        row[f"pricing_then_demo_{params.sequence_window_days}d"] = 1.0 if then else 0.0
+        nurture = age < params.nurture_window_days * DAY_NS
+        sends = np.count_nonzero(nurture & (codes == lookup.get("email_send", -1)))
+        opens = np.count_nonzero(nurture & (codes == lookup.get("email_open", -1)))
+        clicks = np.count_nonzero(nurture & (codes == lookup.get("email_click", -1)))
+        days = params.nurture_window_days
+        row[f"email_open_rate_{days}d"] = opens / sends if sends else math.nan
+        row[f"email_clicks_per_send_{days}d"] = clicks / sends if sends else math.nan
         return row
 
 

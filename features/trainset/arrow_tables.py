@@ -1,7 +1,7 @@
 """Feature frames as Arrow tables for the Parquet writer, the float columns without a copy.
 
-Why not ``pa.Table.from_pandas``: on feature chunks (1.6M rows, 73 float columns) it took
-~2.3x as long (0.83-0.93 s vs 0.34-0.41 s), on the thread that also writes the file. Here a
+Why not ``pa.Table.from_pandas``: on feature chunks it takes about twice as long, on the
+thread that also writes the file. Here a
 float column's values are handed to Arrow as they are, and only its validity bitmap (NaN is
 missing, as ``from_pandas`` has it) is computed, by numpy outside the GIL. Other columns
 (ids, timestamps, labels, categorical attributes) go through ``pa.array``. The tables equal

@@ -20,12 +20,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from features.batch.grouping import AS_OF, Grouped, utc_datetimes
+from features.batch.grouping import Grouped, utc_datetimes
 from features.batch.kernels import snapshot_grid as snapshot_kernel
-from features.batch.lead_ids import positions_in
 from features.ingest import contracts as c
+from features.ingest.contracts import AS_OF
 from features.ingest.dataset import Dataset
 from features.ingest.dataset_config import SnapshotConfig
+from features.ingest.lead_keys import positions_in
 from features.time_rule import DAY_NS
 
 

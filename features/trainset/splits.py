@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.batch.grouping import AS_OF
 from features.ingest import contracts as c
 from features.time_rule import DAY_NS
 
@@ -58,7 +57,7 @@ def split_out_of_time(
     segment looks into a later one."""
     _check_fractions(fractions)
     names = list(fractions)
-    as_of = snapshots[AS_OF].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    as_of = snapshots[c.AS_OF].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     dates, per_date = np.unique(as_of, return_counts=True)
     if dates.size < len(names):
         raise ValueError(

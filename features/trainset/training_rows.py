@@ -23,10 +23,10 @@ from features.batch.batch_engine import (
     compute_features,
     in_threads,
 )
-from features.batch.grouping import AS_OF, Prepared, utc_datetimes
+from features.batch.grouping import Prepared, utc_datetimes
 from features.batch.kernel_layout import computed_names
-from features.batch.memory_pool import empty_from_arrow_pool
 from features.ingest import contracts as c
+from features.ingest.contracts import AS_OF
 from features.ingest.dataset import Dataset
 from features.spec import FeatureSpec
 from features.trainset.snapshots import (
@@ -81,7 +81,7 @@ def iter_training_rows(
         )  # fmt: skip
         rank, as_of_ns = laid.lead[laid.observed], laid.as_of_ns[laid.observed]
         offsets = np.r_[0, np.cumsum(np.bincount(rank - low, minlength=high - low))]
-        block = empty_from_arrow_pool(n_features, rank.size)  # reused chunk after chunk
+        block = np.empty((n_features, rank.size))
         engine.fill(low, high, block, np.arange(rank.size), queries=(offsets, as_of_ns))
         query_lead = engine.lead_of_rank[rank]
         keys = {

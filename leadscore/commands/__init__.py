@@ -14,6 +14,7 @@ _COMMANDS: list[tuple[str, str, str | None]] = [
     # In the order of the workflow: data -> features -> model -> validation -> use.
     ("leadscore.commands.data", "simulate", None),
     ("leadscore.commands.data", "validate", None),
+    ("leadscore.commands.store", "app", "store"),
     ("leadscore.commands.features", "app", "features"),
     ("leadscore.commands.training", "train", None),
     ("leadscore.commands.evaluate", "evaluate", None),

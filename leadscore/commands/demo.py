@@ -1,12 +1,15 @@
 """`leadscore demo`: the whole product on a simulated CRM, one step after another.
 
-Everything lives under ``--workdir`` (data, MLflow store, reports, score log), so the demo
-never touches a real registry. The last step replaces this process with the BentoML service.
+Everything lives under ``--workdir`` (data, MLflow store, reports, lead store), so the demo
+never touches a real registry. The simulated history ends today, so the leads imported into
+the lead store are scored as of now like live ones. The last step replaces this process with
+the BentoML service.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -29,7 +32,8 @@ def demo(
         bool, typer.Option(help="End by serving the champion (--no-serve stops before).")
     ] = True,
 ) -> None:
-    """Simulate a CRM, train, validate, register the champion, score and serve it."""
+    """Simulate a CRM, train, validate, register the champion, score, fill the lead store and
+    serve it."""
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
     from features.simulation.simulation_config import SimulationConfig
@@ -53,13 +57,17 @@ def demo(
             "data_dir": workdir / "data",
             "mlflow_tracking_uri": f"sqlite:///{workdir / 'mlflow.db'}",
             "mlflow_artifact_root": workdir / "mlartifacts",
-            "score_log": workdir / "scores.sqlite",
+            "store_url": None,  # the lead store: a SQLite file in the demo's data folder
+            "store_dataset": "demo",
         }
     )
     data = settings.data_dir
 
     console.rule("1. simulate a CRM")
-    summary = simulate_crm(SimulationConfig(n_leads=leads, seed=settings.seed), data)
+    days = SimulationConfig().days
+    start = (datetime.now(UTC) - timedelta(days=days)).date().isoformat()
+    config = SimulationConfig(n_leads=leads, seed=settings.seed, start=start, days=days)
+    summary = simulate_crm(config, data)
     console.print(
         f"{summary.leads:,} leads, {summary.events:,} events, {summary.outcomes:,} closed deals, "
         f"{summary.open_deals:,} still open; "
@@ -109,8 +117,22 @@ def demo(
     )
     console.print(f"wrote {out}")
 
+    console.rule("6. fill the lead store (what CRMs and CDPs keep current through the API)")
+    from leadscore.commands.store import open_store
+    from store.crm_import import import_dataset
+
+    store = open_store(settings)
+    try:
+        imported = import_dataset(store, dataset)
+    finally:
+        store.close()
+    console.print(
+        f"{imported.leads_created:,} leads and {imported.events_stored:,} events in the lead "
+        f"store; open one on the sales page, e.g. {hottest['lead_id']}"
+    )
+
     if serve:
-        console.rule("6. serve the champion")
+        console.rule("7. serve the champion")
         from leadscore.commands.serve import serve as serve_command
 
         ctx.obj = settings

@@ -36,10 +36,13 @@ def evaluate(
         int,
         typer.Option(min=0, help="Rolling-origin cut-offs (temporal data; 0 = skip)."),
     ] = 3,
-    score_log: Annotated[
-        Path | None,
-        typer.Option(help="Score log of the service to backtest (default: settings, if present)."),
-    ] = None,
+    served_scores: Annotated[
+        bool,
+        typer.Option(
+            help="Backtest what the service served (the lead store's score history), when "
+            "the store exists."
+        ),
+    ] = True,
     marketing: Annotated[
         bool,
         typer.Option(
@@ -56,7 +59,7 @@ def evaluate(
     run_evaluation(
         settings, dataset=dataset, data_dir=data_dir or settings.data_dir, out=out,
         alias=alias, version=version, training_config=training_config, backtest=backtest,
-        score_log=score_log or settings.score_log, marketing=marketing,
+        served_scores=served_scores, marketing=marketing,
     )  # fmt: skip
 
 
@@ -70,7 +73,7 @@ def run_evaluation(
     version: str | None = None,
     training_config: Path | None = None,
     backtest: int = 0,
-    score_log: Path | None = None,
+    served_scores: bool = False,
     marketing: bool = True,
 ) -> Path:
     """Evaluate one registered version; returns the report folder (with the marketing report,
@@ -121,7 +124,8 @@ def run_evaluation(
             f"marketing/{page.name}"
         )
     with console.status("scoring the holdout with the model and the baselines"):
-        backtests = _backtests(model, training_set, loaded, params, config, backtest, score_log)
+        served = _served_scores(settings) if served_scores else None
+        backtests = _backtests(model, training_set, loaded, params, config, backtest, served)
         evaluation = _evaluate(
             model, training_set, loaded, data_dir, params, chosen, backtests, links
         )
@@ -148,11 +152,11 @@ def _backtests(
     params: Any,
     config: Any,
     n_cutoffs: int,
-    score_log: Path | None,
+    served_log: Any | None,
 ) -> dict[str, tuple[str, Any]]:
     """Rolling-origin backtest (LightGBM with the model's settings + baselines refitted at
-    every cut-off) and the served-score backtest when a score log exists."""
-    from evaluation.backtest import read_score_log, rolling_origin_backtest, served_score_backtest
+    every cut-off) and the served-score backtest when scores were served."""
+    from evaluation.backtest import rolling_origin_backtest, served_score_backtest
     from features.trainset.snapshots import observed_until_of
 
     out: dict[str, tuple[str, Any]] = {}
@@ -170,11 +174,10 @@ def _backtests(
             "the next period. Stable numbers over time mean the ranking can be trusted.",
             table,
         )
-    if score_log is not None and Path(score_log).exists():
-        log = read_score_log(score_log)
+    if served_log is not None and len(served_log):
         try:
             served = served_score_backtest(
-                log, loaded.outcomes, params.horizon_days, observed_until_of(loaded)
+                served_log, loaded.outcomes, params.horizon_days, observed_until_of(loaded)
             )
         except ValueError as exc:
             console.print(f"[yellow]served-score backtest skipped:[/yellow] {exc}")
@@ -185,26 +188,56 @@ def _backtests(
     return out
 
 
+def _served_scores(settings: Settings) -> Any | None:
+    """The lead store's score history, if the store exists (evaluating never creates one)."""
+    from store.database import sqlite_path
+    from store.lead_store import LeadStore
+
+    url = settings.store_database_url()
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    store = LeadStore.open(url, settings.store_dataset, upgrade=False)
+    try:
+        return store.history_frame()
+    except SQLAlchemyError as exc:
+        console.print(f"[yellow]served-score backtest skipped:[/yellow] {type(exc).__name__}")
+        return None
+    finally:
+        store.close()
+
+
 def refit_at_cutoffs(model: Any, config: Any) -> Callable[[Any, Any], dict[str, Any]]:
     """The backtest's models: LightGBM with ``model``'s features and rounds and ``config``'s
-    parameters, and the baselines, each refitted on a cut-off's training rows."""
-    from evaluation.validate import baseline_scores
+    parameters (a points model: its rules), and the baselines, each refitted on a cut-off's
+    training rows."""
+    from evaluation.baselines import RuleBasedPoints
+    from evaluation.validate import baseline_features, baseline_scores, model_row_name
     from models.encoding import encode_frame
     from training.lightgbm_model import fit_booster
 
     features = list(model.features)
     categorical = [f for f in model.spec.categorical if f in features]
+    name = model_row_name(model)
 
     def fit_predict(train: Any, test: Any) -> dict[str, Any]:
-        fitted = fit_booster(
-            train, None, features, categorical, config.lgbm_params, seed=0,
-            num_threads=config.num_threads,
-            num_boost_round=max(model.booster.current_iteration(), 1), early_stopping_rounds=1,
-        )  # fmt: skip
-        scores = {"leadscore (LightGBM)": fitted.booster.predict(
-            encode_frame(test, fitted.features, fitted.categories)
-        )}  # fmt: skip
-        scores.update(baseline_scores(train, test, features))
+        if model.is_points_model:
+            points = RuleBasedPoints().fit(train[features], train["label"])
+            scores = {name: points.predict_proba(test[features])[:, 1]}
+        else:
+            params = model.metadata.get("lgbm_params", config.lgbm_params)
+            fitted = fit_booster(
+                train, None, features, categorical, params, seed=0,
+                num_threads=config.num_threads,
+                num_boost_round=max(model.booster.current_iteration(), 1),
+                early_stopping_rounds=1,
+            )  # fmt: skip
+            scores = {
+                name: fitted.booster.predict(encode_frame(test, fitted.features, fitted.categories))
+            }
+        scores.update(baseline_scores(train, test, baseline_features(model, train)))
         return scores
 
     return fit_predict

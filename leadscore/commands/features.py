@@ -98,9 +98,7 @@ def build(
                 from features.batch.dask_features import compute_features_distributed
                 from leadscore.cluster import dask_client
 
-                client = stack.enter_context(
-                    dask_client(scheduler, arrow_memory_pool=settings.arrow_memory_pool)
-                )
+                client = stack.enter_context(dask_client(scheduler))
                 compute = partial(compute_features_distributed, client)
                 table = build_feature_table(loaded, params, advance, spec=spec, compute=compute)
                 write_feature_table(table, spec, out)

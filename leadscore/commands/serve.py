@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from common.settings import Settings
+from common.settings import Settings, split_key
 
 console = Console(stderr=True)
 
@@ -50,15 +50,18 @@ def generate_api_key() -> str:
 
 
 def plan_serve(settings: Settings, host: str, port: int, api_keys: list[str]) -> ServePlan:
-    """Build the command, environment and example request for ``bentoml serve``."""
+    """Build the command, environment and example request for ``bentoml serve``; ``api_keys``
+    as configured (each maybe with its scopes, ``KEY:read``)."""
     env = dict(os.environ)
     env.update(
         {
             "LEADSCORE_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
             "LEADSCORE_MODEL_NAME": settings.model_name,
-            "LEADSCORE_SCORE_LOG": str(settings.score_log.resolve()),
+            "LEADSCORE_STORE_URL": settings.store_database_url(),
+            "LEADSCORE_STORE_DATASET": settings.store_dataset,
             "LEADSCORE_SEED": str(settings.seed),
             "LEADSCORE_API_KEYS": ",".join(api_keys),
+            "LEADSCORE_DATA_DIR": str(settings.data_dir.resolve()),
         }
     )
     shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
@@ -66,7 +69,7 @@ def plan_serve(settings: Settings, host: str, port: int, api_keys: list[str]) ->
     body = json.dumps({"leads": [EXAMPLE_LEAD], "explain": 5})
     curl = (
         f"curl -s -X POST {base_url}/score "
-        f"-H {shlex.quote('Authorization: Bearer ' + api_keys[0])} "
+        f"-H {shlex.quote('Authorization: Bearer ' + reading_key(api_keys))} "
         f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
     )
     command = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host]
@@ -74,10 +77,18 @@ def plan_serve(settings: Settings, host: str, port: int, api_keys: list[str]) ->
     return ServePlan(command=command, env=env, base_url=base_url, curl=curl)
 
 
+def reading_key(api_keys: list[str]) -> str:
+    """The first key that may read scores (the one the banner and the sales page link show)."""
+    scoped = [split_key(key) for key in api_keys]
+    return next((key for key, scopes in scoped if "read" in scopes), scoped[0][0])
+
+
 def print_banner(plan: ServePlan, api_key: str) -> None:
     """Tell the user where everything is (stdout, so it can be copied)."""
     typer.echo(f"Scoring API    POST {plan.base_url}/score")
     typer.echo(f"Model info     GET  {plan.base_url}/model")
+    typer.echo(f"A stored lead  GET  {plan.base_url}/leads/<lead_id>  (its score, events, history)")
+    typer.echo(f"Segment API    POST {plan.base_url}/v1/batch  (write key: an API key)")
     typer.echo(f"Sales page          {plan.base_url}/sales#key={api_key}")
     typer.echo(f"API docs            {plan.base_url}/  (OpenAPI: {plan.base_url}/docs.json)")
     typer.echo(f"Health              {plan.base_url}/readyz  ·  metrics {plan.base_url}/metrics")
@@ -101,7 +112,7 @@ def serve(
     from serving.model_handle import ModelUnavailableError, resolve_version
 
     settings: Settings = ctx.obj
-    keys = settings.api_key_values()
+    keys = [key.get_secret_value() for key in settings.api_keys]  # with their scopes
     if not keys and demo_key:
         keys = [generate_api_key()]
     if not keys:
@@ -117,7 +128,7 @@ def serve(
         raise typer.Exit(1) from exc
     plan = plan_serve(settings, host, port, keys)
     console.print(f"serving models:/{settings.model_name}@champion (v{version})")
-    print_banner(plan, keys[0])
+    print_banner(plan, reading_key(keys))
     sys.stdout.flush()
     sys.stderr.flush()
     # Replace this process with the server so Ctrl+C and SIGTERM reach BentoML directly.

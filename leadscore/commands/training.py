@@ -20,7 +20,16 @@ if TYPE_CHECKING:
 console = Console(stderr=True)
 
 DatasetOption = Annotated[
-    str, typer.Option(help="Dataset config: a YAML path or a shipped name (demo, olist, ...).")
+    str | None,
+    typer.Option(help="Dataset config: a YAML path or a shipped name (demo, olist, ...)."),
+]
+FromStoreOption = Annotated[
+    bool,
+    typer.Option(
+        "--from-store",
+        help="Train on the lead store (instead of --dataset): it is exported to "
+        "DATA_DIR/store-export/<time> and loaded like any CRM export.",
+    ),
 ]
 DataDirOption = Annotated[
     Path | None, typer.Option(help="Folder with the data files (default: settings).")
@@ -50,7 +59,8 @@ SchedulerOption = Annotated[
 
 def train(
     ctx: typer.Context,
-    dataset: DatasetOption,
+    dataset: DatasetOption = None,
+    from_store: FromStoreOption = False,
     data_dir: DataDirOption = None,
     training_config: TrainingConfigOption = None,
     allow_feature: AllowOption = None,
@@ -59,24 +69,21 @@ def train(
     engine: EngineOption = "local",
     scheduler: SchedulerOption = None,
 ) -> None:
-    """Train a model on DATASET, log the run to MLflow and register it as `challenger`."""
+    """Train a model on a dataset or the lead store, log the run to MLflow and register it as
+    `challenger`."""
     from contextlib import ExitStack
-
-    from features.ingest.dataset_config import load_config
 
     if engine not in ("local", "dask"):
         raise typer.BadParameter(f"--engine must be local or dask, got {engine!r}")
     settings: Settings = ctx.obj
     config = _training_config(training_config)
-    loaded = _load(load_config(dataset), data_dir or settings.data_dir)
+    loaded = _training_data(settings, dataset, from_store, data_dir)
     with ExitStack() as stack:
         client = None
         if engine == "dask":
             from leadscore.cluster import dask_client
 
-            client = stack.enter_context(
-                dask_client(scheduler, arrow_memory_pool=settings.arrow_memory_pool)
-            )
+            client = stack.enter_context(dask_client(scheduler))
             workers = len(client.scheduler_info().get("workers", {}))
             console.print(f"Dask cluster at {client.scheduler.address}: {workers} workers")
         result, logged = run_training(
@@ -84,12 +91,21 @@ def train(
             tune_minutes=tune_minutes, client=client,
         )  # fmt: skip
     _print_result(result, logged)
+    if result.model.is_points_model:
+        from models.registry import client_for, serve_cold_start
+
+        client = client_for(settings.mlflow_tracking_uri)
+        console.print(f"[yellow]{result.model.metadata['cold_start_reason']}[/yellow]")
+        console.print("[yellow]" + serve_cold_start(client, settings.model_name, logged.version))
 
 
 def retrain(
     ctx: typer.Context,
-    dataset: DatasetOption,
-    outcomes: Annotated[Path, typer.Option(help="CSV/Parquet of newly closed deals.")],
+    dataset: DatasetOption = None,
+    outcomes: Annotated[
+        Path | None, typer.Option(help="CSV/Parquet of newly closed deals (with --dataset).")
+    ] = None,
+    from_store: FromStoreOption = False,
     data_dir: DataDirOption = None,
     work_dir: Annotated[
         Path | None,
@@ -98,7 +114,9 @@ def retrain(
     training_config: TrainingConfigOption = None,
     allow_feature: AllowOption = None,
 ) -> None:
-    """Append newly closed deals, retrain, and promote the new model if it is better."""
+    """Retrain with newly closed deals and promote the new model if it is better: deals
+    appended from a file (--dataset with --outcomes), or everything the lead store holds
+    (--from-store: the deals CRMs closed since, as they wrote them)."""
     from features.ingest.dataset_config import load_config
     from models.registry import client_for, promote
     from training.retrain import append_outcomes
@@ -106,17 +124,31 @@ def retrain(
     settings: Settings = ctx.obj
     config = _training_config(training_config)
     folder = data_dir or settings.data_dir
-    try:
-        appended = append_outcomes(
-            load_config(dataset), folder, outcomes, work_dir or Path(folder) / "retrain"
-        )
-    except (FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]cannot append outcomes:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
-    console.print(appended.summary())
-    loaded = _load(appended.config, folder)
+    if from_store:
+        if dataset is not None or outcomes is not None:
+            raise typer.BadParameter(
+                "--from-store takes the store's deals: drop --dataset/--outcomes"
+            )
+        loaded = _training_data(settings, None, True, data_dir)
+    else:
+        if dataset is None or outcomes is None:
+            raise typer.BadParameter("give --dataset and --outcomes, or --from-store")
+        try:
+            appended = append_outcomes(
+                load_config(dataset), folder, outcomes, work_dir or Path(folder) / "retrain"
+            )
+        except (FileNotFoundError, ValueError) as exc:
+            console.print(f"[red]cannot append outcomes:[/red] {exc}")
+            raise typer.Exit(code=2) from exc
+        console.print(appended.summary())
+        loaded = _load(appended.config, folder)
     result, logged = run_training(loaded, settings, config, allow=allow_feature or [])
     _print_result(result, logged)
+    if result.model.is_points_model:
+        console.print(
+            f"[yellow]still a cold start:[/yellow] {result.model.metadata['cold_start_reason']}"
+        )
+        return
     decision = promote(
         client_for(settings.mlflow_tracking_uri),
         settings.model_name,
@@ -172,6 +204,41 @@ def run_training(
     return result, logged
 
 
+def _training_data(
+    settings: Settings, dataset: str | None, from_store: bool, data_dir: Path | None
+) -> Dataset:
+    """The dataset to train on: a config's files, or an export of the lead store (kept under
+    DATA_DIR/store-export/<UTC time>, so the run's data can be looked at again)."""
+    from datetime import UTC, datetime
+
+    from features.ingest.dataset_config import load_config
+
+    if (dataset is None) == (not from_store):
+        raise typer.BadParameter("give either --dataset CONFIG or --from-store")
+    if dataset is not None:
+        return _load(load_config(dataset), data_dir or settings.data_dir)
+    from features.ingest.contracts import DataValidationError
+    from leadscore.commands.store import open_store
+    from store.canonical_export import load_store_dataset
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    folder = (data_dir or settings.data_dir) / "store-export" / stamp
+    store = open_store(settings)
+    try:
+        with console.status("exporting the lead store"):
+            loaded, exported = load_store_dataset(
+                store, load_config(settings.store_dataset), folder
+            )
+    except (DataValidationError, ValueError) as exc:
+        console.print(f"[red]invalid:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    finally:
+        store.close()
+    console.print(f"lead store exported to {exported.folder}")
+    console.print(loaded.report.summary())
+    return loaded
+
+
 def _training_config(path: Path | None) -> TrainingConfig:
     from training.training_config import load_training_config
 
@@ -196,6 +263,8 @@ def _load(config: Any, data_dir: Path) -> Dataset:
 def _print_result(result: TrainResult, logged: LoggedRun) -> None:
     from rich.table import Table
 
+    if result.model.is_points_model:
+        console.print("[yellow]cold start: a transparent points model (rules, no training)")
     table = Table(title="Leakage audit (excluded or flagged)")
     for column in ("feature", "reason", "auc", "auc_populated"):
         table.add_column(column)
@@ -212,6 +281,7 @@ def _print_result(result: TrainResult, logged: LoggedRun) -> None:
                 "run_id": logged.run_id,
                 "model_uri": logged.model_uri,
                 "registered_version": logged.version,
+                "model_kind": result.model.kind,
                 "excluded_features": result.leakage.excluded,
                 "holdout_metrics": result.metrics,
                 "cv_roc_auc": result.cv_auc,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serving_support import API_KEY, RunningService, register_stub, run_service
+from serving_support import API_KEY, AUTH, RunningService, register_stub, run_service
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -81,3 +81,58 @@ def test_paste_a_lead_and_see_score_tier_and_reasons(
         finally:
             browser.close()
     assert (tmp_path / "sales_page.png").stat().st_size > 10_000
+
+
+def test_open_a_stored_lead_by_id_and_see_its_score_timeline_and_history(
+    service: RunningService, tmp_path: Path
+) -> None:
+    """A salesperson types a lead id: the lead the CRM wrote into the store is shown with its
+    current score, tier, probability and reasons, its events on a timeline and its score
+    history as a chart."""
+    import httpx
+    from playwright.sync_api import expect, sync_playwright
+
+    messages = [
+        {"type": "identify", "userId": "store-7", "traits": {"industry": "software"},
+         "timestamp": "2026-02-01T09:00:00Z"},
+        {"type": "track", "userId": "store-7", "event": "Pricing Page View",
+         "timestamp": "2026-02-10T09:00:00Z", "properties": {"campaign": "spring-launch"}},
+        {"type": "track", "userId": "store-7", "event": "Demo Request",
+         "timestamp": "2026-02-12T09:00:00Z"},
+    ]  # fmt: skip
+    sent = httpx.post(f"{service.url}/v1/batch", json={"batch": messages}, headers=AUTH)
+    assert sent.status_code == 200, sent.text
+    httpx.get(f"{service.url}/leads/store-7", headers=AUTH).raise_for_status()  # first score
+    more = [{"type": "track", "userId": "store-7", "event": "Web Visit",
+             "timestamp": "2026-02-13T09:00:00Z"}]  # fmt: skip
+    httpx.post(f"{service.url}/v1/batch", json={"batch": more}, headers=AUTH).raise_for_status()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1100})
+            page.goto(f"{service.url}/sales")
+            page.fill("#api-key", API_KEY)
+            page.fill("#lookup-id", "store-7")
+            page.click("#open-lead")
+            # Stub formula: logit = -2 + 0.4 * 3 events + 1 (software) -> p = 0.5498 -> 55, C.
+            expect(page.locator("#score-value")).to_have_text("55")
+            expect(page.locator("#tier-value")).to_have_text("C")
+            expect(page.locator("#probability-value")).to_have_text("55.0%")
+            expect(page.locator("#lead-title")).to_contain_text("Lead store-7")
+            expect(page.locator("#reasons li").first).to_contain_text("Engaged 3 times")
+            expect(page.locator("#events-summary")).to_have_text("3 events")
+            expect(page.locator("#timeline rect.timeline-event")).to_have_count(3)
+            expect(page.locator("#timeline")).to_contain_text("pricing_page_view")
+            expect(page.locator("#event-list tr.event-row").first).to_contain_text("web_visit")
+            expect(page.locator("#event-list")).to_contain_text("spring-launch")
+            # Scored before and after the last event: two points, newest score last.
+            expect(page.locator("#history-chart circle.history-point")).to_have_count(2)
+            page.screenshot(path=str(tmp_path / "stored_lead.png"), full_page=True)
+
+            page.fill("#lookup-id", "not-in-the-store")
+            page.click("#open-lead")
+            expect(page.locator("#error")).to_contain_text("not in the lead store")
+            expect(page.locator("#stored-lead")).to_be_hidden()
+        finally:
+            browser.close()
+    assert (tmp_path / "stored_lead.png").stat().st_size > 10_000

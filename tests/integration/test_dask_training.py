@@ -30,20 +30,8 @@ def crm(tmp_path_factory):
 def cluster():
     from leadscore.cluster import dask_client
 
-    with dask_client(None, n_workers=2, arrow_memory_pool="jemalloc") as client:
+    with dask_client(None, n_workers=2) as client:
         yield client
-
-
-def test_local_workers_take_the_arrow_pool_the_cli_sets(cluster) -> None:
-    """The workers allocate Arrow memory as the CLI's own process does (pyarrow's default
-    pool, mimalloc, handed freed pages back and faulted them in again); Arrow's own variable,
-    when set, wins in both."""
-    import os
-
-    backends = cluster.run(lambda: __import__("pyarrow").default_memory_pool().backend_name)
-    expected = os.environ.get("ARROW_DEFAULT_MEMORY_POOL") or "jemalloc"
-    assert len(backends) == 2
-    assert set(backends.values()) == {expected}
 
 
 def test_dask_booster_matches_the_local_engine(crm, cluster) -> None:

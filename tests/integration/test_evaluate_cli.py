@@ -32,27 +32,29 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
         result, dataset, tracking_uri=uri, artifact_root=tmp_path / "artifacts",
         model_name="leadscore", resolved_config={},
     )  # fmt: skip
-    # A score log written by the service's own ScoreLog: the holdout's scores at their as_of.
-    from models.schema import ScoreOut
-    from serving.score_log import ScoreLog
+    # What the service served, in the lead store's score history: the holdout's scores at
+    # their as_of (as the service's score log writes them).
+    from store.lead_store import LeadStore
+    from store.records import to_micros
+    from store.score_records import StoreScore
 
     holdout = result.holdout
     served = result.model.score_features(holdout, explain_k=1)
-    log = tmp_path / "scores.sqlite"
-    writer = ScoreLog(log)
-    for as_of, rows in served.assign(as_of=holdout["as_of"].to_numpy()).groupby("as_of"):
-        writer.append(
-            [ScoreOut(lead_id=r.lead_id, as_of=as_of, probability=r.probability, score=r.score,
-                      tier=r.tier, sales_ready=r.sales_ready, fit=r.fit, engagement=r.engagement,
-                      reasons=[], model_version="1") for r in rows.itertuples()],
-            scored_at=as_of,
-        )  # fmt: skip
-    writer.close()
+    store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    store = LeadStore.open(store_url, "demo")
+    store.append_history(
+        [StoreScore(lead_id=r.lead_id, as_of=to_micros(as_of), scored_at=to_micros(as_of),
+                    model_version="1", probability=r.probability, score=r.score, tier=r.tier,
+                    sales_ready=r.sales_ready, fit=r.fit, engagement=r.engagement, cause="request")
+         for r, as_of in zip(served.itertuples(), holdout["as_of"].dt.to_pydatetime(), strict=True)]
+    )  # fmt: skip
+    store.close()
     out = tmp_path / "report"
     run = CliRunner().invoke(
         app,
         ["--tracking-uri", uri, "--seed", "42", "evaluate", "--dataset", "demo",
-         "--data-dir", str(data), "--out", str(out), "--backtest", "2", "--score-log", str(log)],
+         "--data-dir", str(data), "--out", str(out), "--backtest", "2"],
+        env={"LEADSCORE_STORE_URL": store_url},
         catch_exceptions=False,
     )  # fmt: skip
     assert run.exit_code == 0, run.output
@@ -60,16 +62,19 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
     rows = {row["model"]: row for row in metrics["comparison"]}
     assert set(rows) == {
         "leadscore (LightGBM)", "rule-based points", "logistic regression",
-        "naive Bayes frequency", "oracle (true propensity)",
+        "naive Bayes frequency", "default LightGBM (LGBMClassifier())", "oracle (true propensity)",
     }  # fmt: skip
-    # The report scores the same holdout training validated on: same AUC as logged.
+    # The report scores the same holdout training validated on (the CLI checks its keys'
+    # hash): the AUC as logged. The report's probabilities come from the TreeSHAP sum, which
+    # differs from the booster's raw score by ~1e-15 and so orders rows that tie in the
+    # logged scores (same leaves) at random: up to ~2e-4 of AUC on this holdout.
     model_auc = rows["leadscore (LightGBM)"]["roc_auc"]
-    assert model_auc == pytest.approx(result.metrics["roc_auc"], abs=1e-9)
+    assert model_auc == pytest.approx(result.metrics["roc_auc"], abs=1e-3)
     # Nobody beats the truth; everything ranks better than chance.
     assert all(0.55 < row["roc_auc"] <= rows["oracle (true propensity)"]["roc_auc"] + 0.01
                for row in rows.values())  # fmt: skip
     backtest = metrics["Rolling-origin backtest"]
-    assert len({row["cutoff"] for row in backtest}) == 2 and len(backtest) == 8
+    assert len({row["cutoff"] for row in backtest}) == 2 and len(backtest) == 10
     lightgbm = [row["roc_auc"] for row in backtest if row["model"] == "leadscore (LightGBM)"]
     mean_row = next(line for line in run.output.splitlines() if "mean" in line)
     assert f"{sum(lightgbm) / 2:.3f}" in mean_row

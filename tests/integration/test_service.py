@@ -158,16 +158,19 @@ def test_malformed_json_is_a_4xx(service: RunningService) -> None:
     assert response.json()["detail"][0].startswith("body:")
 
 
-def test_score_log_records_outputs_only(service: RunningService, store: Path) -> None:
+def test_served_scores_are_logged_in_the_lead_store_outputs_only(
+    service: RunningService, store: Path
+) -> None:
     leads = [_lead("LOG-1", 1), _lead("LOG-2", 4)]
     assert httpx.post(f"{service.url}/score", json={"leads": leads}, headers=AUTH).is_success
     # The service writes the log from a background thread: the rows land within moments.
+    database = store / "data" / "leadscore-store.sqlite"
     deadline = time.monotonic() + 10
     while True:
-        with sqlite3.connect(store / "scores.sqlite") as conn:
-            columns = [row[1] for row in conn.execute("PRAGMA table_info(scores)")]
+        with sqlite3.connect(database) as conn:
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(score_history)")]
             rows = conn.execute(
-                "SELECT lead_id, as_of, model_version, tier FROM scores "
+                "SELECT lead_id, as_of, model_version, tier, cause FROM score_history "
                 "WHERE lead_id LIKE 'LOG-%' ORDER BY id"
             ).fetchall()
         if len(rows) >= 2 or time.monotonic() > deadline:
@@ -180,14 +183,18 @@ def test_score_log_records_outputs_only(service: RunningService, store: Path) ->
         "scored_at",
         "model_version",
         "probability",
+        "score",
         "tier",
-    ]
-    assert [(r[0], r[1][:10], r[2]) for r in rows] == [
-        ("LOG-1", "2026-03-01", "1"),
-        ("LOG-2", "2026-03-01", "1"),
+        "cause",
+    ]  # fmt: skip  (no attributes, events or reasons)
+    as_of = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    assert rows == [
+        ("LOG-1", as_of, "1", "C", "request"),
+        ("LOG-2", as_of, "1", rows[1][3], "request"),
     ]
     history = httpx.get(f"{service.url}/history/LOG-2", headers=AUTH).json()
     assert history["scores"][0]["model_version"] == "1"
+    assert history["scores"][0]["as_of"] == "2026-03-01T00:00:00+00:00"
 
 
 def test_start_fails_clearly_without_a_champion(tmp_path: Path) -> None:

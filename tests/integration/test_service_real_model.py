@@ -99,6 +99,7 @@ def test_model_route_reports_the_trained_metadata(
     assert info["version"] == trained[1]
     assert 0.5 < info["holdout_metrics"]["roc_auc"] <= 1.0
     assert {"sales_ready", "tiers"} <= set(info["thresholds"])
+    assert info["kind"] == "lightgbm" and info["cold_start_reason"] is None
 
 
 def test_undeclared_attribute_and_impossible_dates_are_422(service: RunningService) -> None:
@@ -109,3 +110,33 @@ def test_undeclared_attribute_and_impossible_dates_are_422(service: RunningServi
         assert response.status_code == 422, response.text
         line = response.json()["detail"][0]
         assert line.startswith("leads:") and needle in line
+
+
+def test_a_stored_lead_scores_as_the_same_lead_sent_whole(service: RunningService) -> None:
+    """The store's scoring path (the bundle's online engine on the stored arrays, the account
+    roll-up from the store) gives what POST /score gives for the lead sent whole."""
+    from datetime import UTC, datetime, timedelta
+
+    recent = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    messages = [
+        {"type": "identify", "userId": "kept-1", "traits": {"industry": "software"},
+         "timestamp": "2026-01-05T09:00:00Z"},
+        {"type": "group", "userId": "kept-1", "groupId": "acct-1"},
+        {"type": "group", "userId": "kept-2", "groupId": "acct-1"},
+        {"type": "track", "userId": "kept-2", "event": "Web Visit", "timestamp": recent},
+        *({"type": "track", "userId": "kept-1", "event": e["event_type"], "timestamp": e["occurred_at"]}
+          for e in _leads()[0]["events"][:4]),
+    ]  # fmt: skip
+    sent = httpx.post(f"{service.url}/v1/batch", json={"batch": messages}, headers=AUTH)
+    assert sent.status_code == 200, sent.text
+    stored = httpx.get(f"{service.url}/leads/kept-1", headers=AUTH, timeout=60).json()
+    whole = {
+        "lead_id": "kept-1", "as_of": stored["score"]["as_of"], "created_at": stored["created_at"],
+        "attributes": {"industry": "software"}, "account_engaged_colleagues_30d": 1,
+        "events": [{"event_type": e["event_type"], "occurred_at": e["occurred_at"]} for e in stored["events"]],
+    }  # fmt: skip
+    scored = httpx.post(f"{service.url}/score", json={"leads": [whole]}, headers=AUTH).json()
+    expected = scored["scores"][0]
+    # kept-2 visited two days ago: one engaged colleague at the account, counted by the store.
+    for name in ("probability", "score", "tier", "fit", "engagement", "reasons"):
+        assert stored["score"][name] == expected[name], name

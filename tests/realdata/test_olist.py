@@ -73,3 +73,4 @@ def test_rolling_origin_auc_at_least_logistic_regression(trained, n_cutoffs) -> 
     print(f"Olist rolling-origin ROC-AUC ({n_cutoffs} cut-offs):\n{auc.round(4).to_string()}")
     assert len(auc) >= 2 and table["test_wins"].min() >= 100
     assert auc["leadscore (LightGBM)"].mean() >= auc["logistic regression"].mean()
+    assert auc["leadscore (LightGBM)"].mean() >= auc["default LightGBM (LGBMClassifier())"].mean()

@@ -83,13 +83,14 @@ class RunningService:
 
 
 def service_env(store: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for the service process: store, key, score log, fast reload."""
+    """Environment for the service process: MLflow store, key, data folder (the lead store's
+    SQLite file goes there unless ``extra`` sets LEADSCORE_STORE_URL), fast reload."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADSCORE_", "MLFLOW_"))}
     env.update(
         {
             "LEADSCORE_MLFLOW_TRACKING_URI": tracking_uri(store),
             "LEADSCORE_API_KEYS": API_KEY,
-            "LEADSCORE_SCORE_LOG": str(store / "scores.sqlite"),
+            "LEADSCORE_DATA_DIR": str(store / "data"),
             "LEADSCORE_RELOAD_SECONDS": "0.5",
             "BENTOML_HOME": str(store / "bentoml"),
         }

@@ -39,7 +39,7 @@ def candidate_dirs() -> list[Path]:
     origin = _origin_checkout()
     if origin is not None:
         candidates.append(origin.parent / "shared" / "datasets")
-    return candidates
+    return list(dict.fromkeys(candidates))  # the same folder once
 
 
 def find_datasets_dir() -> Path | None:

@@ -7,6 +7,7 @@ set -euo pipefail
 # package name  file that proves it is installed (a glob)
 PACKAGES=(
     "chromium     /usr/bin/chromium"
+    "postgresql   /usr/lib/postgresql/*/bin/pg_ctl"
 )
 
 missing=()

@@ -1,13 +1,12 @@
 """The batch engine's compiled sweep: one pass per lead over its events and snapshots (rows
-grouped by lead first, by ``features.batch.kernels.group_kernels``).
+grouped by lead and put in time order first, by ``features.batch.grouping``).
 
 Why compiled: every feature is "this lead's events in a time window ending at as_of". Sorted
 by time, a lead's snapshots can be visited in order while one pointer per window walks its
 events: each event enters and leaves each window once, so the whole spec costs
 O(events x windows + snapshots x features), with no (snapshots x events) pairs and no
-temporaries. The numpy formulation this replaced (searchsorted over packed keys, gathered
-running-count tables) did the same work in ~40 passes over memory and took ~3x as long
-(3.1 s vs 1.0 s on one core for 3.2M snapshots). Kernels release the GIL, so chunks run on
+temporaries, where a numpy formulation (searchsorted over packed keys, gathered
+running-count tables) makes ~40 passes over memory. Kernels release the GIL, so chunks run on
 every core from a thread pool. They are compiled on first use and cached on disk (numba
 ``cache=True``).
 
@@ -21,11 +20,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from features.batch import lead_ids
-from features.batch.kernels import group_kernels
 from features.batch.kernels import snapshot_grid as snapshot_kernel
 from features.batch.kernels.account_rollup import distinct_times, engaged_leads
-from features.batch.kernels.line_stores import LINE, put_tile, row_lines, store_fence
+from features.batch.kernels.time_order import order_by_time
 from features.time_rule import DAY_NS, NAT_NS
 
 # Positions in the ``scalar_columns`` array (column of each lead-level feature, -1 if absent).
@@ -45,8 +42,7 @@ def _put(out: np.ndarray, row: int, column: int, value: float) -> None:
 
 
 # numpy's error model: no test for a zero divisor before every division (FeatureParams keeps
-# them positive). On captured chunks (one core, 15-21 alternated runs) the fastest run took
-# ~5% less time in two comparisons and the same in a third.
+# them positive).
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def sweep_leads(
     lead_low: int,
@@ -74,22 +70,19 @@ def sweep_leads(
     scalar_columns: np.ndarray,
     settings: np.ndarray,
     half_life_days: float,
-    block: np.ndarray,
-    stride: int,
-    n_rows: int,
+    out: np.ndarray,
     destination: np.ndarray,
 ) -> None:
     """Features of every snapshot of leads ranked [lead_low, lead_high).
 
-    Rows are grouped by lead rank (``*_offsets``, from ``features.batch.kernels.group_kernels``) and in time
-    order within a lead. ``count_columns[w, code]`` (and the other ``*_columns``) is the output
-    column of that feature, -1 when the spec does not have it. ``query_offsets`` covers just
-    these leads (``lead_high - lead_low + 1`` entries, indexing ``query_ns``), so a chunk may
-    bring its own snapshots; snapshot ``q``'s ``n_rows`` features go to column
-    ``destination[q - query_offsets[0]]`` of the block (its values ``block``, row ``r`` from
-    ``r * stride``: :func:`features.batch.kernels.line_stores.row_lines`), 8 snapshots at a time. The
-    leads must be whole accounts (as ``features.batch.batch_engine.chunk_bounds`` cuts them): the account
-    roll-up is counted per account.
+    Rows are grouped by lead rank (``*_offsets``, from ``features.batch.grouping``) and in
+    time order within a lead. ``count_columns[w, code]`` (and the other ``*_columns``) is the
+    row of ``out`` (features x columns, C order) of that feature, -1 when the spec does not
+    have it. ``query_offsets`` covers just these leads (``lead_high - lead_low + 1`` entries,
+    indexing ``query_ns``), so a chunk may bring its own snapshots; snapshot ``q``'s features
+    go to column ``destination[q - query_offsets[0]]``. The leads must be whole accounts (as
+    ``features.batch.batch_engine.chunk_bounds`` cuts them): the account roll-up is counted
+    per account.
     """
     n_windows, n_codes = count_columns.shape
     counts = np.zeros((n_windows, n_codes), dtype=np.int64)
@@ -98,25 +91,20 @@ def sweep_leads(
     recency_at, recency_of = _present(recency_columns)
     decay_at, decay_of = _present(decay_columns)
     intent_at, intent_of = _present(intent_columns)
-    # Each snapshot's features go to a column of a tile of 8 snapshots (a cache line of every
-    # row), which goes to the block when full (``features.batch.kernels.line_stores``: why).
-    tile = np.empty((n_rows, LINE))
-    # The per-type features go through a flat view of the tile, at unsigned offsets (where
-    # the feature's row starts, plus the column): numba tests every signed index for a
-    # negative value to wrap around. ~10% less time on captured chunks (one core, 15-21
-    # alternated runs); the values are identical.
-    flat = tile.reshape(tile.size)
-    count_start = (count_at * LINE).astype(np.uint64)
-    recency_start = (recency_at * LINE).astype(np.uint64)
-    decay_start = (decay_at * LINE).astype(np.uint64)
-    intent_start = (intent_at * LINE).astype(np.uint64)
+    # The per-type features go through a flat view of ``out``, at unsigned offsets (where the
+    # feature's row starts, plus the column): numba tests every signed index for a negative
+    # value to wrap around.
+    n_out = out.shape[1]
+    flat = out.reshape(out.size)
+    count_start = (count_at * n_out).astype(np.uint64)
+    recency_start = (recency_at * n_out).astype(np.uint64)
+    decay_start = (decay_at * n_out).astype(np.uint64)
+    intent_start = (intent_at * n_out).astype(np.uint64)
     low_pointer = np.zeros(n_windows, dtype=np.int64)
     last_ns = np.zeros(n_codes, dtype=np.int64)
     # 0.0 once the lead has an event of the type, NaN before: added to the days since the
-    # last one, it makes "never" NaN without a branch per type. That branch went either way
-    # from snapshot to snapshot (a lead's types appear one by one): without it the kernel
-    # took 6-15% less time on captured chunks (200k leads, fastest of 9-11 alternated
-    # runs), with identical output.
+    # last one, it makes "never" NaN without a branch per type (a branch that goes either way
+    # from snapshot to snapshot, as a lead's types appear one by one).
     unseen = np.full(n_codes, np.nan)
     decay = np.zeros(n_codes, dtype=np.float64)
     fresh = np.zeros(n_codes, dtype=np.float64)
@@ -161,15 +149,12 @@ def sweep_leads(
         previous = 0
         for q in range(q_low, q_high):
             now = query_ns[q]
-            slot = (q - base) % LINE
-            if slot == 0 and q > base:  # the tile holds the 8 snapshots before this one
-                put_tile(block, stride, destination, q - base - LINE, LINE, flat)
-            column = np.uint64(slot)
+            column = np.uint64(destination[q - base])
             # Lead-level features.
             if scalar_columns[TENURE] >= 0:
                 created = created_ns[lead]
                 value = np.nan if created == NAT_NS else (now - created) / DAY_NS
-                tile[scalar_columns[TENURE], column] = value
+                out[scalar_columns[TENURE], column] = value
             if scalar_columns[LOST] >= 0 or scalar_columns[WINS] >= 0:
                 wins = 0
                 lost = 0
@@ -179,17 +164,17 @@ def sweep_leads(
                             wins += 1
                         else:
                             lost += 1
-                _put(tile, scalar_columns[LOST], column, lost)
-                _put(tile, scalar_columns[WINS], column, wins)
-                _put(tile, scalar_columns[RECYCLED], column, 1.0 if lost > 0 else 0.0)
+                _put(out, scalar_columns[LOST], column, lost)
+                _put(out, scalar_columns[WINS], column, wins)
+                _put(out, scalar_columns[RECYCLED], column, 1.0 if lost > 0 else 0.0)
             if scalar_columns[OPEN] >= 0:
                 latest = NAT_NS
                 for k in range(deal_offsets[lead], deal_offsets[lead + 1]):
                     if deal_opened_ns[k] <= now < deal_closed_ns[k] and deal_opened_ns[k] > latest:
                         latest = deal_opened_ns[k]
                 found = latest != NAT_NS
-                tile[scalar_columns[OPEN], column] = 1.0 if found else 0.0
-                tile[scalar_columns[OPEN_DAYS], column] = (
+                out[scalar_columns[OPEN], column] = 1.0 if found else 0.0
+                out[scalar_columns[OPEN_DAYS], column] = (
                     (now - latest) / DAY_NS if found else np.nan
                 )
             if n_windows == 0:
@@ -224,7 +209,7 @@ def sweep_leads(
             n_both = 0
             engagement = 0.0
             # Per-type features, from lists of the columns the spec has: no branch per
-            # (window, type) pair the spec lacks (the kernel took ~14% less CPU).
+            # (window, type) pair the spec lacks.
             for j in range(count_start.size):
                 flat[count_start[j] + column] = flat_counts[count_of[j]]
             for j in range(recency_start.size):
@@ -240,15 +225,15 @@ def sweep_leads(
                     n_both += counts[both_w, code]
                     engagement += decay[code]
             if scalar_columns[TREND] >= 0:
-                tile[scalar_columns[TREND], column] = (
+                out[scalar_columns[TREND], column] = (
                     n_recent / recent_days - (n_both - n_recent) / previous_days
                 )
             if scalar_columns[CLICK_RATE] >= 0:
                 opens = counts[click_w, open_code] if open_code >= 0 else 0
                 clicks = counts[click_w, click_code] if click_code >= 0 else 0
-                tile[scalar_columns[CLICK_RATE], column] = clicks / opens if opens > 0 else np.nan
+                out[scalar_columns[CLICK_RATE], column] = clicks / opens if opens > 0 else np.nan
             if scalar_columns[DECAY_ENGAGEMENT] >= 0:
-                tile[scalar_columns[DECAY_ENGAGEMENT], column] = engagement
+                out[scalar_columns[DECAY_ENGAGEMENT], column] = engagement
             if scalar_columns[ACTIVE_DAYS] >= 0:
                 # Distinct days counted back from as_of: newest first, days only grow.
                 days = 0
@@ -261,12 +246,12 @@ def sweep_leads(
                             days += 1
                             last_day = day
                     k -= 1
-                tile[scalar_columns[ACTIVE_DAYS], column] = days
+                out[scalar_columns[ACTIVE_DAYS], column] = days
             if scalar_columns[COLLEAGUES] >= 0:
                 if account_end[lead] < 0:
-                    tile[scalar_columns[COLLEAGUES], column] = np.nan
+                    out[scalar_columns[COLLEAGUES], column] = np.nan
                 elif alone:
-                    tile[scalar_columns[COLLEAGUES], column] = 0.0
+                    out[scalar_columns[COLLEAGUES], column] = 0.0
                 else:
                     # The account's engaged leads at this as_of, less the lead itself.
                     while own < e_high and event_ns[own] <= now:
@@ -277,12 +262,7 @@ def sweep_leads(
                     while account_times[at] < now:  # the lead's as_of ascend: walk, not search
                         at += 1
                     engaged = account_engaged[at]
-                    tile[scalar_columns[COLLEAGUES], column] = engaged - (1 if itself else 0)
-    done = query_offsets[lead_high - lead_low] - base
-    if done > 0:  # the last, maybe partial, tile
-        first = (done - 1) // LINE * LINE
-        put_tile(block, stride, destination, first, done - first, flat)
-    store_fence()
+                    out[scalar_columns[COLLEAGUES], column] = engaged - (1 if itself else 0)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -293,17 +273,11 @@ def _present(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_compiled() -> None:
-    """Compile every kernel now (or load it from numba's on-disk cache, ~0.3 s), so a timed
+    """Compile every kernel now (or load it from numba's on-disk cache), so a timed
     caller does not pay for it on first use."""
     empty = np.zeros(0, dtype=np.int64)
     one = np.zeros(1, dtype=np.int64)
-    lead_ids.load_compiled()
-    for rank in (empty, empty.astype(np.int32)):  # lead ranks are int32 below 2**31 leads
-        group_kernels.group_by_lead(rank, empty, 0)
-    for runs in (None, empty):  # rows one at a time, and runs of a lead's rows
-        group_kernels.group_by_lead_with(
-            empty.astype(np.int32), empty, empty.astype(np.int16), 0, run_ends=runs
-        )
+    order_by_time(one, empty, empty, 0, 0)
     snapshot_kernel.lay_grid(empty, 0, one, empty, 0, True, 1, 1, 1, False)
     window = np.zeros(1, dtype=np.int64)
     sweep_leads(
@@ -313,5 +287,5 @@ def load_compiled() -> None:
         np.full((1, 1), -1, dtype=np.int64), np.full(1, -1, dtype=np.int64),
         np.full(1, -1, dtype=np.int64), np.full(1, -1, dtype=np.int64), np.ones(1, dtype=np.bool_),
         np.full(N_SCALARS, -1, dtype=np.int64), np.zeros(N_SETTINGS, dtype=np.int64), 14.0,
-        *row_lines(np.zeros((0, 0))), 0, empty,
+        np.zeros((0, 0)), empty,
     )  # fmt: skip

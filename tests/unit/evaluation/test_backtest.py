@@ -3,15 +3,12 @@ that closed in exactly (as_of, as_of + horizon]."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from evaluation.backtest import (
     label_served_scores,
-    read_score_log,
     rolling_origin_backtest,
     served_score_backtest,
 )
@@ -84,20 +81,3 @@ def test_served_scores_are_labelled_by_the_window_only() -> None:
     tables = served_score_backtest(log, outcomes, 90, as_of + 100 * DAY)
     assert tables["metrics"]["roc_auc"] == 1.0
     assert tables["tiers"].set_index("tier").loc["A", "revenue_won"] == 1000.0
-
-
-def test_score_log_is_read_from_the_services_sqlite(tmp_path) -> None:
-    path = tmp_path / "scores.sqlite"
-    with sqlite3.connect(path) as db:
-        db.execute(
-            "CREATE TABLE scores (id INTEGER PRIMARY KEY, lead_id TEXT, as_of TEXT, "
-            "scored_at TEXT, model_version TEXT, probability REAL, tier TEXT)"
-        )
-        db.execute(
-            "INSERT INTO scores (lead_id, as_of, scored_at, model_version, probability, tier) "
-            "VALUES ('a', '2024-01-01T00:00:00+00:00', '2024-01-01T00:00:01.5+00:00', '2', 0.4, 'B')"
-        )
-    frame = read_score_log(path)
-    assert frame.loc[0, "as_of"] == T0 and frame.loc[0, "tier"] == "B"
-    with pytest.raises(FileNotFoundError, match="score log not found"):
-        read_score_log(tmp_path / "missing.sqlite")

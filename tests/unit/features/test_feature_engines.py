@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.batch.batch_engine import AS_OF, compute_features
+from features.batch.batch_engine import compute_features
 from features.ingest import contracts as c
-from features.ingest.contracts import DataValidationError
+from features.ingest.contracts import AS_OF, DataValidationError
 from features.ingest.dataset_config import SnapshotConfig
 from features.online.online_engine import OnlineEngine
 from features.spec import PASSIVE_EVENT_TYPES, FeatureParams, FeatureSpec, build_feature_spec
@@ -297,6 +297,60 @@ def test_known_values_for_a_hand_built_lead() -> None:
         assert row["tenure_days"] == 100 and row["prior_lost_deals"] == 1
         assert row["is_recycled"] == 1 and row["prior_wins"] == 0
         assert math.isnan(row[COLLEAGUES]) and row["industry"] == "saas"
+
+
+def test_buying_state_values_for_a_hand_built_lead() -> None:
+    t0 = pd.Timestamp("2025-03-01", tz="UTC")
+    leads = pd.DataFrame(
+        {
+            c.LEAD_ID: pd.Series(["a"], dtype="str"),
+            c.CREATED_AT: [t0 - pd.Timedelta(days=400)],
+            c.ACCOUNT_ID: pd.Series([None], dtype="str"),
+            "industry": pd.Series(["saas"], dtype="str"),
+            "annual_revenue": [1.0],
+            "is_customer": [0.0],
+        }
+    )
+    # Intent at 40 and 20 days back (a gap of 20 >= 14: the run restarts at 20), then 9 and 1:
+    # the current run began 20 days back. Pricing 9 days back, demo 1 day back: in order.
+    days = [170, 100, 40, 20, 9, 1, 50, 45, 44, 30, 29, 5, 3]
+    kinds = ["web_visit", "web_visit", "form_submit", "pricing_page_view",
+             "pricing_page_view", "demo_request", "email_send", "email_send", "email_open",
+             "email_send", "email_open", "email_send", "email_click"]  # fmt: skip
+    events = pd.DataFrame(
+        {
+            c.LEAD_ID: pd.Series(["a"] * len(days), dtype="str"),
+            c.OCCURRED_AT: pd.to_datetime([t0 - pd.Timedelta(days=d) for d in days], utc=True),
+            c.EVENT_TYPE: pd.Series(kinds, dtype="str"),
+        }
+    )
+    outcomes = pd.DataFrame({c.LEAD_ID: pd.Series([], dtype="str"), c.CLOSED_AT: [], c.WON: []})
+    outcomes[c.CLOSED_AT] = pd.to_datetime(outcomes[c.CLOSED_AT], utc=True)
+    spec = _spec(leads, events, outcomes)
+    later = t0 + pd.Timedelta(days=25)  # last intent 26 days back: no run; pricing out of 30d
+    snapshots = pd.DataFrame({c.LEAD_ID: ["a", "a"], AS_OF: [t0, later]})
+    batch = compute_features(spec, leads, events, outcomes, snapshots)
+    engine = OnlineEngine(spec)
+    for as_of, row in zip((t0, later), batch.itertuples(index=False), strict=True):
+        online = _online_row(engine, leads, events, outcomes, "a", as_of, None)
+        for name in (
+            "burst_14d_vs_180d",
+            "days_since_intent_burst_start",
+            "pricing_then_demo_30d",
+            "email_open_rate_60d",
+            "email_clicks_per_send_60d",
+        ):
+            left, right = getattr(row, name), online[name]
+            assert left == right or (math.isnan(left) and math.isnan(right)), name
+    now, then = batch.iloc[0], batch.iloc[1]
+    # Engagement (not sends): 3 events in 14 days (pricing, demo, click); 9 in 180 days.
+    assert now["burst_14d_vs_180d"] == pytest.approx((3 / 14) / (10 / 180))
+    assert now["days_since_intent_burst_start"] == 20
+    assert math.isnan(then["days_since_intent_burst_start"])
+    assert now["pricing_then_demo_30d"] == 1 and then["pricing_then_demo_30d"] == 0
+    # 60 days back: 4 sends, 2 opens, 1 click.
+    assert now["email_open_rate_60d"] == pytest.approx(2 / 4)
+    assert now["email_clicks_per_send_60d"] == pytest.approx(1 / 4)
 
 
 def _common_as_of_snapshots(leads: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from serving.auth import (
-    BearerAuthMiddleware,
+    ApiKeyMiddleware,
     MissingApiKeysError,
     bearer_token,
     is_authorized,
@@ -26,7 +26,7 @@ def _client() -> TestClient:
         return PlainTextResponse("ok")
 
     app = Starlette(routes=[Route("/score", ok, methods=["POST"]), Route("/livez", ok)])
-    return TestClient(BearerAuthMiddleware(app, keys_loader=lambda: KEYS))
+    return TestClient(ApiKeyMiddleware(app, keys_loader=lambda: KEYS))
 
 
 @pytest.mark.parametrize(

@@ -16,15 +16,18 @@ from leadscore.commands.serve import SERVICE, generate_api_key, plan_serve
 def test_plan_passes_settings_by_env_and_builds_a_working_curl(tmp_path: Path) -> None:
     settings = Settings(
         mlflow_tracking_uri="sqlite:///store.db",
-        score_log=tmp_path / "log.sqlite",
+        data_dir=tmp_path / "data",
         seed=11,
         model_name="leadscore",
     )
-    plan = plan_serve(settings, "0.0.0.0", 3111, ["k-1", "k-2"])
+    plan = plan_serve(settings, "0.0.0.0", 3111, ["k-0:ingest", "k-1:read", "k-2"])
     assert plan.command[-6:] == ["serve", SERVICE, "--host", "0.0.0.0", "--port", "3111"]
-    assert plan.env["LEADSCORE_API_KEYS"] == "k-1,k-2"
+    # Keys reach the service with their scopes; the example request uses one that may read.
+    assert plan.env["LEADSCORE_API_KEYS"] == "k-0:ingest,k-1:read,k-2"
     assert plan.env["LEADSCORE_MLFLOW_TRACKING_URI"] == "sqlite:///store.db"
-    assert plan.env["LEADSCORE_SCORE_LOG"] == str((tmp_path / "log.sqlite").resolve())
+    assert plan.env["LEADSCORE_DATA_DIR"] == str((tmp_path / "data").resolve())
+    store_file = (tmp_path / "data" / "leadscore-store.sqlite").resolve()
+    assert plan.env["LEADSCORE_STORE_URL"] == f"sqlite:///{store_file}"
     assert plan.env["LEADSCORE_SEED"] == "11"
     assert plan.base_url == "http://localhost:3111"
     words = shlex.split(plan.curl)

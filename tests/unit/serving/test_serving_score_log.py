@@ -1,19 +1,23 @@
-"""The append-only score log: rows in, no personal data, batch per call, newest first."""
+"""What was served goes to the lead store from a background thread: requests never wait for
+the database, nothing served is lost (rows that cannot be written are kept and retried), and
+this process reads its own writes; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import multiprocessing
-import re
-import sqlite3
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-from models.schema import ScoreOut
-from serving import score_log as score_log_module
-from serving.score_log import COLUMNS, ScoreLog
+from sqlalchemy import func, inspect, select
+
+from models.schema import Reason, ScoreOut
+from serving.score_log import BackgroundScoreLog
+from serving.store_scoring import stored_score
+from store.lead_store import LeadStore
+from store.records import IngestBatch, LeadUpdate, to_micros
+from store.tables import score_history
+
+STAMP = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
 def _score(lead_id: str, probability: float, version: str = "3") -> ScoreOut:
@@ -26,144 +30,89 @@ def _score(lead_id: str, probability: float, version: str = "3") -> ScoreOut:
         sales_ready=probability > 0.8,
         fit=50.0,
         engagement=20.0,
-        reasons=[],
+        reasons=[Reason(feature="f", label="F", value=1, impact=0.5, direction="up", sentence="s")],
         model_version=version,
     )
 
 
-def test_append_writes_one_row_per_score_with_only_outputs(tmp_path: Path) -> None:
-    log = ScoreLog(tmp_path / "logs" / "scores.sqlite")
-    stamp = datetime(2026, 3, 2, 12, tzinfo=UTC)
-    assert log.append([_score("L1", 0.9), _score("L2", 0.2)], scored_at=stamp) == 2
-    rows = sqlite3.connect(tmp_path / "logs" / "scores.sqlite").execute(
-        "SELECT * FROM scores ORDER BY id"
-    )
-    names = [d[0] for d in rows.description]
-    assert names == ["id", *COLUMNS]  # no attributes, events or other raw input
-    data = rows.fetchall()
-    assert [r[1] for r in data] == ["L1", "L2"]
-    assert data[0][2:] == (
-        "2026-03-01T00:00:00+00:00",
-        stamp.isoformat(),
-        "3",
-        0.9,
-        "A",
-    )
+def _rows(store: LeadStore) -> int:
+    with store.db.read() as connection:
+        return int(connection.execute(select(func.count()).select_from(score_history)).scalar_one())
 
 
-def test_history_is_newest_first_and_limited(tmp_path: Path) -> None:
-    log = ScoreLog(tmp_path / "scores.sqlite")
-    for version, p in (("1", 0.1), ("2", 0.5), ("3", 0.95)):
-        log.append([_score("L1", p, version), _score("other", 0.3, version)])
-    history = log.history("L1", limit=2)
-    assert [h["model_version"] for h in history] == ["3", "2"]
-    assert history[0]["tier"] == "A"
-    assert log.history("missing") == []
-
-
-def test_empty_append_is_a_no_op_and_log_survives_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "scores.sqlite"
-    log = ScoreLog(path)
-    assert log.append([]) == 0
-    log.append([_score("L1", 0.4)])
-    log.close()
-    assert ScoreLog(path).count() == 1
-
-
-def test_wal_mode_and_concurrent_appends_lose_nothing(tmp_path: Path) -> None:
-    log = ScoreLog(tmp_path / "scores.sqlite")
-    mode = sqlite3.connect(tmp_path / "scores.sqlite").execute("PRAGMA journal_mode").fetchone()
-    assert mode[0] == "wal"
-
-    def worker(i: int) -> None:
-        for j in range(20):
-            log.append([_score(f"L{i}-{j}", 0.5)] * 3)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert log.count() == 4 * 20 * 3
-
-
-def test_module_has_no_update_or_delete_path() -> None:
-    source = Path(score_log_module.__file__).read_text()
-    assert not re.search(r"\b(UPDATE|DELETE|DROP)\b", source)
-
-
-def test_background_log_commits_everything_queued_and_survives_write_errors(
-    tmp_path: Path, caplog
-) -> None:
-    from serving.score_log import BackgroundScoreLog
-
-    log = BackgroundScoreLog(ScoreLog(tmp_path / "scores.sqlite"))
-    stamp = datetime(2026, 3, 2, tzinfo=UTC)
+def test_served_scores_land_in_the_history_with_outputs_only(lead_store: LeadStore) -> None:
+    log = BackgroundScoreLog(lead_store)
 
     def worker(i: int) -> None:
         for j in range(25):
-            log.append([_score(f"L{i}-{j}", 0.5)] * 2, scored_at=stamp)
+            log.append([_score(f"L{i}-{j}", 0.5)] * 2, scored_at=STAMP)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert log.count() == 200  # count() flushes first: this process reads its own writes
-    assert log.history("L3-24")[0]["scored_at"] == stamp.isoformat()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    history = log.history("L3-24")  # flushes first: this process reads its own writes
+    assert [(h["scored_at"], h["model_version"], h["cause"]) for h in history] == [
+        (to_micros(STAMP), "3", "request")
+    ] * 2
     log.append([_score("last", 0.9)])
-    log.close()  # commits what is still queued
-    assert ScoreLog(tmp_path / "scores.sqlite").count() == 201
-
-    broken = BackgroundScoreLog(ScoreLog(tmp_path / "other.sqlite"))
-    broken.log._conn.close()  # the file became unwritable
-    assert broken.append([_score("lost", 0.1)]) == 1  # the request is not failed by the log
-    broken.flush()
-    assert "1 scores could not be written" in caplog.text
-
-
-def _open_and_append(directory: str, start: Any, worker: int, rounds: int) -> None:
-    for round_ in range(rounds):
-        start.wait(timeout=60)  # all open a fresh log at the same moment, as workers do
-        log = ScoreLog(Path(directory) / f"scores-{round_}.sqlite")
-        log.append([_score(f"W{worker}-{i}", 0.5) for i in range(20)])
-
-
-def test_service_workers_opening_a_new_log_at_once_all_start(tmp_path: Path) -> None:
-    """Several processes creating the same log together: none fails with 'database is
-    locked' (it once left the service running on one worker of two) and no row is lost."""
-    context = multiprocessing.get_context("spawn")
-    workers, rounds = 8, 4
-    start = context.Barrier(workers)
-    processes = [
-        context.Process(
-            target=_open_and_append, args=(str(tmp_path), start, i, rounds), daemon=True
-        )
-        for i in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=120)
-        if process.is_alive():  # a peer died and left it at the barrier
-            process.kill()
-            process.join()
-    assert [p.exitcode for p in processes] == [0] * workers
-    for round_ in range(rounds):
-        log = sqlite3.connect(tmp_path / f"scores-{round_}.sqlite")
-        assert log.execute("SELECT count(*) FROM scores").fetchone()[0] == 20 * workers
+    log.close()  # writes what is still pending
+    assert _rows(lead_store) == 201
+    with lead_store.db.read() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("score_history")}
+    assert columns == {
+        "id",
+        "lead_id",
+        "as_of",
+        "scored_at",
+        "model_version",
+        "probability",
+        "score",
+        "tier",
+        "cause",
+    }  # fmt: skip  (no attributes, events or reasons: outputs only)
 
 
-def test_background_log_commits_without_a_flush_within_its_interval(tmp_path: Path) -> None:
-    from serving.score_log import BackgroundScoreLog
+def test_a_request_never_waits_for_the_database_and_nothing_is_dropped(
+    lead_store: LeadStore, caplog
+) -> None:
+    log = BackgroundScoreLog(lead_store, interval=0.02)
+    real_write = lead_store.write_scores
+    down = threading.Event()
+    down.set()
 
-    log = BackgroundScoreLog(ScoreLog(tmp_path / "scores.sqlite"), interval=0.05)
-    reader = ScoreLog(tmp_path / "scores.sqlite")  # another process's view: no flush
-    log.append([_score("A", 0.2), _score("B", 0.3)])
-    deadline = time.monotonic() + 5
-    while reader.count() < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert reader.count() == 2
+    def flaky(stored, served):
+        if down.is_set():
+            raise ConnectionError("the database is down")
+        return real_write(stored, served)
+
+    lead_store.write_scores = flaky  # type: ignore[method-assign]
+    started = time.perf_counter()
+    for i in range(50):
+        assert log.append([_score(f"D{i}", 0.3)]) == 1
+    assert time.perf_counter() - started < 0.5  # handed over, not written
+    log.flush()
+    assert _rows(lead_store) == 0 and log.pending() == 50  # kept, not dropped
+    assert "50 scores not written yet; retrying" in caplog.text
+    down.clear()  # the database is back: the pending rows go in, once
+    deadline = time.monotonic() + 15
+    while log.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
     log.close()
-    log.flush()  # after close: returns at once, nothing pending
-    assert reader.count() == 2
+    assert _rows(lead_store) == 50
+
+
+def test_a_stored_leads_new_score_becomes_current_through_the_log(lead_store: LeadStore) -> None:
+    lead_store.ingest(IngestBatch(leads=[LeadUpdate("S1", to_micros(STAMP), "b")]))
+    revision = lead_store.lead_view("S1")["revision"]
+    log = BackgroundScoreLog(lead_store, interval=0.05)
+    score = stored_score(_score("S1", 0.85), to_micros(STAMP), revision=revision, cause="change")
+    log.record([score])
+    log.record([score])  # a second read computed the same score before the first landed
+    log.flush()
+    view = lead_store.lead_view("S1")
+    assert view["score"]["probability"] == 0.85 and view["score"]["reasons"][0]["sentence"] == "s"
+    assert [h["cause"] for h in view["history"]] == ["change"]  # stored once
+    log.close()
+    log.flush()  # after close: returns at once

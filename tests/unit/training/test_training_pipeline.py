@@ -87,10 +87,17 @@ def test_same_seed_same_bytes_and_metrics(trained) -> None:
 
 
 def test_minimum_data_error_names_counts() -> None:
-    config = FAST.model_copy(update={"min_train_positives": 100_000})
+    config = FAST.model_copy(update={"min_train_positives": 100_000, "cold_start": "refuse"})
     with pytest.raises(
         InsufficientDataError, match=r"training positives: found [\d,]+, need 100,000"
     ):
+        train_model(static_dataset(), FeatureParams(), config, seed=7)
+
+
+def test_cold_start_without_any_points_rule_says_both_reasons() -> None:
+    # This static table has no decayed counts and no scored attribute: nothing to serve.
+    config = FAST.model_copy(update={"min_train_positives": 100_000})
+    with pytest.raises(InsufficientDataError, match=r"need 100,000.*no points rule applies"):
         train_model(static_dataset(), FeatureParams(), config, seed=7)
 
 

@@ -8,10 +8,11 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from features.batch.batch_engine import AS_OF, assemble_frame, attribute_arrays
+from features.batch.batch_engine import assemble_frame, attribute_arrays
 from features.batch.grouping import utc_datetimes
 from features.batch.kernel_layout import computed_names
 from features.ingest import contracts as c
+from features.ingest.contracts import AS_OF
 from features.spec import FeatureParams, build_feature_spec
 from features.time_rule import DAY_NS
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.batch.batch_engine import AS_OF
 from features.ingest import contracts as c
+from features.ingest.contracts import AS_OF
 from features.ingest.dataset_config import SnapshotConfig
 from features.trainset.snapshots import GridRules, build_snapshots, lay_snapshots
 from features.trainset.splits import split_out_of_time, split_static

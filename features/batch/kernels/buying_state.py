@@ -1,0 +1,147 @@
+"""The buying-state features of ``features.spec`` for every snapshot, after the main sweep
+(``features.batch.kernels.sweep``) has written the rest: one more pass per lead over its
+events, kept apart so the sweep's tiled stores stay as they are.
+
+Per snapshot, in time order: the run of intent signals is carried forward event by event (a
+gap of ``gap`` or more starts a new run); the windowed counts are a backward scan from the
+newest event up to the longest window. Same rules as ``features.online.online_engine``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from features.ingest.contracts import INTENT_EVENT_TYPES
+from features.spec import FeatureSpec
+from features.time_rule import DAY_NS, NAT_NS
+
+# Positions in ``rows`` (output row of each feature, -1 if absent) and in ``settings``.
+BURST, BURST_START, SEQUENCE, OPEN_RATE, CLICKS_PER_SEND = 0, 1, 2, 3, 4
+N_ROWS = 5
+RECENT_NS, BASELINE_NS, GAP_NS, SEQUENCE_NS, NURTURE_NS = 0, 1, 2, 3, 4
+PRICING, DEMO, SEND, OPEN, CLICK = 5, 6, 7, 8, 9
+N_SETTINGS = 10
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def sweep_buying_state(
+    lead_low: int,
+    lead_high: int,
+    event_offsets: np.ndarray,
+    event_ns: np.ndarray,
+    event_code: np.ndarray,
+    query_offsets: np.ndarray,
+    query_ns: np.ndarray,
+    active: np.ndarray,
+    intent: np.ndarray,
+    rows: np.ndarray,
+    settings: np.ndarray,
+    out: np.ndarray,
+    destination: np.ndarray,
+) -> None:
+    """Buying-state features of the snapshots of leads ranked [lead_low, lead_high) into
+    ``out[rows[k], destination[q - query_offsets[0]]]`` (offsets as in ``sweep_leads``)."""
+    recent_ns, baseline_ns = settings[RECENT_NS], settings[BASELINE_NS]
+    gap_ns, sequence_ns, nurture_ns = settings[GAP_NS], settings[SEQUENCE_NS], settings[NURTURE_NS]
+    pricing, demo = settings[PRICING], settings[DEMO]
+    send, opened, click = settings[SEND], settings[OPEN], settings[CLICK]
+    longest = max(baseline_ns, sequence_ns, nurture_ns)
+    recent_days = recent_ns / DAY_NS
+    baseline_days = baseline_ns / DAY_NS
+    base = query_offsets[0]
+    for lead in range(lead_low, lead_high):
+        q_low, q_high = query_offsets[lead - lead_low], query_offsets[lead - lead_low + 1]
+        e_low, e_high = event_offsets[lead], event_offsets[lead + 1]
+        high = e_low
+        run_start = NAT_NS
+        last_intent = NAT_NS
+        for q in range(q_low, q_high):
+            now = query_ns[q]
+            while high < e_high and event_ns[high] <= now:
+                if intent[event_code[high]]:
+                    if last_intent == NAT_NS or event_ns[high] - last_intent >= gap_ns:
+                        run_start = event_ns[high]
+                    last_intent = event_ns[high]
+                high += 1
+            n_recent = 0
+            n_baseline = 0
+            sends = 0
+            opens = 0
+            clicks = 0
+            first_pricing = NAT_NS
+            last_demo = NAT_NS
+            k = high - 1
+            while k >= e_low and now - event_ns[k] < longest:
+                age = now - event_ns[k]
+                code = event_code[k]
+                if active[code]:
+                    if age < recent_ns:
+                        n_recent += 1
+                    if age < baseline_ns:
+                        n_baseline += 1
+                if age < sequence_ns:
+                    if code == pricing:
+                        first_pricing = event_ns[k]  # walking back: the last seen is earliest
+                    elif code == demo and last_demo == NAT_NS:
+                        last_demo = event_ns[k]
+                if age < nurture_ns:
+                    if code == send:
+                        sends += 1
+                    elif code == opened:
+                        opens += 1
+                    elif code == click:
+                        clicks += 1
+                k -= 1
+            column = destination[q - base]
+            if rows[BURST] >= 0:
+                out[rows[BURST], column] = (n_recent / recent_days) / (
+                    (n_baseline + 1) / baseline_days
+                )
+            if rows[BURST_START] >= 0:
+                current = last_intent != NAT_NS and now - last_intent < gap_ns
+                out[rows[BURST_START], column] = (now - run_start) / DAY_NS if current else np.nan
+            if rows[SEQUENCE] >= 0:
+                then = (
+                    first_pricing != NAT_NS and last_demo != NAT_NS and last_demo >= first_pricing
+                )
+                out[rows[SEQUENCE], column] = 1.0 if then else 0.0
+            if rows[OPEN_RATE] >= 0:
+                out[rows[OPEN_RATE], column] = opens / sends if sends > 0 else np.nan
+            if rows[CLICKS_PER_SEND] >= 0:
+                out[rows[CLICKS_PER_SEND], column] = clicks / sends if sends > 0 else np.nan
+
+
+def buying_state_layout(
+    spec: FeatureSpec, computed: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, settings, intent)`` for a spec: the block row of each buying-state feature
+    (-1 if absent; ``computed`` = the block's feature names in order), the windows and event
+    codes the kernel needs, and which event codes are intent signals."""
+    params, types = spec.params, spec.event_types
+    row = {name: i for i, name in enumerate(computed)}
+    families = {
+        "burst": BURST, "burst_start": BURST_START, "sequence": SEQUENCE,
+        "nurture_opens": OPEN_RATE, "nurture_clicks": CLICKS_PER_SEND,
+    }  # fmt: skip
+    rows = np.full(N_ROWS, -1, dtype=np.int64)
+    for feature in spec.features:
+        if feature.family in families:
+            rows[families[feature.family]] = row[feature.name]
+    settings = np.full(N_SETTINGS, -1, dtype=np.int64)
+    settings[RECENT_NS] = params.burst_recent_days * DAY_NS
+    settings[BASELINE_NS] = params.burst_baseline_days * DAY_NS
+    settings[GAP_NS] = params.burst_gap_days * DAY_NS
+    settings[SEQUENCE_NS] = params.sequence_window_days * DAY_NS
+    settings[NURTURE_NS] = params.nurture_window_days * DAY_NS
+    for position, name in (
+        (PRICING, "pricing_page_view"), (DEMO, "demo_request"), (SEND, "email_send"),
+        (OPEN, "email_open"), (CLICK, "email_click"),
+    ):  # fmt: skip
+        if name in types:
+            settings[position] = types.index(name)
+    intent = np.zeros(len(types) + 1, dtype=np.bool_)
+    for name in INTENT_EVENT_TYPES:
+        if name in types:
+            intent[types.index(name)] = True
+    return rows, settings, intent

@@ -1,0 +1,149 @@
+"""Scores into the store: each lead's current score and the score history (what was served).
+
+:func:`record_scores` runs inside the caller's write transaction and calls
+:func:`scores_changed` for every lead whose stored score it replaced, in that same
+transaction: the one place where "this lead's score changed" happens, so whatever must follow
+a change atomically (the history row today; an alert's outbox row next) goes there.
+
+A score carries the lead revision it was computed from. It replaces the stored one when it saw
+a newer revision, came from another model version, or (``refresh``) is a later score of the
+same revision; two processes that computed the same score for the same revision store it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, select, update
+
+from store.ingest_writes import insert_for
+from store.tables import current_scores, leads
+
+CAUSES = ("request", "change", "model", "refresh", "batch")
+_HISTORY_COLUMNS = (
+    "lead_id", "as_of", "scored_at", "model_version", "probability", "score", "tier", "cause",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StoreScore:
+    """One lead's score as stored (times in UTC epoch microseconds)."""
+
+    lead_id: str
+    as_of: int
+    scored_at: int
+    model_version: str
+    probability: float
+    score: int
+    tier: str
+    sales_ready: bool
+    fit: float
+    engagement: float
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    revision: int | None = None  # the lead revision it saw; None: not a stored lead's score
+    cause: str = "change"
+
+    def current_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row.pop("cause")
+        return row
+
+    def history_row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _HISTORY_COLUMNS}
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    """A lead's stored score replaced: what it was (None: first score) and what it is."""
+
+    lead_id: str
+    previous: dict[str, Any] | None
+    current: StoreScore
+
+
+def record_scores(
+    connection: Connection, scores: Sequence[StoreScore], *, refresh: bool = False
+) -> list[ScoreChange]:
+    """Store the scores of stored leads that are newer than what the store holds."""
+    latest = {score.lead_id: score for score in scores if score.revision is not None}
+    if not latest:
+        return []
+    lead_ids = sorted(latest)
+    query = (
+        select(leads.c.lead_id, leads.c.revision.label("lead_revision"), current_scores)
+        .select_from(leads.outerjoin(current_scores, current_scores.c.lead_id == leads.c.lead_id))
+        .where(leads.c.lead_id.in_(lead_ids))
+        .order_by(leads.c.lead_id)
+        .with_for_update(of=leads, key_share=True)
+    )
+    stored = {row.lead_id: row._mapping for row in connection.execute(query)}
+    changes = []
+    for lead_id in lead_ids:
+        row, score = stored.get(lead_id), latest[lead_id]
+        if row is None:
+            continue  # erased since it was scored
+        previous = None if row["model_version"] is None else _score_fields(row)
+        if previous is None or _newer(score, previous, refresh):
+            changes.append(ScoreChange(lead_id, previous, score))
+    if not changes:
+        return []
+    upsert = insert_for(connection, current_scores)
+    columns = {c.name: upsert.excluded[c.name] for c in current_scores.c if c.name != "lead_id"}
+    connection.execute(
+        upsert.on_conflict_do_update(index_elements=["lead_id"], set_=columns),
+        [change.current.current_row() for change in changes],
+    )
+    connection.execute(
+        update(leads)
+        .where(
+            and_(
+                leads.c.lead_id == bindparam("b_lead_id"),
+                leads.c.revision == bindparam("b_revision"),
+            )
+        )
+        .values(needs_score=False),
+        [{"b_lead_id": c.lead_id, "b_revision": c.current.revision} for c in changes],
+    )
+    scores_changed(connection, changes)
+    return changes
+
+
+def scores_changed(connection: Connection, changes: Sequence[ScoreChange]) -> None:
+    """What follows a change of stored scores, in the same transaction: the history rows."""
+    append_history(connection, [change.current for change in changes])
+
+
+def append_history(connection: Connection, scores: Sequence[StoreScore]) -> int:
+    """Append score history rows (outputs only: no attributes, events or reasons), through
+    the driver: every ``POST /score`` answer comes here, and SQLAlchemy's processing of each
+    row's parameters cost more than the insert."""
+    if not scores:
+        return 0
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    columns = list(_HISTORY_COLUMNS)
+    statement = (
+        f"INSERT INTO score_history ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    rows = [
+        (s.lead_id, s.as_of, s.scored_at, s.model_version, s.probability, s.score, s.tier, s.cause)
+        for s in scores
+    ]
+    connection.exec_driver_sql(statement, rows)
+    return len(rows)
+
+
+def _newer(score: StoreScore, previous: dict[str, Any], refresh: bool) -> bool:
+    revision = previous["revision"]
+    assert score.revision is not None
+    if score.revision != revision:
+        return score.revision > revision
+    if score.model_version != previous["model_version"]:
+        return True
+    return refresh and score.as_of > previous["as_of"]
+
+
+def _score_fields(row: Any) -> dict[str, Any]:
+    return {column.name: row[column.name] for column in current_scores.c}
