@@ -21,9 +21,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from features.ingest.lead_keys import lead_positions
 from features.ingest import contracts as c
 from features.ingest.dataset import Dataset
+from features.ingest.lead_keys import lead_positions
 from features.time_rule import NAT_NS
 
 SEND_TYPES = ("email_send",)

@@ -22,9 +22,9 @@ import pandas as pd
 
 from evaluation.marketing.crm_arrays import CrmArrays, codes_of
 from features.batch.batch_engine import AS_OF, compute_features
-from features.ingest.lead_keys import lead_positions, positions_in
 from features.ingest import contracts as c
 from features.ingest.dataset import Dataset
+from features.ingest.lead_keys import lead_positions, positions_in
 from features.time_rule import DAY_NS
 
 BATCH_LEADS = 50_000

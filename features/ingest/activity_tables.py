@@ -20,7 +20,6 @@ from features.ingest.parsing import (
     require_columns,
 )
 
-
 # Event columns read from Parquet as dictionaries (categoricals).
 DICTIONARY_ROLES = (c.EVENT_TYPE, c.CAMPAIGN, c.CHANNEL)
 
