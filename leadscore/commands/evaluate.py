@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from common.settings import Settings
+from leadscore.commands.evaluation_printout import print_backtest, print_comparison
 
 console = Console(stderr=True)
 
@@ -44,10 +45,7 @@ def evaluate(
         ),
     ] = True,
     marketing: Annotated[
-        bool,
-        typer.Option(
-            help="Also write the marketing report, sales-ready by this model, and link it."
-        ),
+        bool, typer.Option(help="Also write the marketing report (sales-ready by this model).")
     ] = True,
 ) -> None:
     """Validate a registered model against closed deals, next to the baselines.
@@ -110,19 +108,9 @@ def run_evaluation(
     folder = out or Path("reports") / f"{loaded.config.name}-v{chosen}"
     links = {}
     if marketing and not loaded.static:
-        from evaluation.marketing.marketing_report import (
-            build_marketing_report,
-            write_marketing_report,
-        )
+        from leadscore.commands.report import linked_marketing_page
 
-        with console.status("marketing report: crediting touches before sales-ready and wins"):
-            page = write_marketing_report(
-                build_marketing_report(loaded, model=model, model_version=chosen),
-                folder / "marketing",
-            )
-        links["Marketing: campaigns, channels, costs, touches and the lifecycle over time"] = (
-            f"marketing/{page.name}"
-        )
+        links = linked_marketing_page(loaded, model, chosen, folder, "marketing")
     with console.status("scoring the holdout with the model and the baselines"):
         served = _served_scores(settings) if served_scores else None
         backtests = _backtests(model, training_set, loaded, params, config, backtest, served)
@@ -138,9 +126,9 @@ def run_evaluation(
         client.log_artifact(run_id, str(path), "evaluation")
     if links:
         client.log_artifacts(run_id, str(folder / "marketing"), "evaluation/marketing")
-    _print_comparison(evaluation.tables["comparison"], chosen)
+    print_comparison(evaluation.tables["comparison"], chosen)
     if "Rolling-origin backtest" in backtests:
-        _print_backtest(backtests["Rolling-origin backtest"][1])
+        print_backtest(backtests["Rolling-origin backtest"][1])
     console.print(f"[green]wrote[/green] {report} and {metrics} (logged to run {run_id})")
     return folder
 
@@ -280,46 +268,3 @@ def _evaluate(
         model, train, holdout, model_version=version, dataset_name=loaded.config.name,
         oracle=oracle, amount=amount, lifecycle=lifecycle, backtests=backtests, links=links,
     )  # fmt: skip
-
-
-def _print_comparison(comparison: Any, version: str) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"v{version} vs baselines on its holdout")
-    columns = ["roc_auc", "pr_auc", "top_decile_lift", "top_tier_conversion", "brier"]
-    table.add_column("model")
-    for column in columns:
-        table.add_column(column, justify="right")
-    table.add_column("model's AUC gain [95% CI]", justify="right")
-    for _, row in comparison.iterrows():
-        cells = [
-            "–" if row.get(col) is None or row.get(col) != row.get(col) else f"{row[col]:.3f}"
-            for col in columns
-        ]
-        gain = row.get("reference_auc_gain")
-        if gain is not None and gain == gain:
-            cells.append(
-                f"{gain:+.3f} [{row['reference_auc_gain_low']:+.3f}, "
-                f"{row['reference_auc_gain_high']:+.3f}]"
-            )
-        else:
-            cells.append("–")
-        table.add_row(str(row["model"]), *cells)
-    console.print(table)
-
-
-def _print_backtest(backtest: Any) -> None:
-    """ROC-AUC per cut-off and model, and each model's mean over the cut-offs."""
-    from rich.table import Table
-
-    auc = backtest.pivot_table(index="cutoff", columns="model", values="roc_auc")
-    wins = backtest.groupby("cutoff")["test_wins"].first()
-    table = Table(title="ROC-AUC per cut-off (rolling origin)")
-    table.add_column("cut-off")
-    table.add_column("test wins", justify="right")
-    for model in auc.columns:
-        table.add_column(str(model), justify="right")
-    for cutoff, row in auc.iterrows():
-        table.add_row(f"{cutoff:%Y-%m-%d}", str(wins[cutoff]), *(f"{v:.3f}" for v in row))
-    table.add_row("mean", "", *(f"{v:.3f}" for v in auc.mean()), style="bold")
-    console.print(table)

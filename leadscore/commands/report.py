@@ -99,6 +99,20 @@ def marketing(
     console.print(f"[green]wrote[/green] {page} and {len(report.tables)} CSV tables in {folder}")
 
 
+def linked_marketing_page(
+    loaded: Any, model: Any, version: str, folder: Path, subfolder: str
+) -> dict[str, str]:
+    """Write the marketing report, sales-ready by ``model``, to ``folder/subfolder``; returns
+    the link for the validation report (description -> relative path)."""
+    from evaluation.marketing.marketing_report import build_marketing_report, write_marketing_report
+
+    with console.status("marketing report: crediting touches before sales-ready and wins"):
+        report = build_marketing_report(loaded, model=model, model_version=version)
+        page = write_marketing_report(report, folder / subfolder)
+    label = "Marketing: campaigns, channels, costs, touches and the lifecycle over time"
+    return {label: f"{subfolder}/{page.name}"}
+
+
 def _model(settings: Settings, alias: str | None, version: str | None) -> tuple[Any, str]:
     """The registered model that defines sales-ready, if one was asked for."""
     if alias is None and version is None:
