@@ -23,7 +23,12 @@ from serving.auth import ApiKey, ApiKeyMiddleware, as_api_keys, require_keys
 from serving.connections import ConnectionRecycleMiddleware
 from serving.ingest_queue import IngestQueue
 from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
-from serving.model_handle import ServedModel, load_served_model, resolve_version
+from serving.model_handle import (
+    ServedModel,
+    load_served_model,
+    resolve_version,
+    served_model_name,
+)
 from serving.reload import AliasWatcher
 from serving.rescorer import BackgroundRescorer
 from serving.schemas import BoundedLead, ScoreRequest, ScoreResponse
@@ -76,11 +81,8 @@ class LeadScoreService:
         # service that cannot authenticate anyone must fail at start, not per request.
         require_keys(settings.api_key_values())
         self.settings = settings
-        uri, name, alias = (
-            settings.mlflow_tracking_uri,
-            settings.model_name,
-            settings.champion_alias,
-        )
+        uri, alias = settings.mlflow_tracking_uri, settings.champion_alias
+        name = served_model_name(uri, settings.model_name, alias, settings.store_dataset)
         self._watcher = AliasWatcher(
             resolve=functools.partial(resolve_version, uri, name, alias),
             load=functools.partial(load_served_model, uri, name, alias),

@@ -20,6 +20,9 @@ from features.ingest.parsing import (
     require_columns,
 )
 
+# Event columns read from Parquet as dictionaries (categoricals).
+DICTIONARY_ROLES = (c.EVENT_TYPE, c.CAMPAIGN, c.CHANNEL)
+
 
 def empty_events() -> pd.DataFrame:
     """An events table without rows, with the canonical columns and dtypes."""
@@ -28,8 +31,8 @@ def empty_events() -> pd.DataFrame:
             c.LEAD_ID: pd.Series(dtype="str"),
             c.OCCURRED_AT: pd.Series(dtype=c.TIMESTAMP_DTYPE),
             c.EVENT_TYPE: c.event_type_column(np.zeros(0, dtype=np.int8), []),
-            c.CAMPAIGN: pd.Series(dtype="str"),
-            c.CHANNEL: pd.Series(dtype="str"),
+            c.CAMPAIGN: _names(pd.Series(dtype="str")),
+            c.CHANNEL: _names(pd.Series(dtype="str")),
         }
     )
 
@@ -48,7 +51,10 @@ def empty_outcomes() -> pd.DataFrame:
 
 
 def canonical_events(
-    raw: pd.DataFrame, config: DatasetConfig, problems: list[Problem]
+    raw: pd.DataFrame,
+    config: DatasetConfig,
+    problems: list[Problem],
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """The events, with categorical snake_case types (renamed by the config's map)."""
     source = config.events
@@ -62,7 +68,7 @@ def canonical_events(
     out = pd.DataFrame(index=raw.index)
     out[c.LEAD_ID] = parse_ids(raw[roles["lead_id"]], "events", roles["lead_id"], problems)
     out[c.OCCURRED_AT] = parse_timestamps(
-        raw[roles["occurred_at"]], source, "events", roles["occurred_at"], problems
+        raw[roles["occurred_at"]], source, "events", roles["occurred_at"], problems, notes=notes
     )
     types = raw[roles["event_type"]]
     if types.isna().any():
@@ -78,12 +84,16 @@ def canonical_events(
     out[c.EVENT_TYPE] = _event_types(types, source.event_type_map)
     for role in (c.CAMPAIGN, c.CHANNEL):
         column = roles.get(role)
-        out[role] = (
-            raw[column].astype("str")
-            if column is not None
-            else pd.Series(pd.NA, index=raw.index, dtype="str")
-        )
+        out[role] = _names(raw[column] if column is not None else pd.Series(pd.NA, index=raw.index))
     return out.reset_index(drop=True)
+
+
+def _names(values: pd.Series) -> pd.Series:
+    """Campaigns and channels as a categorical of str (a few names over many rows, like the
+    event types), from a Parquet dictionary as read or from text; missing stays missing."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("str").astype("category")
+    return values.cat.set_categories(values.cat.categories.astype("str"))
 
 
 def _event_types(types: pd.Series, mapping: dict[str, str]) -> pd.Series:
@@ -98,7 +108,10 @@ def _event_types(types: pd.Series, mapping: dict[str, str]) -> pd.Series:
 
 
 def canonical_outcomes(
-    raw: pd.DataFrame, config: DatasetConfig, problems: list[Problem]
+    raw: pd.DataFrame,
+    config: DatasetConfig,
+    problems: list[Problem],
+    notes: list[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Closed deals, and the deals still open at export (opened_at but no closed_at)."""
     source = config.outcomes
@@ -123,18 +136,22 @@ def canonical_outcomes(
             roles["opened_at"],
             problems,
             allow_missing=True,
+            notes=notes,
         )
         if "opened_at" in roles
         else pd.Series(pd.NaT, index=raw.index, dtype=c.TIMESTAMP_DTYPE)
     )
     out[c.CLOSED_AT] = parse_timestamps(
         raw[roles["closed_at"]], source, "outcomes", roles["closed_at"], problems,
-        allow_missing=True,
+        allow_missing=True, notes=notes,
     )  # fmt: skip
-    # A deal without a close date is an opportunity still open at export, if it has an open
-    # date; without either it says nothing and is an error.
-    is_open = raw[roles["closed_at"]].isna() & out[c.OPENED_AT].notna()
-    undated = raw[roles["closed_at"]].isna() & out[c.OPENED_AT].isna()
+    # A deal without a close date (or one read as never) is an opportunity still open at
+    # export, if it has an open date; without either it says nothing and is an error.
+    no_close = raw[roles["closed_at"]].isna()
+    if source.out_of_range_dates == "never":
+        no_close |= out[c.CLOSED_AT].isna()
+    is_open = no_close & out[c.OPENED_AT].notna()
+    undated = no_close & out[c.OPENED_AT].isna()
     if undated.any():
         problems.append(
             Problem(

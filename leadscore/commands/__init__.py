@@ -12,12 +12,14 @@ import typer
 # is registered as a top-level command.
 _COMMANDS: list[tuple[str, str, str | None]] = [
     # In the order of the workflow: data -> features -> model -> validation -> use.
+    ("leadscore.commands.data", "init", None),
     ("leadscore.commands.data", "simulate", None),
     ("leadscore.commands.data", "validate", None),
     ("leadscore.commands.store", "app", "store"),
     ("leadscore.commands.features", "app", "features"),
     ("leadscore.commands.training", "train", None),
     ("leadscore.commands.evaluate", "evaluate", None),
+    ("leadscore.commands.report", "app", "report"),
     ("leadscore.commands.registry", "promote", None),
     ("leadscore.commands.registry", "rollback", None),
     ("leadscore.commands.registry", "models", None),

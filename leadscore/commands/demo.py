@@ -46,6 +46,7 @@ def demo(
         tier_summary,
         write_scores_atomically,
     )
+    from models.model_names import model_name_for
     from models.registry import alias_version, client_for, load_bundle, promote
     from training.training_config import TrainingConfig
 
@@ -57,6 +58,7 @@ def demo(
             "data_dir": workdir / "data",
             "mlflow_tracking_uri": f"sqlite:///{workdir / 'mlflow.db'}",
             "mlflow_artifact_root": workdir / "mlartifacts",
+            "model_name": model_name_for("demo"),
             "store_url": None,  # the lead store: a SQLite file in the demo's data folder
             "store_dataset": "demo",
         }
@@ -90,6 +92,7 @@ def demo(
     console.rule("4. validate against closed deals and promote")
     report = run_evaluation(settings, dataset="demo", data_dir=data, out=workdir / "report")
     console.print(f"validation report: {report / 'report.html'}")
+    console.print(f"marketing report: {report / 'marketing' / 'marketing.html'}")
     client = client_for(settings.mlflow_tracking_uri)
     decision = promote(
         client,

@@ -208,7 +208,7 @@ def test_start_fails_clearly_without_a_champion(tmp_path: Path) -> None:
         while time.monotonic() < deadline and "ModelUnavailableError" not in log_path.read_text():
             time.sleep(0.5)
         log = log_path.read_text()
-        assert "no model registered as models:/leadscore@champion" in log
+        assert "no model to serve: no MLflow store exists at" in log
         # Every worker failed for that reason alone: none created (and so raced to migrate)
         # an MLflow store.
         assert "alembic" not in log and "OperationalError" not in log
