@@ -196,7 +196,7 @@ def test_erasure_and_unsubscribing_remove_alerts(store: LeadStore) -> None:
     ],
 )
 def test_subscriber_urls_are_checked_without_echoing_them(url: str, message: str) -> None:
-    with pytest.raises(FieldError, match="^url: ") as caught:
+    with pytest.raises(FieldError, match=r"^url: ") as caught:
         check_url(url)
     assert message in str(caught.value)
     assert url == "" or url not in str(caught.value)
