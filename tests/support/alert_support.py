@@ -70,6 +70,13 @@ class Receiver:
         rows = [json.loads(line) for line in file.read_text().splitlines() if line]
         return [row for row in rows if path is None or row.get("path") == path]
 
+    def count(self, path: str) -> int:
+        """Deliveries received at ``path`` (counted without parsing: cheap to poll)."""
+        file = self.folder / "received.jsonl"
+        if not file.exists():
+            return 0
+        return file.read_text().count(f'"path": "{path}"')
+
     def wait_for(
         self, done: Callable[[list[dict]], bool], path: str, timeout: float = 60
     ) -> list[dict]:
