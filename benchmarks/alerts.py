@@ -312,9 +312,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="20 s phases, a 20 s outage")
     parser.add_argument("--postgresql", action="store_true", help="a PostgreSQL store")
-    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--rate", type=int, default=1000, help="events/s of the steady ingest")
+    parser.add_argument("--seconds", type=float, help="length of the latency phase")
+    parser.add_argument("--outage", type=float, help="seconds the receiver is down")
+    parser.add_argument("--backlog", type=int, help="alerts released at once")
     args = parser.parse_args()
-    args.seconds, args.outage, args.backlog = (20, 20, 1000) if args.quick else (60, 60, 3000)
+    defaults = (20, 20, 1000) if args.quick else (60, 60, 3000)
+    args.seconds = args.seconds or defaults[0]
+    args.outage = args.outage or defaults[1]
+    args.backlog = args.backlog or defaults[2]
     with tempfile.TemporaryDirectory(prefix="alerts-bench-") as tmp:
         if args.postgresql:
             with running_postgres() as server:

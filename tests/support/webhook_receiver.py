@@ -95,6 +95,11 @@ class Handler(BaseHTTPRequestHandler):
             self._answer(204)
 
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many senders connect at once (the default backlog is 5)
+    daemon_threads = True
+
+
 if __name__ == "__main__":
     FOLDER.mkdir(parents=True, exist_ok=True)
-    ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+    Server(("127.0.0.1", PORT), Handler).serve_forever()
