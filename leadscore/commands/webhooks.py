@@ -69,11 +69,12 @@ def list_(ctx: typer.Context) -> None:
         rows = alerts.subscriptions()
     finally:
         store.close()
-    table = Table("id", "url", "events", "min tier", "enabled")
+    table = Table("url", "events", "min tier", "enabled")
+    table.add_column("id", no_wrap=True)  # copied into `remove` and `replay`: never wrapped
     for row in rows:
         enabled = "yes" if row["enabled"] else f"no ({row['disabled_reason']})"
         table.add_row(
-            row["id"], row["url"], ", ".join(row["events"]), row["min_tier"] or "-", enabled
+            row["url"], ", ".join(row["events"]), row["min_tier"] or "-", enabled, row["id"]
         )
     Console().print(table)
 
