@@ -14,7 +14,6 @@ queued: then it is a dead letter (replayable).
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -111,6 +110,3 @@ async def deliver(client: httpx.AsyncClient, item: Claimed, policy: RetryPolicy)
     retry_after = retry_after_seconds(response.headers.get("retry-after"), now)
     return decide(item, policy, now, response.status_code, error, retry_after)
 
-
-def monotonic_ms(start: float) -> float:
-    return round((time.monotonic() - start) * 1000, 1)
