@@ -109,4 +109,3 @@ async def deliver(client: httpx.AsyncClient, item: Claimed, policy: RetryPolicy)
     error = None if response.is_success else f"HTTP {response.status_code}"
     retry_after = retry_after_seconds(response.headers.get("retry-after"), now)
     return decide(item, policy, now, response.status_code, error, retry_after)
-
