@@ -49,19 +49,23 @@ def _score_part(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def what_changed(previous: dict[str, Any] | None, change: ScoreChange) -> dict[str, Any] | None:
-    """The reasons whose impact moved most between the previous and the current score (both
-    keep their top reasons only: a reason outside one of them has ``null`` there), and why
-    the score was recomputed."""
+    """What changed since the previous score: the model's own account when the score carries
+    one (``changes``: the reasons whose points moved, before and after, and why; see
+    ``models.reason_changes``), else the reasons whose impact moved most between the previous
+    and the current top reasons (a reason outside one of them has ``null`` there)."""
     if previous is None:
         return None
     current = change.current
+    delta = {"score_delta": current.score - previous["score"]}
+    if current.changes is not None:
+        return dict(current.changes) | delta
     before = {reason["feature"]: reason for reason in previous.get("reasons") or []}
     after = {reason["feature"]: reason for reason in current.reasons}
     moves = []
     for key in dict.fromkeys([*after, *before]):
         old, new = before.get(key), after.get(key)
-        delta = (new or {}).get("impact", 0.0) - (old or {}).get("impact", 0.0)
-        if abs(delta) < MIN_MOVE:
+        moved = (new or {}).get("impact", 0.0) - (old or {}).get("impact", 0.0)
+        if abs(moved) < MIN_MOVE:
             continue
         shown = new or old
         assert shown is not None
@@ -75,7 +79,7 @@ def what_changed(previous: dict[str, Any] | None, change: ScoreChange) -> dict[s
         if "points" in shown:
             move["points_before"] = None if old is None else old.get("points")
             move["points_after"] = None if new is None else new.get("points")
-        moves.append((abs(delta), move))
+        moves.append((abs(moved), move))
     moves.sort(key=lambda pair: -pair[0])
     kind, text = _CAUSES.get(current.cause, ("rescored", "Rescored"))
     causes = [{"kind": kind, "text": text}]
@@ -83,7 +87,9 @@ def what_changed(previous: dict[str, Any] | None, change: ScoreChange) -> dict[s
         causes.append(_dict(_CAUSES["model"]))
     return {
         "previous_as_of": iso(previous["as_of"]),
-        "score_delta": current.score - previous["score"],
+        "previous_probability": previous["probability"],
+        "previous_model_version": previous["model_version"],
+        **delta,
         "causes": causes,
         "reasons": [move for _, move in moves[:MAX_MOVES]],
     }
