@@ -207,3 +207,35 @@ def test_credentials_in_urls_are_masked() -> None:
         "https://***@h.example:8443/p?a=***&b=***"
     )
     assert masked_url("http://h.example/hook") == "http://h.example/hook"
+
+
+def test_a_payload_says_what_changed_as_the_model_told_it(store: LeadStore) -> None:
+    """A score carrying the model's own ``changes`` (reasons in points, causes) is passed on;
+    one without is compared by the top reasons' impacts."""
+    import dataclasses
+    import json
+
+    alerts = AlertStore(store.db)
+    sub = alerts.subscribe("http://a.example/", ["lead.score_changed"], None)
+    revision = _lead(store, "L1")
+    store.record_scores([_score("L1", revision, 20)])
+    told = {"previous_as_of": "2026-12-01T00:00:00+00:00", "previous_probability": 0.2,
+            "previous_model_version": "1", "causes": [{"kind": "new_events", "text": "1 new event"}],
+            "reasons": [{"feature": "demo_request", "label": "Demo", "sentence": "Requested a demo",
+                         "points_before": 1.0, "points_after": 9.0}]}  # fmt: skip
+    store.ingest(IngestBatch(events=[EventRecord("L1", now_micros(), "web_visit", "e")]))
+    revision = store.lead_view("L1")["revision"]
+    store.record_scores([dataclasses.replace(_score("L1", revision, 45), changes=told)])
+    store.ingest(IngestBatch(events=[EventRecord("L1", now_micros(), "web_visit", "e")]))
+    store.record_scores([_score("L1", store.lead_view("L1")["revision"], 60)])
+    (claimed_new, claimed_old) = sorted(
+        alerts.claim("w", 10, 60_000_000),
+        key=lambda c: -json.loads(c.payload)["data"]["current"]["score"],
+    )
+    assert all(c.subscription_id == sub["id"] for c in (claimed_new, claimed_old))
+    passed_on = json.loads(claimed_old.payload)["data"]["changes"]
+    assert passed_on == told | {"score_delta": 25}
+    computed = json.loads(claimed_new.payload)["data"]["changes"]
+    assert computed["score_delta"] == 15 and computed["causes"][0]["kind"] == "lead_changed"
+    (moved,) = computed["reasons"]
+    assert (moved["impact_before"], moved["impact_after"]) == (0.9, 1.2)
