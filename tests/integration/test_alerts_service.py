@@ -15,7 +15,6 @@ import os
 import signal
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,9 +22,25 @@ import httpx
 import pandas as pd
 import psutil
 import pytest
-from alert_support import Receiver, wait_until
+from alert_support import (
+    ADMIN,
+    PUBLIC,
+    READ,
+    AlertService,
+    attempts,
+    auth,
+    event,
+    iso,
+    last_statuses,
+    lead,
+    post,
+    recorded,
+    running_alert_service,
+    subscribe,
+    undelivered,
+    wait_until,
+)
 from serving_support import (
-    API_KEY,
     STUB_MODEL_CODE,
     RunningService,
     free_port,
@@ -40,88 +55,15 @@ from models.registry import client_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("serving")]
 
-WINDOW_MODEL = Path(__file__).resolve().parents[1] / "support" / "stub_window_model.py"
-READ, ADMIN = "read-key-0123456789", "admin-key-0123456789"
-KEYS = f"{API_KEY},{READ}:read,{ADMIN}:admin"
-PUBLIC = "https://leadscore.example.com"
-
-
-@dataclass
-class AlertService(RunningService):
-    folder: Path = Path()
-    env: dict[str, str] = field(default_factory=dict)
-    receiver: Receiver | None = None
-
-
-def _h(key: str = API_KEY) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def service(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[AlertService]:
     folder = tmp_path_factory.mktemp(f"alerts-{request.param}")
-    register_stub(folder, code=WINDOW_MODEL)
-    env = {
-        "LEADSCORE_API_KEYS": KEYS, "LEADSCORE_RESCORE_SECONDS": "0.1",
-        "LEADSCORE_WEBHOOK_POLL_SECONDS": "0.1", "LEADSCORE_WEBHOOK_RETRY_SECONDS": "0.2",
-        "LEADSCORE_WEBHOOK_RETRY_MAX_SECONDS": "1", "LEADSCORE_WEBHOOK_GIVE_UP_SECONDS": "15",
-        "LEADSCORE_WEBHOOK_TIMEOUT_SECONDS": "2", "LEADSCORE_WEBHOOK_LEASE_SECONDS": "5",
-        "LEADSCORE_WEBHOOK_BATCH": "4", "LEADSCORE_PUBLIC_URL": PUBLIC,
-    }  # fmt: skip
+    store_url = None
     if request.param == "postgresql":
-        env["LEADSCORE_STORE_URL"] = request.getfixturevalue("postgres_server").create_database()
-    receiver = Receiver(folder / "receiver")
-    receiver.start()
-    port = free_port()
-    process = start_process(folder, port, folder / "serve.log", env)
-    running = AlertService(
-        f"http://127.0.0.1:{port}", process, folder / "serve.log", folder, env, receiver
-    )
-    try:
-        wait_ready(running, 180)
+        store_url = request.getfixturevalue("postgres_server").create_database()
+    with running_alert_service(folder, store_url) as running:
         yield running
-    finally:
-        stop(running.process)
-        receiver.stop()
-
-
-def _subscribe(service: AlertService, path: str, events: list[str], **extra) -> dict:
-    body = {"url": f"{service.receiver.url}{path}", "events": events, **extra}
-    answer = httpx.post(f"{service.url}/webhooks", json=body, headers=_h(ADMIN))
-    assert answer.status_code == 201, answer.text
-    made = answer.json()
-    service.receiver.trust(path, made["secret"])
-    return made
-
-
-def _post(service: AlertService, kind: str, items: list[dict]) -> None:
-    httpx.post(f"{service.url}/{kind}", json={kind: items}, headers=_h()).raise_for_status()
-
-
-def _lead(service: AlertService, lead_id: str) -> dict:
-    return httpx.get(
-        f"{service.url}/leads/{lead_id}", headers=_h(READ), params={"history": 100}
-    ).json()
-
-
-def _recorded(service: AlertService, lead_id: str, score: int, n: int) -> dict:
-    """Wait until the lead's n-th stored score (history row) is ``score``; its current score."""
-
-    def check() -> dict | None:
-        body = _lead(service, lead_id)
-        history = [row for row in body.get("history", []) if row["cause"] != "request"]
-        return body["score"] if len(history) >= n and history[0]["score"] == score else None
-
-    return wait_until(check, 60, f"{lead_id}: stored score {score} (#{n})")
-
-
-def _event(lead_id: str, kind: str, at: datetime | None = None, key: str | None = None) -> dict:
-    item = {"lead_id": lead_id, "event_type": kind, "occurred_at": _iso(at or datetime.now(UTC))}
-    return item | ({"id": key} if key else {})
 
 
 def test_subscriptions_are_admin_only_checked_and_masked(service: AlertService) -> None:
@@ -129,46 +71,46 @@ def test_subscriptions_are_admin_only_checked_and_masked(service: AlertService) 
         f"{service.url}/webhooks",
         {"url": "https://x.example/h", "events": ["lead.sales_ready"]},
     )
-    assert httpx.post(url, json=body, headers=_h(READ)).status_code == 403
-    assert httpx.get(url, headers=_h(READ)).status_code == 403
-    bad = httpx.post(url, json=body | {"url": "ftp://u:hunter2@x.example/"}, headers=_h(ADMIN))
+    assert httpx.post(url, json=body, headers=auth(READ)).status_code == 403
+    assert httpx.get(url, headers=auth(READ)).status_code == 403
+    bad = httpx.post(url, json=body | {"url": "ftp://u:hunter2@x.example/"}, headers=auth(ADMIN))
     assert bad.status_code == 422 and bad.json()["detail"][0].startswith("url:")
     assert "hunter2" not in bad.text
-    unknown = httpx.post(url, json=body | {"events": ["lead.bought"]}, headers=_h(ADMIN))
+    unknown = httpx.post(url, json=body | {"events": ["lead.bought"]}, headers=auth(ADMIN))
     assert unknown.status_code == 422 and "events" in unknown.json()["detail"][0]
     made = httpx.post(
-        url, json=body | {"url": "https://u:hunter2@x.example/h?k=v"}, headers=_h(ADMIN)
+        url, json=body | {"url": "https://u:hunter2@x.example/h?k=v"}, headers=auth(ADMIN)
     )
     assert made.status_code == 201 and made.json()["secret"].startswith("whsec_")
-    listed = httpx.get(url, headers=_h(ADMIN)).json()["webhooks"]
+    listed = httpx.get(url, headers=auth(ADMIN)).json()["webhooks"]
     shown = next(w for w in listed if w["id"] == made.json()["id"])
     assert shown["url"] == "https://***@x.example/h?k=***" and "secret" not in shown
-    assert "hunter2" not in httpx.get(url, headers=_h(ADMIN)).text
-    assert httpx.delete(f"{url}/{shown['id']}", headers=_h(ADMIN)).json()["removed"]
-    assert httpx.delete(f"{url}/{shown['id']}", headers=_h(ADMIN)).status_code == 404
+    assert "hunter2" not in httpx.get(url, headers=auth(ADMIN)).text
+    assert httpx.delete(f"{url}/{shown['id']}", headers=auth(ADMIN)).json()["removed"]
+    assert httpx.delete(f"{url}/{shown['id']}", headers=auth(ADMIN)).status_code == 404
 
 
 def test_a_lead_crossing_the_threshold_alerts_once_and_hovering_does_not_flap(
     service: AlertService,
 ) -> None:
-    sub = _subscribe(service, "/crossing", ["lead.sales_ready"])
-    tested = httpx.post(f"{service.url}/webhooks/{sub['id']}/test", headers=_h(ADMIN)).json()
+    sub = subscribe(service, "/crossing", ["lead.sales_ready"])
+    tested = httpx.post(f"{service.url}/webhooks/{sub['id']}/test", headers=auth(ADMIN)).json()
     assert tested["delivery"]["status"] == "delivered"
     assert service.receiver.records(path="/crossing")[0]["type"] == "webhook.test"
-    _post(
+    post(
         service,
         "leads",
         [{"lead_id": "C1", "account_id": "acme", "attributes": {"industry": "software"}}],
     )
-    _recorded(service, "C1", 18, 1)  # the baseline: sigmoid(-1.5)
+    recorded(service, "C1", 18, 1)  # the baseline: sigmoid(-1.5)
     steps = [("web_visit", 27, False), ("web_visit", 38, False), ("web_visit", 50, True)]
     # Then it hovers at the threshold: in and out of sales-ready, four times.
     steps += [("unsubscribe", 48, False), ("content_download", 50, True)] * 4
     for n, (kind, expected, ready) in enumerate(steps, start=2):
-        _post(service, "events", [_event("C1", kind)])
-        assert _recorded(service, "C1", expected, n)["sales_ready"] is ready
+        post(service, "events", [event("C1", kind)])
+        assert recorded(service, "C1", expected, n)["sales_ready"] is ready
     rows = service.receiver.wait_for(lambda rows: len(rows) >= 2, "/crossing")
-    wait_until(lambda: _undelivered(service, sub["id"]) == 0, 30, "outbox drained")
+    wait_until(lambda: undelivered(service, sub["id"]) == 0, 30, "outbox drained")
     alerts = [
         row for row in service.receiver.records(path="/crossing") if row["type"] != "webhook.test"
     ]
@@ -184,15 +126,8 @@ def test_a_lead_crossing_the_threshold_alerts_once_and_hovering_does_not_flap(
         moved["feature"] == "recent_engagement" and moved["impact_after"] > moved["impact_before"]
     )
     assert data["changes"]["causes"][0]["kind"] == "lead_changed"
-    hot = httpx.get(f"{service.url}/alerts/hot", headers=_h(READ)).json()["leads"]
+    hot = httpx.get(f"{service.url}/alerts/hot", headers=auth(READ)).json()["leads"]
     assert any(h["lead_id"] == "C1" and h["type"] == "lead.sales_ready" for h in hot)
-
-
-def _undelivered(service: AlertService, sub_id: str) -> int:
-    rows = httpx.get(
-        f"{service.url}/webhooks/{sub_id}/deliveries", headers=_h(ADMIN), params={"limit": 500}
-    ).json()["deliveries"]
-    return sum(1 for row in rows if row["status"] != "delivered")
 
 
 def test_a_customer_who_bought_last_year_reemerges_exactly_once(
@@ -215,25 +150,25 @@ def test_a_customer_who_bought_last_year_reemerges_exactly_once(
         & (events["occurred_at"] <= customer["closed_at"])
     ]
     lead_id = f"sim-{customer['lead_id']}"
-    _post(service, "leads", [{"lead_id": lead_id, "attributes": {"industry": "software"},
-                              "created_at": _iso(customer["created_at"].to_pydatetime() + shift)}])  # fmt: skip
-    _post(service, "events", [_event(lead_id, row.event_type, row.occurred_at.to_pydatetime() + shift)
+    post(service, "leads", [{"lead_id": lead_id, "attributes": {"industry": "software"},
+                              "created_at": iso(customer["created_at"].to_pydatetime() + shift)}])  # fmt: skip
+    post(service, "events", [event(lead_id, row.event_type, row.occurred_at.to_pydatetime() + shift)
                               for row in before.itertuples()])  # fmt: skip
-    _post(service, "deals", [{"lead_id": lead_id, "won": True, "amount": float(customer["amount"]),
-                              "opened_at": _iso(customer["opened_at"].to_pydatetime() + shift),
-                              "closed_at": _iso(customer["closed_at"].to_pydatetime() + shift)}])  # fmt: skip
-    sub = _subscribe(service, "/reemerged", ["lead.reemerged"])
+    post(service, "deals", [{"lead_id": lead_id, "won": True, "amount": float(customer["amount"]),
+                              "opened_at": iso(customer["opened_at"].to_pydatetime() + shift),
+                              "closed_at": iso(customer["closed_at"].to_pydatetime() + shift)}])  # fmt: skip
+    sub = subscribe(service, "/reemerged", ["lead.reemerged"])
     wait_until(
-        lambda: (_lead(service, lead_id).get("score") or {}).get("score") == 18, 60, "baseline"
+        lambda: (lead(service, lead_id).get("score") or {}).get("score") == 18, 60, "baseline"
     )
     # It engages again: two demo requests, then more visits; tier B, then A.
     for n, (kind, expected) in enumerate(
         [("demo_request", 38), ("demo_request", 62), ("web_visit", 73), ("web_visit", 82)], start=2
     ):
-        _post(service, "events", [_event(lead_id, kind)])
-        _recorded(service, lead_id, expected, n)
+        post(service, "events", [event(lead_id, kind)])
+        recorded(service, lead_id, expected, n)
     service.receiver.wait_for(lambda rows: len(rows) >= 1, "/reemerged")
-    wait_until(lambda: _undelivered(service, sub["id"]) == 0, 30, "outbox drained")
+    wait_until(lambda: undelivered(service, sub["id"]) == 0, 30, "outbox drained")
     rows = service.receiver.records(path="/reemerged")
     assert [(r["type"], r["payload"]["data"]["lead_id"]) for r in rows] == [
         ("lead.reemerged", lead_id)
@@ -244,49 +179,39 @@ def test_a_customer_who_bought_last_year_reemerges_exactly_once(
 
 def test_receiver_down_then_failing_every_alert_arrives(service: AlertService) -> None:
     receiver = service.receiver
-    sub = _subscribe(service, "/flaky", ["lead.sales_ready"])
+    sub = subscribe(service, "/flaky", ["lead.sales_ready"])
     receiver.stop()  # connection refused
     leads = [f"D{i}" for i in range(5)]
-    _post(service, "leads", [{"lead_id": i, "attributes": {"industry": "software"}} for i in leads])
+    post(service, "leads", [{"lead_id": i, "attributes": {"industry": "software"}} for i in leads])
     for lead_id in leads:
-        _recorded(service, lead_id, 18, 1)
-    _post(service, "events", [_event(i, "demo_request") for i in leads for _ in range(3)])
-    wait_until(lambda: _undelivered(service, sub["id"]) == 5, 30, "five alerts queued")
-    wait_until(lambda: _attempts(service, sub["id"]) >= 10, 30, "refused attempts")
+        recorded(service, lead_id, 18, 1)
+    post(service, "events", [event(i, "demo_request") for i in leads for _ in range(3)])
+    wait_until(lambda: undelivered(service, sub["id"]) == 5, 30, "five alerts queued")
+    wait_until(lambda: attempts(service, sub["id"]) >= 10, 30, "refused attempts")
     receiver.mode("/flaky", "500")
     receiver.start()
-    wait_until(lambda: _attempts(service, sub["id"]) >= 20, 30, "500 attempts")
+    wait_until(lambda: attempts(service, sub["id"]) >= 20, 30, "500 attempts")
     receiver.mode("/flaky", "429")
-    wait_until(lambda: _last_statuses(service, sub["id"]) == {429}, 30, "429s")
+    wait_until(lambda: last_statuses(service, sub["id"]) == {429}, 30, "429s")
     receiver.mode("/flaky", "ok")
     rows = receiver.wait_for(lambda rows: len({r["webhook_id"] for r in rows}) == 5, "/flaky", 60)
     assert sorted(r["payload"]["data"]["lead_id"] for r in rows) == leads  # every one, once
     assert receiver.records("rejected.jsonl") == []
     deliveries = httpx.get(
-        f"{service.url}/webhooks/{sub['id']}/deliveries", headers=_h(ADMIN)
+        f"{service.url}/webhooks/{sub['id']}/deliveries", headers=auth(ADMIN)
     ).json()
     assert {d["status"] for d in deliveries["deliveries"]} == {"delivered"}
     assert min(d["attempts"] for d in deliveries["deliveries"]) > 3
 
 
-def _attempts(service: AlertService, sub_id: str) -> int:
-    rows = httpx.get(f"{service.url}/webhooks/{sub_id}/deliveries", headers=_h(ADMIN)).json()
-    return sum(row["attempts"] for row in rows["deliveries"])
-
-
-def _last_statuses(service: AlertService, sub_id: str) -> set[int | None]:
-    rows = httpx.get(f"{service.url}/webhooks/{sub_id}/deliveries", headers=_h(ADMIN)).json()
-    return {row["last_status"] for row in rows["deliveries"]}
-
-
 def test_two_workers_never_send_one_outbox_row_at_once(service: AlertService) -> None:
     service.receiver.mode("/slow", "slow")  # 0.3 s an answer: deliveries overlap in time
-    _subscribe(service, "/slow", ["lead.sales_ready"])
+    subscribe(service, "/slow", ["lead.sales_ready"])
     leads = [f"W{i}" for i in range(30)]
-    _post(service, "leads", [{"lead_id": i, "attributes": {"industry": "software"}} for i in leads])
+    post(service, "leads", [{"lead_id": i, "attributes": {"industry": "software"}} for i in leads])
     for lead_id in leads:
-        _recorded(service, lead_id, 18, 1)
-    _post(service, "events", [_event(i, "demo_request") for i in leads for _ in range(2)])
+        recorded(service, lead_id, 18, 1)
+    post(service, "events", [event(i, "demo_request") for i in leads for _ in range(2)])
     rows = service.receiver.wait_for(lambda rows: len(rows) >= 30, "/slow", 60)
     assert Counter(r["webhook_id"] for r in rows).most_common(1)[0][1] == 1
     assert service.receiver.records("overlaps.jsonl") == []
@@ -297,7 +222,7 @@ def test_a_champion_change_is_announced_once_without_per_lead_alerts(
 ) -> None:
     types = ["lead.sales_ready", "lead.tier_changed", "lead.score_changed", "model.promoted",
              "model.rolled_back"]  # fmt: skip
-    _subscribe(service, "/model", types)
+    subscribe(service, "/model", types)
     # The plain stub counts every event ever: many scores move at once.
     version = register_stub(service.folder, code=STUB_MODEL_CODE)
     service.receiver.wait_for(lambda rows: len(rows) >= 1, "/model", 90)
@@ -313,18 +238,18 @@ def test_a_champion_change_is_announced_once_without_per_lead_alerts(
 
 
 def test_dead_letters_are_replayed(service: AlertService) -> None:
-    sub = _subscribe(service, "/dead", ["lead.sales_ready"])
+    sub = subscribe(service, "/dead", ["lead.sales_ready"])
     service.receiver.mode("/dead", "500")
-    _post(service, "leads", [{"lead_id": "X1", "attributes": {"industry": "software"}}])
-    _recorded(service, "X1", 18, 1)
-    _post(service, "events", [_event("X1", "demo_request") for _ in range(3)])
+    post(service, "leads", [{"lead_id": "X1", "attributes": {"industry": "software"}}])
+    recorded(service, "X1", 18, 1)
+    post(service, "events", [event("X1", "demo_request") for _ in range(3)])
     url = f"{service.url}/webhooks/{sub['id']}/deliveries"
     wait_until(
-        lambda: httpx.get(url, headers=_h(ADMIN), params={"status": "dead"}).json()["deliveries"],
+        lambda: httpx.get(url, headers=auth(ADMIN), params={"status": "dead"}).json()["deliveries"],
         60, "a dead letter",
     )  # fmt: skip
     service.receiver.mode("/dead", "ok")
-    replayed = httpx.post(f"{service.url}/webhooks/{sub['id']}/replay", headers=_h(ADMIN)).json()
+    replayed = httpx.post(f"{service.url}/webhooks/{sub['id']}/replay", headers=auth(ADMIN)).json()
     assert replayed["queued"] == 1
     rows = service.receiver.wait_for(lambda rows: len(rows) >= 1, "/dead", 30)
     assert rows[0]["payload"]["data"]["lead_id"] == "X1"
@@ -333,12 +258,12 @@ def test_dead_letters_are_replayed(service: AlertService) -> None:
 def test_kill_9_between_the_score_change_and_its_delivery_loses_nothing(
     service: AlertService,
 ) -> None:
-    sub = _subscribe(service, "/k9", ["lead.sales_ready"])
+    sub = subscribe(service, "/k9", ["lead.sales_ready"])
     service.receiver.mode("/k9", "500")  # stored, not delivered
-    _post(service, "leads", [{"lead_id": "K1", "attributes": {"industry": "software"}}])
-    _recorded(service, "K1", 18, 1)
-    _post(service, "events", [_event("K1", "demo_request") for _ in range(3)])
-    wait_until(lambda: _attempts(service, sub["id"]) >= 1, 30, "an attempt")
+    post(service, "leads", [{"lead_id": "K1", "attributes": {"industry": "software"}}])
+    recorded(service, "K1", 18, 1)
+    post(service, "events", [event("K1", "demo_request") for _ in range(3)])
+    wait_until(lambda: attempts(service, sub["id"]) >= 1, 30, "an attempt")
     tree = psutil.Process(service.process.pid)
     for process in [*tree.children(recursive=True), tree]:
         os.kill(process.pid, signal.SIGKILL)
