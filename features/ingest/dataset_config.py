@@ -132,6 +132,14 @@ class OutcomesSource(TableSource):
     )
 
 
+class CostsSource(TableSource):
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Canonical role -> source column: campaign, channel (at least one), period "
+        "(when the spend's period starts: a date or a month such as 2024-03), spend.",
+    )
+
+
 class SnapshotConfig(_Strict):
     """How (lead, as_of) training examples are laid over history."""
 
@@ -159,6 +167,11 @@ class DatasetConfig(_Strict):
     leads: LeadsSource
     events: EventsSource | None = None
     outcomes: OutcomesSource | None = None
+    costs: CostsSource | None = Field(
+        default=None,
+        description="Optional marketing spend per campaign or channel and period: gives the "
+        "marketing report its costs per result and return on spend.",
+    )
     snapshots: SnapshotConfig = Field(default_factory=SnapshotConfig)
     order_by: str | None = Field(
         default=None,
@@ -176,8 +189,10 @@ class DatasetConfig(_Strict):
         if self.mode == "static":
             if "label" not in roles:
                 raise ValueError("static mode needs leads.columns.label (the converted column)")
-            if self.events is not None or self.outcomes is not None:
-                raise ValueError("static mode takes a single leads table: remove events/outcomes")
+            if self.events is not None or self.outcomes is not None or self.costs is not None:
+                raise ValueError(
+                    "static mode takes a single leads table: remove events/outcomes/costs"
+                )
         else:
             if self.order_by is not None:
                 raise ValueError("order_by is for static mode: temporal data is split in time")

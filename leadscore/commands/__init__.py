@@ -19,6 +19,7 @@ _COMMANDS: list[tuple[str, str, str | None]] = [
     ("leadscore.commands.features", "app", "features"),
     ("leadscore.commands.training", "train", None),
     ("leadscore.commands.evaluate", "evaluate", None),
+    ("leadscore.commands.report", "app", "report"),
     ("leadscore.commands.registry", "promote", None),
     ("leadscore.commands.registry", "rollback", None),
     ("leadscore.commands.registry", "models", None),

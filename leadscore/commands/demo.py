@@ -92,6 +92,7 @@ def demo(
     console.rule("4. validate against closed deals and promote")
     report = run_evaluation(settings, dataset="demo", data_dir=data, out=workdir / "report")
     console.print(f"validation report: {report / 'report.html'}")
+    console.print(f"marketing report: {report / 'marketing' / 'marketing.html'}")
     client = client_for(settings.mlflow_tracking_uri)
     decision = promote(
         client,

@@ -192,8 +192,10 @@ def test_rows_in_time_order_are_validated_out_of_time(tmp_path) -> None:
     holdout_ids = split.segments["holdout"]["lead_id"]
     assert holdout_ids.tolist() == [f"row-{i}" for i in range(2551, 3001)]  # the latest rows
     assert shuffled.training_set.split.kind == "random (stratified)"
-    # Same rows, same random cross-validation; the later period is harder than a random one.
-    assert ordered.cv_auc == shuffled.cv_auc
+    # Same rows and folds of random cross-validation (with the parameters each run chose on
+    # its own development rows): close; the later period is harder than a random one.
+    assert len(ordered.cv_auc) == len(shuffled.cv_auc) == 3
+    assert abs(np.mean(ordered.cv_auc) - np.mean(shuffled.cv_auc)) < 0.05
     assert ordered.metrics["roc_auc"] < shuffled.metrics["roc_auc"]
     rates = split.label_rates()
     assert rates["holdout"] > 1.5 * rates["train"]
