@@ -8,7 +8,7 @@ with the prefix ``LEADSCORE_`` (e.g. ``LEADSCORE_HORIZON_DAYS=60``), a ``.env`` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -69,6 +69,41 @@ class Settings(BaseSettings):
         default="demo",
         description="Dataset config (shipped name or YAML path) declaring what the lead store "
         "keeps: the lead attributes and the event_type_map of CRM event names.",
+    )
+
+    # ---------------------------------------------------------------- alerts (webhooks)
+    # The rules' thresholds: read wherever stored scores change (the service, `score
+    # --from-store`), so they live here rather than in the service's settings.
+    alert_ready_margin: int = Field(
+        default=5,
+        ge=0,
+        le=98,
+        description="lead.sales_ready re-arms once a lead is no longer sales-ready and its "
+        "score fell this many points below its lowest sales-ready score (hysteresis).",
+    )
+    alert_cooldown_hours: float = Field(
+        default=24.0, ge=0, description="lead.sales_ready fires at most once per lead per this."
+    )
+    alert_quiet_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="lead.reemerged: a lead without engagement for this many days is quiet.",
+    )
+    alert_reemerged_tier: Literal["A", "B", "C", "D"] = Field(
+        default="B", description="lead.reemerged: the tier a returning lead must reach."
+    )
+    alert_score_change: int = Field(
+        default=10, ge=1, le=98, description="lead.score_changed: points the score must move."
+    )
+    alert_news_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="A lead's first score alerts only if its latest engagement is this recent "
+        "(importing history announces nothing).",
+    )
+    public_url: str = Field(
+        default="http://localhost:3000",
+        description="The service's address as sales reach it: alerts link to the lead there.",
     )
 
     @field_validator("api_keys", mode="before")

@@ -36,10 +36,12 @@ DEFAULT_OPEN_PATHS: frozenset[str] = frozenset(
         "/sales/app.js",
         "/sales/lead.js",
         "/sales/examples.json",
+        "/sales/hot.js",
     }
 )
 TRACKING_PREFIX = "/v1/"  # Segment / RudderStack HTTP Tracking API
 INGEST_PATHS = frozenset({"/leads", "/events", "/deals"})  # POST: the native bulk routes
+WEBHOOKS_PATH = "/webhooks"  # every method: admin
 SCOPES_KEY = "leadscore.scopes"  # where the middleware leaves the key's scopes in the scope
 
 
@@ -77,11 +79,13 @@ def as_api_keys(keys: Iterable[str | tuple[str, frozenset[str]]]) -> tuple[ApiKe
 
 def required_scope(method: str, path: str) -> str:
     """The scope a request needs: writes of leads, events and deals need ``ingest``, erasure
-    needs ``admin``, everything else (scores, leads, history, stats, model) ``read``."""
+    and webhook subscriptions need ``admin``, everything else (scores, leads, history, stats, model) ``read``."""
     if path.startswith(TRACKING_PREFIX) or (method == "POST" and path in INGEST_PATHS):
         return "ingest"
     if method == "DELETE" and path.startswith("/leads/"):
         return "admin"
+    if path == WEBHOOKS_PATH or path.startswith(WEBHOOKS_PATH + "/"):
+        return "admin"  # subscriptions carry signing secrets and decide where lead data goes
     return "read"
 
 

@@ -19,6 +19,7 @@ import bentoml
 from bentoml.exceptions import InvalidArgument
 
 from models.schema import ScoreOut
+from serving.alert_worker import DeliveryWorker
 from serving.auth import ApiKey, ApiKeyMiddleware, as_api_keys, require_keys
 from serving.connections import ConnectionRecycleMiddleware
 from serving.ingest_queue import IngestQueue
@@ -36,6 +37,8 @@ from serving.score_changes import with_changes
 from serving.score_log import BackgroundScoreLog
 from serving.settings import ServingSettings
 from serving.web import build_web_app
+from store.alert_rules import AlertPolicy
+from store.alert_store import AlertStore
 from store.lead_store import LeadStore
 
 logger = logging.getLogger(__name__)
@@ -92,7 +95,11 @@ class LeadScoreService:
         self._keys = as_api_keys(settings.api_key_scopes())
         # Every worker migrates at start (serialised by a lock): a new version of the service
         # brings its schema with it.
-        self._store = LeadStore.open(settings.store_database_url(), settings.store_dataset)
+        self._store = LeadStore.open(
+            settings.store_database_url(),
+            settings.store_dataset,
+            alerts=AlertPolicy.from_settings(settings),
+        )
         self._log = BackgroundScoreLog(self._store)
         self._ingest = IngestQueue(self._store)
         self._rescorer = BackgroundRescorer(
@@ -103,6 +110,10 @@ class LeadScoreService:
             explain=settings.stored_reasons,
         )
         self._rescorer.start()
+        # Alerts: every worker process delivers the outbox (claims keep them apart).
+        self._alerts = AlertStore(self._store.db)
+        self._delivery = DeliveryWorker.from_settings(self._alerts, settings)
+        self._delivery.start()
         logger.info("serving models:/%s@%s = v%s", name, alias, self._watcher.current().version)
 
     def served_model(self) -> ServedModel:
@@ -121,6 +132,12 @@ class LeadScoreService:
 
     def api_keys(self) -> tuple[ApiKey, ...]:
         return self._keys
+
+    def alert_store(self) -> AlertStore:
+        return self._alerts
+
+    def delivery_worker(self) -> DeliveryWorker:
+        return self._delivery
 
     @bentoml.api(route=SCORE_ROUTE, input_spec=ScoreRequest, output_spec=ScoreResponse)
     async def score(self, leads: list[BoundedLead], explain: int = 5) -> ScoreResponse:
@@ -156,6 +173,7 @@ class LeadScoreService:
     def _shutdown(self) -> None:
         self._ingest.close()
         self._rescorer.stop()
+        self._delivery.stop()
         self._watcher.stop()
         self._log.close()
         self._store.close()

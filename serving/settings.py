@@ -40,3 +40,32 @@ class ServingSettings(Settings):
     stored_reasons: int = Field(
         default=5, ge=0, le=20, description="Reasons kept with each stored score."
     )
+
+    # ---------------------------------------------------------------- webhook delivery
+    webhook_poll_seconds: float = Field(
+        default=0.2, gt=0, description="How often each delivery worker looks for due alerts."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A receiver must answer a delivery within this."
+    )
+    webhook_batch: int = Field(
+        default=50, ge=1, le=1000, description="Deliveries one worker claims and sends at once."
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A claimed delivery is another worker's to retry after this (a worker "
+        "that died mid-delivery); longer than webhook_timeout_seconds.",
+    )
+    webhook_retry_seconds: float = Field(
+        default=10.0, gt=0, description="First retry delay; doubled per attempt, with jitter."
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=7200.0, gt=0, description="Longest delay between two attempts."
+    )
+    webhook_give_up_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="Retries stop this long after an alert was queued: a dead letter then "
+        "(replayable with POST /webhooks/{id}/replay).",
+    )

@@ -23,11 +23,12 @@ from serving.lead_json import history_json
 from serving.model_handle import ServedModel
 from serving.schemas import ModelInfo
 from serving.store_routes import StoreBackend, build_store_routes
+from serving.webhook_routes import AlertBackend, build_webhook_routes
 
 MAX_HISTORY = 100
 
 
-class WebBackend(StoreBackend, Protocol):
+class WebBackend(StoreBackend, AlertBackend, Protocol):
     """What the routes need from the running service."""
 
 
@@ -79,6 +80,9 @@ def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
     async def lead_script_route(_: Request) -> Response:
         return _static("lead.js", "text/javascript; charset=utf-8")
 
+    async def hot_script_route(_: Request) -> Response:
+        return _static("hot.js", "text/javascript; charset=utf-8")
+
     async def examples_route(_: Request) -> Response:
         # Dated when asked, so "requested a demo yesterday" stays yesterday.
         return JSONResponse(example_leads(), headers={"cache-control": "no-store"})
@@ -92,5 +96,7 @@ def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
             Route("/sales/lead.js", lead_script_route, methods=["GET"]),
             Route("/sales/examples.json", examples_route, methods=["GET"]),
             *build_store_routes(get_service),
+            Route("/sales/hot.js", hot_script_route, methods=["GET"]),
+            *build_webhook_routes(get_service),
         ]
     )

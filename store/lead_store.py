@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from features.ingest.dataset_config import load_config
 from store import lead_reads, maintenance
+from store.alert_outbox import announce_model_change
+from store.alert_rules import AlertPolicy
 from store.database import StoreDatabase, connect_store
 from store.ingest_writes import write_batch
 from store.lead_schema import FieldError, LeadSchema
@@ -44,19 +46,31 @@ def now_micros() -> int:
 class LeadStore:
     """Leads, events, deals, current scores and score history in one database."""
 
-    def __init__(self, db: StoreDatabase, schema: LeadSchema) -> None:
+    def __init__(
+        self, db: StoreDatabase, schema: LeadSchema, alerts: AlertPolicy | None = None
+    ) -> None:
         self.db = db
         self.schema = schema
+        self.alerts = alerts  # None: score changes raise no alerts
 
     @classmethod
-    def open(cls, url: str, dataset: str, *, upgrade: bool = True, pool_size: int = 5) -> LeadStore:
+    def open(
+        cls,
+        url: str,
+        dataset: str,
+        *,
+        upgrade: bool = True,
+        pool_size: int = 5,
+        alerts: AlertPolicy | None = None,
+    ) -> LeadStore:
         """Connect to the store at ``url`` (migrating it first unless ``upgrade`` is False);
-        ``dataset`` is the dataset config (name or path) that declares the leads."""
+        ``dataset`` is the dataset config (name or path) that declares the leads; ``alerts``
+        the rules' thresholds (score changes then write their alerts to the outbox)."""
         schema = LeadSchema.from_config(load_config(dataset))
         db = connect_store(url, pool_size=pool_size)
         if upgrade:
             upgrade_store(db)
-        return cls(db, schema)
+        return cls(db, schema, alerts)
 
     def close(self) -> None:
         self.db.dispose()
@@ -105,8 +119,12 @@ class LeadStore:
     def record_scores(
         self, scores: Sequence[StoreScore], *, refresh: bool = False
     ) -> list[ScoreChange]:
-        """Store newer scores of stored leads (history rows with them)."""
-        return self._write(lambda connection: record_scores(connection, scores, refresh=refresh))
+        """Store newer scores of stored leads (history rows and alerts with them)."""
+        return self._write(
+            lambda connection: record_scores(
+                connection, scores, refresh=refresh, alerts=self.alerts
+            )
+        )
 
     def append_history(self, scores: Sequence[StoreScore]) -> int:
         """Log scores served for leads sent whole (``POST /score``)."""
@@ -119,9 +137,17 @@ class LeadStore:
         """Both kinds in one transaction (the service's background writer)."""
 
         def work(connection: Connection) -> tuple[list[ScoreChange], int]:
-            return record_scores(connection, stored), append_history(connection, served)
+            changes = record_scores(connection, stored, alerts=self.alerts)
+            return changes, append_history(connection, served)
 
         return self._write(work)
+
+    def announce_model_change(self, version: str) -> str | None:
+        """Announce the champion change to ``version`` once every stored lead has its score
+        (see :func:`store.alert_outbox.announce_model_change`); the event id or None."""
+        return self._write(
+            lambda connection: announce_model_change(connection, version, now_micros())
+        )
 
     def analyze(self) -> None:
         """Refresh the query planner's statistics (after a bulk import: PostgreSQL plans a

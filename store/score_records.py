@@ -3,7 +3,7 @@
 :func:`record_scores` runs inside the caller's write transaction and calls
 :func:`scores_changed` for every lead whose stored score it replaced, in that same
 transaction: the one place where "this lead's score changed" happens, so whatever must follow
-a change atomically (the history row today; an alert's outbox row next) goes there.
+a change atomically (the history row, the alerts' outbox rows) goes there.
 
 A score carries the lead revision it was computed from. It replaces the stored one when it saw
 a newer revision, came from another model version, or (``refresh``) is a later score of the
@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from store.ingest_writes import insert_for
 from store.tables import current_scores, leads, score_history
+
+if TYPE_CHECKING:
+    from store.alert_rules import AlertPolicy
 
 CAUSES = ("request", "change", "model", "refresh", "batch")
 _HISTORY_COLUMNS = (
@@ -73,9 +76,14 @@ class ScoreChange:
 
 
 def record_scores(
-    connection: Connection, scores: Sequence[StoreScore], *, refresh: bool = False
+    connection: Connection,
+    scores: Sequence[StoreScore],
+    *,
+    refresh: bool = False,
+    alerts: AlertPolicy | None = None,
 ) -> list[ScoreChange]:
-    """Store the scores of stored leads that are newer than what the store holds."""
+    """Store the scores of stored leads that are newer than what the store holds (and, with
+    an alert policy, the alerts they raise)."""
     latest = {score.lead_id: score for score in scores if score.revision is not None}
     if not latest:
         return []
@@ -115,13 +123,20 @@ def record_scores(
         .values(needs_score=False),
         [{"b_lead_id": c.lead_id, "b_revision": c.current.revision} for c in changes],
     )
-    scores_changed(connection, changes)
+    scores_changed(connection, changes, alerts)
     return changes
 
 
-def scores_changed(connection: Connection, changes: Sequence[ScoreChange]) -> None:
-    """What follows a change of stored scores, in the same transaction: the history rows."""
+def scores_changed(
+    connection: Connection, changes: Sequence[ScoreChange], alerts: AlertPolicy | None = None
+) -> None:
+    """What follows a change of stored scores, in the same transaction: the history rows and
+    the alerts in the outbox (:mod:`store.alert_outbox`)."""
     append_history(connection, [change.current for change in changes])
+    if alerts is not None:
+        from store.alert_outbox import write_alerts  # it builds on this module's records
+
+        write_alerts(connection, changes, alerts)
 
 
 def append_history(connection: Connection, scores: Sequence[StoreScore]) -> int:

@@ -26,6 +26,7 @@ _COMMANDS: list[tuple[str, str, str | None]] = [
     ("leadscore.commands.training", "retrain", None),
     ("leadscore.commands.scoring", "score", None),
     ("leadscore.commands.serve", "serve", None),
+    ("leadscore.commands.webhooks", "app", "webhooks"),
     ("leadscore.commands.demo", "demo", None),
 ]
 

@@ -112,7 +112,8 @@ def test_erasure_removes_everything_about_the_lead(lead_store: LeadStore) -> Non
     lead_store.append_history([dataclasses.replace(_score("L1", None), cause="request")])
     removed = lead_store.erase("L1")
     assert removed == {
-        "events": 2, "deals": 0, "current_scores": 1, "score_history": 2, "leads": 1,
+        "events": 2, "deals": 0, "current_scores": 1, "score_history": 2, "alert_events": 0,
+        "lead_alert_states": 0, "leads": 1,
     }  # fmt: skip
     assert lead_store.lead_view("L1") is None
     assert lead_store.lead_view("L2") is not None  # the other lead is untouched
