@@ -13,23 +13,28 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from typing import Any
 
 import bentoml
 from bentoml.exceptions import InvalidArgument
+from starlette.exceptions import HTTPException
 
 from models.schema import ScoreOut
 from serving.auth import ApiKey, ApiKeyMiddleware, as_api_keys, require_keys
 from serving.connections import ConnectionRecycleMiddleware
+from serving.error_logs import install_client_error_filter
 from serving.ingest_queue import IngestQueue
 from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
 from serving.model_handle import ServedModel, load_served_model, resolve_version
-from serving.reload import AliasWatcher
+from serving.openapi_document import OpenApiMiddleware
+from serving.reload import AliasWatcher, RegistryState
 from serving.rescorer import BackgroundRescorer
+from serving.route_metrics import BENTOML_PATHS, RouteLabels, backlog_gauge, label_by_route
 from serving.schemas import BoundedLead, ScoreRequest, ScoreResponse
 from serving.score_log import BackgroundScoreLog
 from serving.settings import ServingSettings
-from serving.web import build_web_app
+from serving.web import build_web_app, web_routes
 from store.lead_store import LeadStore
 
 logger = logging.getLogger(__name__)
@@ -75,6 +80,11 @@ class LeadScoreService:
         # service that cannot authenticate anyone must fail at start, not per request.
         require_keys(settings.api_key_values())
         self.settings = settings
+        # Hardening (#32): bounded metric labels, one-line client errors, MLflow timeouts.
+        label_by_route(RouteLabels({*BENTOML_PATHS, SCORE_ROUTE}, web_routes()))
+        install_client_error_filter()
+        for variable, value in settings.mlflow_environment().items():
+            os.environ.setdefault(variable, value)
         uri, name, alias = (
             settings.mlflow_tracking_uri,
             settings.model_name,
@@ -89,8 +99,12 @@ class LeadScoreService:
         self._keys = as_api_keys(settings.api_key_scopes())
         # Every worker migrates at start (serialised by a lock): a new version of the service
         # brings its schema with it.
-        self._store = LeadStore.open(settings.store_database_url(), settings.store_dataset)
-        self._log = BackgroundScoreLog(self._store)
+        self._store = LeadStore.open(
+            settings.store_database_url(),
+            settings.store_dataset,
+            busy_seconds=settings.store_busy_seconds,
+        )
+        self._log = BackgroundScoreLog(self._store, on_backlog=backlog_gauge().set)
         self._ingest = IngestQueue(self._store)
         self._rescorer = BackgroundRescorer(
             self._store,
@@ -109,6 +123,21 @@ class LeadScoreService:
     def score_log(self) -> BackgroundScoreLog:
         """What was served, on its way to the store."""
         return self._log
+
+    def registry_state(self) -> RegistryState:
+        """The model registry as the last poll found it (``GET /model``)."""
+        return self._watcher.registry_state()
+
+    async def __is_ready__(self) -> bool:
+        """``/readyz``: 503 with the reason while served scores pile up unwritten."""
+        backlog = self._log.pending()
+        if backlog > self.settings.score_backlog_limit:
+            raise HTTPException(
+                status_code=503,
+                detail=f"score log backlog: {backlog} served scores not yet in the lead store "
+                f"(limit {self.settings.score_backlog_limit}); is the store locked or down?",
+            )
+        return True
 
     def lead_store(self) -> LeadStore:
         return self._store
@@ -143,15 +172,21 @@ class LeadScoreService:
             return model.score(leads, explain)
         except (ValueError, TypeError) as exc:
             # The model rejects values the schema cannot express (e.g. as_of before
-            # created_at): that is the client's input, so 4xx naming what the model said.
-            raise InvalidArgument(f"leads: {exc}") from exc
+            # created_at): that is the client's input, so 4xx naming what the model said
+            # (``leads[3].attributes.annual_revenue: ...``).
+            message = str(exc)
+            raise InvalidArgument(
+                message if message.startswith("leads[") else f"leads: {message}"
+            ) from None
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:
         self._ingest.close()
         self._rescorer.stop()
         self._watcher.stop()
-        self._log.close()
+        # Requests already accepted were answered before this hook runs (uvicorn drains them);
+        # their scores reach the store unless it stays locked past the drain deadline.
+        self._log.close(deadline_seconds=self.settings.drain_seconds)
         self._store.close()
 
 
@@ -160,5 +195,6 @@ class LeadScoreService:
 # validation answers into 422 lines naming the field.
 LeadScoreService.add_asgi_middleware(ConnectionRecycleMiddleware)  # type: ignore[arg-type]
 LeadScoreService.add_asgi_middleware(ApiKeyMiddleware, keys_loader=_api_keys)
+LeadScoreService.add_asgi_middleware(OpenApiMiddleware)  # type: ignore[arg-type]
 LeadScoreService.add_asgi_middleware(_body_limit)  # type: ignore[arg-type]
 LeadScoreService.add_asgi_middleware(ValidationErrorMiddleware, paths=(SCORE_ROUTE,))

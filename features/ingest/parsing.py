@@ -12,6 +12,9 @@ import pandas as pd
 from features.ingest import contracts as c
 from features.ingest.contracts import Problem, examples_of
 from features.ingest.dataset_config import TableSource
+from features.value_limits import FIRST_SUPPORTED, LAST_SUPPORTED, NEVER_YEAR
+
+WIDE_TIMESTAMP_DTYPE = "datetime64[us, UTC]"  # holds year 1 to 9999, checked before ns
 
 BOOLEAN_TRUE = {"1", "true", "yes", "y", "t"}
 BOOLEAN_FALSE = {"0", "false", "no", "n", "f"}
@@ -42,15 +45,28 @@ def parse_numbers(
     """A number column as float64: text that is not a number is a problem naming the column;
     values outside ``present`` (default: the missing ones) are NaN."""
     if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64")
-    present = values.notna() if present is None else present
-    numbers = pd.to_numeric(values.where(present), errors="coerce")
-    bad = present & numbers.isna()
-    if bad.any():
+        numbers = values.astype("float64")
+    else:
+        present = values.notna() if present is None else present
+        numbers = pd.to_numeric(values.where(present), errors="coerce").astype("float64")
+        bad = present & numbers.isna()
+        if bad.any():
+            problems.append(
+                Problem(table, column, "not a number", int(bad.sum()), examples_of(values[bad]))
+            )
+    infinite = pd.Series(np.isinf(numbers.to_numpy()), index=numbers.index)
+    if infinite.any():
         problems.append(
-            Problem(table, column, "not a number", int(bad.sum()), examples_of(values[bad]))
+            Problem(
+                table,
+                column,
+                "not a finite number (an infinity or beyond float64)",
+                int(infinite.sum()),
+                examples_of(values[infinite]),
+            )
         )
-    return numbers.astype("float64")
+        numbers = numbers.where(~infinite)
+    return numbers
 
 
 def parse_ids(values: pd.Series, table: str, column: str, problems: list[Problem]) -> pd.Series:
@@ -111,7 +127,30 @@ def parse_timestamps(
                     tuple(f"row {i}" for i in np.flatnonzero(missing)[:5]),
                 )
             )
-    return parsed.dt.tz_convert("UTC").astype(c.TIMESTAMP_DTYPE)
+    return _supported(parsed.dt.tz_convert("UTC"), values, table, column, problems)
+
+
+def _supported(
+    utc: pd.Series, values: pd.Series, table: str, column: str, problems: list[Problem]
+) -> pd.Series:
+    """Times the engines can represent (nanoseconds, :mod:`features.value_limits`); others are
+    a problem with their count and examples (year 9999, a CRM's "never", named as such)."""
+    outside = utc.notna() & ((utc < FIRST_SUPPORTED) | (utc >= LAST_SUPPORTED))
+    if outside.any():
+        never = bool((utc[outside].dt.year == NEVER_YEAR).any())
+        hint = "; year 9999 is a CRM 'never' date: leave the cell empty" if never else ""
+        problems.append(
+            Problem(
+                table,
+                column,
+                f"time outside the supported range {FIRST_SUPPORTED:%Y-%m-%d} to "
+                f"{LAST_SUPPORTED:%Y-%m-%d} (UTC){hint}",
+                int(outside.sum()),
+                examples_of(values[outside]),
+            )
+        )
+        utc = utc.where(~outside)
+    return utc.astype(c.TIMESTAMP_DTYPE)
 
 
 def parse_text_timestamps(values: pd.Series, source: TableSource) -> pd.Series:
@@ -121,14 +160,17 @@ def parse_text_timestamps(values: pd.Series, source: TableSource) -> pd.Series:
     text = values.astype("str").str.strip()
     has_zone = values.notna() & text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
     naive = values.notna() & ~has_zone
-    parsed = pd.Series(pd.NaT, index=values.index, dtype=c.TIMESTAMP_DTYPE)
+    parsed = pd.Series(pd.NaT, index=values.index, dtype=WIDE_TIMESTAMP_DTYPE)
     if has_zone.any():
-        parsed[has_zone] = pd.to_datetime(text[has_zone], format=fmt, utc=True, errors="coerce")
+        zoned = pd.to_datetime(text[has_zone], format=fmt, utc=True, errors="coerce")
+        parsed[has_zone] = zoned.astype(WIDE_TIMESTAMP_DTYPE)
     if naive.any():
         local = pd.to_datetime(text[naive], format=fmt, errors="coerce")
-        parsed[naive] = local.dt.tz_localize(
-            source.timezone, ambiguous="NaT", nonexistent="shift_forward"
-        ).dt.tz_convert("UTC")
+        parsed[naive] = (
+            local.dt.tz_localize(source.timezone, ambiguous="NaT", nonexistent="shift_forward")
+            .dt.tz_convert("UTC")
+            .astype(WIDE_TIMESTAMP_DTYPE)
+        )
     return parsed
 
 

@@ -9,10 +9,12 @@ import typer
 from rich.console import Console
 
 from common.settings import Settings
+from leadscore.commands.tracking_errors import with_tracking_store_errors
 
 console = Console(stderr=True)
 
 
+@with_tracking_store_errors
 def promote(
     ctx: typer.Context,
     tolerance: Annotated[
@@ -50,6 +52,7 @@ def promote(
         raise typer.Exit(code=1)
 
 
+@with_tracking_store_errors
 def rollback(ctx: typer.Context) -> None:
     """Point `champion` back to the previous champion version."""
     from models.registry import RegistryError, client_for
@@ -64,6 +67,7 @@ def rollback(ctx: typer.Context) -> None:
     console.print(f"champion: v{old} -> v{new}")
 
 
+@with_tracking_store_errors
 def models(ctx: typer.Context) -> None:
     """List registered versions with their aliases and holdout metrics."""
     from rich.table import Table

@@ -88,7 +88,7 @@ def test_bad_leads_are_refused_naming_the_field(simulated) -> None:
         result.model.score_leads(
             [LeadIn(lead_id="x", as_of=now, attributes={"favourite_colour": "red"})], 3
         )
-    with pytest.raises(ValueError, match=r"created_at .* is after as_of"):
+    with pytest.raises(ValueError, match=r"created_at: .* is after as_of"):
         result.model.score_leads(
             [LeadIn(lead_id="x", as_of=now, created_at=now + timedelta(days=1))], 3
         )
