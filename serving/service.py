@@ -24,6 +24,7 @@ from models.schema import ScoreOut
 from serving.auth import ApiKey, ApiKeyMiddleware, as_api_keys, require_keys
 from serving.connections import ConnectionRecycleMiddleware
 from serving.error_logs import install_client_error_filter
+from serving.graceful_stop import draining, install_graceful_stop
 from serving.ingest_queue import IngestQueue
 from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
 from serving.model_handle import ServedModel, load_served_model, resolve_version
@@ -83,6 +84,7 @@ class LeadScoreService:
         # Hardening (#32): bounded metric labels, one-line client errors, MLflow timeouts.
         label_by_route(RouteLabels({*BENTOML_PATHS, SCORE_ROUTE}, web_routes()))
         install_client_error_filter()
+        install_graceful_stop(settings.drain_seconds)
         for variable, value in settings.mlflow_environment().items():
             os.environ.setdefault(variable, value)
         uri, name, alias = (
@@ -129,7 +131,10 @@ class LeadScoreService:
         return self._watcher.registry_state()
 
     async def __is_ready__(self) -> bool:
-        """``/readyz``: 503 with the reason while served scores pile up unwritten."""
+        """``/readyz``: 503 with the reason while stopping or while served scores pile up
+        unwritten."""
+        if draining():
+            raise HTTPException(status_code=503, detail="stopping: answering accepted requests")
         backlog = self._log.pending()
         if backlog > self.settings.score_backlog_limit:
             raise HTTPException(
@@ -184,8 +189,8 @@ class LeadScoreService:
         self._ingest.close()
         self._rescorer.stop()
         self._watcher.stop()
-        # Requests already accepted were answered before this hook runs (uvicorn drains them);
-        # their scores reach the store unless it stays locked past the drain deadline.
+        # Requests already accepted were answered before this hook runs (serving.graceful_stop
+        # drains them); their scores reach the store unless it stays locked past the deadline.
         self._log.close(deadline_seconds=self.settings.drain_seconds)
         self._store.close()
 

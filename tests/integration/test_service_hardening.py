@@ -206,11 +206,6 @@ def test_the_openapi_document_lists_every_route_and_real_codes(service: RunningS
     assert paths["/readyz"]["get"]["security"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not built yet (issue #32): bentoml serve's arbiter ends the workers on SIGTERM "
-    "without uvicorn's drain; every in-flight request is reset",
-)
 def test_sigterm_drains_accepted_requests_and_flushes_their_scores(store: Path) -> None:
     answered, failures = [0], []
     lock = threading.Lock()
