@@ -32,6 +32,7 @@ requirements.lock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import socket
@@ -110,9 +111,7 @@ def _stop_listening(listener: socket.socket) -> list[socket.socket]:
             accepted.append(listener.accept()[0])
     except OSError:
         pass  # nothing queued (EAGAIN), or a sibling worker shut it down first (EINVAL)
-    try:
+    with contextlib.suppress(OSError):  # already shut down by a sibling worker
         listener.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already shut down by a sibling worker
     listener.close()
     return accepted
