@@ -15,10 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bentoml._internal.server.http.instruments import (
-    HTTPTrafficMetricsMiddleware,
-    RunnerTrafficMetricsMiddleware,
-)
+from bentoml._internal.server.http.instruments import RunnerTrafficMetricsMiddleware
 from starlette.routing import BaseRoute, Match
 
 from serving.limits import ASGIApp, Receive, Scope, Send
@@ -62,29 +59,25 @@ class _RestorePath:
 
 def label_by_route(labels: Callable[[Scope], str]) -> None:
     """Make BentoML's HTTP metrics label requests with ``labels(scope)`` (once per process).
-    Services of BentoML 1.4's SDK count through ``RunnerTrafficMetricsMiddleware``
-    (``bentoml_service_*``), older ones through ``HTTPTrafficMetricsMiddleware``."""
-    for cls in (RunnerTrafficMetricsMiddleware, HTTPTrafficMetricsMiddleware):
-        _wrap(cls, labels)
 
+    Written against BentoML 1.4.39 (pinned in requirements.lock): services of its SDK count
+    requests in ``RunnerTrafficMetricsMiddleware.__call__``, which takes the label from
+    ``scope["path"]``; only that method is wrapped. Check it when upgrading BentoML."""
+    cls: Any = RunnerTrafficMetricsMiddleware
+    if getattr(cls, "_leadscore_labels", None) is None:
+        original = cls.__call__
 
-def _wrap(cls: Any, labels: Callable[[Scope], str]) -> None:
-    if getattr(cls, "_leadscore_labels", None) is not None:
-        cls._leadscore_labels = labels
-        return
-    original = cls.__call__
+        async def labelled(self: Any, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope.get("type") != "http" or scope.get("path") == "/metrics":
+                await original(self, scope, receive, send)
+                return
+            if not isinstance(self.app, _RestorePath):
+                self.app = _RestorePath(self.app)
+            shown = {**scope, "path": cls._leadscore_labels(scope), _REAL_PATH: scope["path"]}
+            await original(self, shown, receive, send)
 
-    async def labelled(self: Any, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") != "http" or scope.get("path") == "/metrics":
-            await original(self, scope, receive, send)
-            return
-        if not isinstance(self.app, _RestorePath):
-            self.app = _RestorePath(self.app)
-        shown = {**scope, "path": cls._leadscore_labels(scope), _REAL_PATH: scope["path"]}
-        await original(self, shown, receive, send)
-
+        cls.__call__ = labelled
     cls._leadscore_labels = labels
-    cls.__call__ = labelled
 
 
 _GAUGES: dict[str, Any] = {}
