@@ -98,6 +98,8 @@ async def drain(server: Any, deadline: float) -> None:
         max(0.0, deadline - time.monotonic()),
     )
     while server.server_state.connections and time.monotonic() < deadline:
+        if server.force_exit:  # a second Ctrl+C: uvicorn's own shutdown cuts what is left
+            return
         await asyncio.sleep(0.05)
 
 
