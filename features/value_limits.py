@@ -31,8 +31,8 @@ def time_problem(value: datetime) -> str | None:
             "year 9999 is a CRM 'never' date: leave the field empty (null) instead "
             f"(supported times: {FIRST_SUPPORTED:%Y-%m-%d} to {LAST_SUPPORTED:%Y-%m-%d})"
         )
-    utc = value.replace(tzinfo=None) - (value.utcoffset() or (value - value))
-    if not FIRST_SUPPORTED.replace(tzinfo=None) <= utc < LAST_SUPPORTED.replace(tzinfo=None):
+    # Compared as aware times: converting year 1 or 9999 to UTC first may overflow.
+    if not FIRST_SUPPORTED <= value < LAST_SUPPORTED:
         return (
             f"outside the supported range {FIRST_SUPPORTED:%Y-%m-%d} to "
             f"{LAST_SUPPORTED:%Y-%m-%d} (UTC)"

@@ -27,6 +27,9 @@ def _errors(body: str) -> list[str]:
     [
         ({"as_of": "9999-12-31T00:00:00Z"}, "leads[1].as_of", "CRM 'never'"),
         ({"as_of": "0001-01-01T00:00:00Z"}, "leads[1].as_of", "outside the supported range"),
+        # Year 1 ahead of UTC (and 9999 behind it) cannot even be converted to UTC.
+        ({"as_of": "0001-01-01T00:00:00+00:01"}, "leads[1].as_of", "outside the supported"),
+        ({"as_of": "9999-12-31T23:59:59-14:00"}, "leads[1].as_of", "CRM 'never'"),
         ({"created_at": "2262-04-12T00:00:00+00:00"}, "leads[1].created_at", "outside"),
         ({"created_at": "1899-12-31T23:00:00-02:00"}, None, None),  # 1900-01-01T01:00Z: fine
         (
