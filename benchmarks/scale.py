@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
 AS_OF = "2025-12-01T00:00:00+00:00"
 
+MODEL = "leadscore-demo"  # what `leadscore train --dataset demo` registers
+
 
 def _stage_features(data: str, out: str, engine: str) -> None:
     import pandas as pd
@@ -37,7 +39,7 @@ def _stage_features(data: str, out: str, engine: str) -> None:
     from models.registry import alias_version, client_for, load_bundle
 
     client = client_for(os.environ["LEADSCORE_MLFLOW_TRACKING_URI"])
-    model = load_bundle(client, "leadscore", alias_version(client, "leadscore", "champion"))
+    model = load_bundle(client, MODEL, alias_version(client, MODEL, "champion"))
     dataset = load_dataset(load_config("demo"), data)
     snapshots = scoring_snapshots(dataset, pd.Timestamp(AS_OF))
     args = (model.spec, dataset.leads, dataset.events, dataset.outcomes, snapshots)
@@ -60,7 +62,7 @@ def _stage_score(features: str, out: str, engine: str, explain: int) -> None:
     from models.registry import alias_version, client_for, load_bundle
 
     client = client_for(os.environ["LEADSCORE_MLFLOW_TRACKING_URI"])
-    model = load_bundle(client, "leadscore", alias_version(client, "leadscore", "champion"))
+    model = load_bundle(client, MODEL, alias_version(client, MODEL, "champion"))
     frame = pd.read_parquet(features)
     if engine == "dask":
         from leadscore.cluster import dask_client
@@ -83,7 +85,7 @@ def _stage_explain(rows: int) -> None:
     from models.treeshap import FastTreeShap
 
     client = client_for(os.environ["LEADSCORE_MLFLOW_TRACKING_URI"])
-    model = load_bundle(client, "leadscore", alias_version(client, "leadscore", "champion"))
+    model = load_bundle(client, MODEL, alias_version(client, MODEL, "champion"))
     frame = pd.read_parquet(os.environ["SCALE_FEATURES"]).iloc[:rows]
     X = model.encode(frame)
     booster = model.booster

@@ -42,7 +42,11 @@ class Settings(BaseSettings):
         default=Path("mlartifacts"),
         description="Artifact location used when the tracking store is a local SQLite file.",
     )
-    model_name: str = Field(default="leadscore", description="Registered model name.")
+    model_name: str | None = Field(
+        default=None,
+        description="Registered model to use. Unset: leadscore-<dataset name> for commands "
+        "given a dataset, else the only leadscore model in the store.",
+    )
     horizon_days: int = Field(
         default=90, ge=1, le=3650, description="Label window: a won deal within this many days."
     )

@@ -127,6 +127,9 @@ tr.small td{color:#8a95a3}
 figure{margin:0;background:#fff;border-radius:8px;padding:8px;box-shadow:0 1px 3px #0002}
 figure img{width:100%;height:auto;display:block}
 figcaption{font-size:12px;color:#5a6776;padding:4px 2px 0}
+.warn{background:#fff4d6;border-left:4px solid #e0a400;padding:8px 12px;margin:14px 0 0}
+.wrap td{white-space:normal}
+.wrap td:nth-child(2){text-align:left;min-width:420px}
 """
 
 
@@ -141,9 +144,11 @@ def render_report(
     lifecycle: Mapping[str, pd.DataFrame] | None = None,
     shap_image: str | bytes | Figure | None = None,
     extra_sections: Mapping[str, tuple[str, pd.DataFrame]] | None = None,
+    design: str = "",
 ) -> str:
-    """The report as one HTML string: header, headline cards, model vs baselines, lift/gains,
-    tiers, slices, lifecycle and plots. ``tables`` is what ``evaluation_tables`` returns;
+    """The report as one HTML string: header, headline cards, how it was validated
+    (``design``: HTML from ``evaluation.design``), model vs baselines, lift/gains, tiers,
+    slices, lifecycle and plots. ``tables`` is what ``evaluation_tables`` returns;
     ``extra_sections`` maps a title to (note, table), e.g. the backtests."""
     m = tables["metrics"]
     esc = html.escape
@@ -174,6 +179,7 @@ def render_report(
             f"<div class=card><div class=label>{label}</div><div class=value>{shown}</div></div>"
         )
     parts.append("</div>")
+    parts.append(design)
 
     def section(title: str, note: str, body: str) -> None:
         parts.append(f"<h2>{esc(title)}</h2><p class=note>{esc(note)}</p>{body}")
@@ -231,13 +237,13 @@ def render_report(
     return "".join(parts)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, pd.DataFrame):
-        return [_jsonable(r) for r in value.astype(object).to_dict(orient="records")]
+        return [jsonable(r) for r in value.astype(object).to_dict(orient="records")]
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -266,7 +272,7 @@ def metrics_json(
     }
     if lifecycle is not None:
         out["lifecycle"] = dict(lifecycle)
-    result = _jsonable(out)
+    result = jsonable(out)
     json.dumps(result, allow_nan=False)  # fail here, not in the caller, if anything slipped
     return result
 

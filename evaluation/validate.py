@@ -21,7 +21,15 @@ from evaluation.baselines import (
     NaiveBayesFrequency,
     RuleBasedPoints,
 )
-from evaluation.report import evaluation_figures, evaluation_tables, metrics_json, render_report
+from evaluation.design import design_html, design_json
+from evaluation.report import (
+    evaluation_figures,
+    evaluation_tables,
+    jsonable,
+    metrics_json,
+    render_report,
+)
+from models.points import STATIC_NUMERIC_POINTS
 
 MODEL = "leadscore (LightGBM)"
 POINTS_MODEL = "leadscore (points model, cold start)"
@@ -39,22 +47,50 @@ class Evaluation:
     metrics: dict[str, Any]
 
 
+POINTS = "rule-based points"
+
+
+def left_out_baselines(features: list[str]) -> dict[str, str]:
+    """Baselines that cannot apply to these features, with why: rule-based points give points
+    for engagement (events, or a static table's visit counts); without any it would score
+    every lead alike (ROC-AUC 0.5), which is no baseline to beat."""
+    has_decay = any(name.startswith("decay_") for name in features)
+    if has_decay or any(name in features for name in STATIC_NUMERIC_POINTS):
+        return {}
+    return {POINTS: "no engagement events or visit counts to give points for"}
+
+
 def baseline_scores(
     train: pd.DataFrame, holdout: pd.DataFrame, features: list[str], label: str = "label"
 ) -> dict[str, np.ndarray]:
-    """Fit each baseline on the training segment (same features as the model) and return its
-    P(win) on the holdout."""
+    """Fit each baseline that applies (:func:`left_out_baselines`) on the training segment
+    (same features as the model) and return its P(win) on the holdout."""
     X_train, y_train = train[features], train[label].to_numpy()
     X_hold = holdout[features]
     baselines = {
-        "rule-based points": RuleBasedPoints(),
+        POINTS: RuleBasedPoints(),
         "logistic regression": LogisticBaseline(),
         "naive Bayes frequency": NaiveBayesFrequency(),
         DEFAULT_LIGHTGBM: DefaultLightGBM(),
     }
+    for name in left_out_baselines(features):
+        baselines.pop(name)
     return {
         name: est.fit(X_train, y_train).predict_proba(X_hold)[:, 1]
         for name, est in baselines.items()
+    }
+
+
+def baseline_aucs(
+    train: pd.DataFrame, holdout: pd.DataFrame, features: list[str], label: str = "label"
+) -> dict[str, float]:
+    """Each applicable baseline's holdout ROC-AUC (fitted on ``train``), for a run summary."""
+    from sklearn.metrics import roc_auc_score
+
+    y = holdout[label].to_numpy()
+    return {
+        name: float(roc_auc_score(y, p))
+        for name, p in baseline_scores(train, holdout, features, label).items()
     }
 
 
@@ -91,8 +127,11 @@ def evaluate_model(
     lifecycle: Mapping[str, pd.DataFrame] | None = None,
     explain: bool = True,
     backtests: Mapping[str, tuple[str, pd.DataFrame]] | None = None,
+    design: Mapping[str, Any] | None = None,
+    model_name: str = "leadscore",
 ) -> Evaluation:
-    """Score the holdout with the model and every baseline; build tables, plots and report."""
+    """Score the holdout with the model and every baseline; build tables, plots and report
+    (``design``: how the model was validated, from :func:`evaluation.design.validation_design`)."""
     y = holdout["label"].to_numpy()
     scored = model.score_features(holdout, explain_k=1)
     name = model_row_name(model)
@@ -112,20 +151,22 @@ def evaluate_model(
     if "as_of" in holdout.columns and holdout["as_of"].notna().any():
         period = f"{holdout['as_of'].min():%Y-%m-%d} .. {holdout['as_of'].max():%Y-%m-%d}"
     else:
-        period = "stratified random holdout (static data)"
+        period = f"{design['split']} holdout" if design else "stratified random holdout"
     holdout_label = f"{period}, {len(holdout):,} snapshots"
     shap_image = shap_summary_figure(model, holdout) if explain else None
-    title = "leadscore points model (cold start)" if name == POINTS_MODEL else "leadscore"
+    title = f"{model_name} points model (cold start)" if name == POINTS_MODEL else model_name
     html = render_report(
         tables, model_name=title, model_version=f"v{model_version}", dataset=dataset_name,
         holdout=holdout_label, figures=figures, lifecycle=lifecycle, shap_image=shap_image,
-        extra_sections=backtests,
+        extra_sections=backtests, design=design_html(design) if design else "",
     )  # fmt: skip
     metrics = metrics_json(
         {**tables, **{title: frame for title, (_, frame) in (backtests or {}).items()}},
         model_name=title, model_version=model_version, dataset=dataset_name,
         holdout=holdout_label, lifecycle=lifecycle,
     )  # fmt: skip
+    if design:
+        metrics["validation"] = jsonable(design_json(design))
     return Evaluation(tables, figures, html, metrics)
 
 

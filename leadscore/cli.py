@@ -39,8 +39,18 @@ def main(
         str | None,
         typer.Option(help="MLflow tracking URI (env LEADSCORE_MLFLOW_TRACKING_URI)."),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Also show the libraries' INFO logs and progress bars."
+        ),
+    ] = False,
 ) -> None:
-    """Build the Settings once and hand them to the command."""
+    """Build the Settings once, set up the output, and hand the Settings to the command."""
+    from leadscore.output import configure_output
+
+    configure_output(verbose)
+
     overrides = {
         key: value
         for key, value in {

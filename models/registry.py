@@ -6,6 +6,10 @@ re-scored on the same rows (the holdout feature table is logged with every run) 
 ``tolerance`` and passes absolute ``floors``. Comparing each model's own stored holdout number
 would compare different periods, which is not a fair fight. The champion history is a
 registered-model tag, so ``rollback`` can restore the previous champion.
+
+One registered model per data set (``leadscore-<dataset>``, see ``models.model_names``), and
+``promote`` refuses a challenger whose data set or features differ from the champion's unless
+forced.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class VersionInfo:
     run_id: str
     created: str
     metrics: dict[str, float]
+    dataset: str = ""
 
 
 def client_for(tracking_uri: str) -> Any:
@@ -70,9 +75,15 @@ def client_for(tracking_uri: str) -> Any:
 
 
 def register_challenger(
-    client: Any, name: str, model_uri: str, run_id: str, metrics: Mapping[str, float]
+    client: Any,
+    name: str,
+    model_uri: str,
+    run_id: str,
+    metrics: Mapping[str, float],
+    tags: Mapping[str, str] | None = None,
 ) -> str:
-    """Register the logged model as a new version of ``name`` and alias it ``challenger``."""
+    """Register the logged model as a new version of ``name`` (with ``tags``, e.g.
+    :func:`version_tags`) and alias it ``challenger``."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -80,8 +91,9 @@ def register_challenger(
     except MlflowException:
         client.create_registered_model(name, description="leadscore propensity models")
     version = client.create_model_version(name, model_uri, run_id=run_id)
-    tags = {f"holdout_{key}": f"{value:.6f}" for key, value in metrics.items()}
-    for key, value in tags.items():
+    all_tags = {f"holdout_{key}": f"{value:.6f}" for key, value in metrics.items()}
+    all_tags.update(tags or {})
+    for key, value in all_tags.items():
         client.set_model_version_tag(name, version.version, key, value)
     client.set_registered_model_alias(name, CHALLENGER, version.version)
     return str(version.version)
@@ -115,7 +127,8 @@ def promote(
     floors: Mapping[str, float] | None = None,
     force: bool = False,
 ) -> PromotionDecision:
-    """Move ``champion`` to the challenger if it is better on the same holdout (see module)."""
+    """Move ``champion`` to the challenger if it is better on the same holdout (see module);
+    a challenger of another data set or feature set is refused unless ``force``."""
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     floors = dict(floors or {})
@@ -132,35 +145,39 @@ def promote(
         raise RegistryError(f"version {challenger} is already the champion")
     holdout = _holdout_of(client, name, challenger)
     y = holdout["label"].to_numpy()
+    new_model = load_bundle(client, name, challenger)
+    old_model = load_bundle(client, name, champion) if champion is not None else None
+    differences = [] if old_model is None else what_differs(new_model, old_model)
 
-    def evaluate(version: str) -> dict[str, float]:
-        model = load_bundle(client, name, version)
-        missing = sorted(set(model.features) - set(holdout.columns))
-        if missing:
-            raise RegistryError(
-                f"version {version} needs features the challenger's holdout lacks: {missing[:8]}"
-                " (different feature spec): compare by hand and use --force"
-            )
+    def evaluate(model: LeadScoreModel) -> dict[str, float]:
         p = model.predict_proba(holdout)
         return {
             "roc_auc": float(roc_auc_score(y, p)),
             "pr_auc": float(average_precision_score(y, p)),
         }
 
-    new = evaluate(challenger)
-    old = evaluate(champion) if champion is not None else {}
+    new = evaluate(new_model)
     where = f"on the challenger's holdout ({len(y):,} rows, {int(y.sum()):,} positive)"
-    failures = [
-        f"{key} {new[key]:.4f} is below the floor {floor:.4f}"
-        for key, floor in floors.items()
-        if new[key] < floor
-    ]
-    if champion is not None and new[metric] < old[metric] + tolerance:
-        failures.append(
-            f"{metric}: challenger v{challenger} {new[metric]:.4f} vs champion v{champion} "
-            f"{old[metric]:.4f}; needs at least {old[metric] + tolerance:.4f} "
-            f"(champion + tolerance {tolerance})"
-        )
+    if differences:
+        # Not comparable: the champion cannot score the challenger's holdout like for like.
+        old: dict[str, float] = {}
+        failures = [
+            f"v{challenger} differs from champion v{champion}: " + "; ".join(differences)
+            + " (promote with --force to replace it anyway)"
+        ]  # fmt: skip
+    else:
+        old = evaluate(old_model) if old_model is not None else {}
+        failures = [
+            f"{key} {new[key]:.4f} is below the floor {floor:.4f}"
+            for key, floor in floors.items()
+            if new[key] < floor
+        ]
+        if champion is not None and new[metric] < old[metric] + tolerance:
+            failures.append(
+                f"{metric}: challenger v{challenger} {new[metric]:.4f} vs champion v{champion} "
+                f"{old[metric]:.4f}; needs at least {old[metric] + tolerance:.4f} "
+                f"(champion + tolerance {tolerance})"
+            )
     promoted = force or not failures
     if not failures:
         message = f"promoted v{challenger}: " + (
@@ -184,6 +201,19 @@ def promote(
         history = [*_history(client, name), challenger]
         client.set_registered_model_tag(name, HISTORY_TAG, json.dumps(history))
     return decision
+
+
+def what_differs(challenger: LeadScoreModel, champion: LeadScoreModel) -> list[str]:
+    """How two models differ in what they were trained on: data set and features."""
+    new, old = challenger.metadata.get("dataset"), champion.metadata.get("dataset")
+    out = [f"trained on data set {new!r}, the champion on {old!r}"] if new != old else []
+    added = sorted(set(challenger.features) - set(champion.features))
+    removed = sorted(set(champion.features) - set(challenger.features))
+    parts = [f"+{len(added)} {added[:5]}"] if added else []
+    parts += [f"-{len(removed)} {removed[:5]}"] if removed else []
+    if parts:
+        out.append("features differ: " + ", ".join(parts))
+    return out
 
 
 def serve_cold_start(client: Any, name: str, version: str) -> str:
@@ -246,9 +276,10 @@ def list_versions(client: Any, name: str) -> list[VersionInfo]:
         )
         out.append(
             VersionInfo(
-                str(v.version), sorted(aliases.get(str(v.version), [])), v.run_id, created, metrics
+                str(v.version), sorted(aliases.get(str(v.version), [])), v.run_id, created,
+                metrics, (v.tags or {}).get("dataset", ""),
             )
-        )
+        )  # fmt: skip
     return out
 
 

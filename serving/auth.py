@@ -24,10 +24,19 @@ from common.settings import API_SCOPES
 from serving.limits import ASGIApp, Receive, Scope, Send
 
 # Health probes and Prometheus scraping must work without credentials (load balancers and
-# orchestrators do not hold API keys). The sales page shell and its scripts carry no data:
-# the page asks for a key and sends it with every data request.
+# orchestrators do not hold API keys). The sales page shell, its scripts and its made-up
+# example leads carry no data: the page asks for a key and sends it with every data request.
 DEFAULT_OPEN_PATHS: frozenset[str] = frozenset(
-    {"/livez", "/readyz", "/healthz", "/metrics", "/sales", "/sales/app.js", "/sales/lead.js"}
+    {
+        "/livez",
+        "/readyz",
+        "/healthz",
+        "/metrics",
+        "/sales",
+        "/sales/app.js",
+        "/sales/lead.js",
+        "/sales/examples.json",
+    }
 )
 TRACKING_PREFIX = "/v1/"  # Segment / RudderStack HTTP Tracking API
 INGEST_PATHS = frozenset({"/leads", "/events", "/deals"})  # POST: the native bulk routes

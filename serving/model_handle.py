@@ -66,10 +66,12 @@ class ServedModel:
         stamps: Sequence[datetime],
         rows: Sequence[dict[str, Any]],
         explain_k: int,
+        events: Sequence[int] | None = None,
     ) -> list[ScoreOut]:
-        """Score feature rows of the bundle's online engine, stamped with the served version."""
+        """Score feature rows of the bundle's online engine, stamped with the served version
+        (``events``: each lead's events at its stamp)."""
         assert self.bundle is not None
-        scores = self.bundle.score_feature_rows(lead_ids, stamps, rows, explain_k)
+        scores = self.bundle.score_feature_rows(lead_ids, stamps, rows, explain_k, events)
         return [s.model_copy(update={"model_version": self.version}) for s in scores]
 
     def score(self, leads: Sequence[LeadIn], explain_k: int) -> list[ScoreOut]:
@@ -91,6 +93,34 @@ def _missing_sqlite_store(tracking_uri: str) -> bool:
 
     database = make_url(tracking_uri).database
     return bool(database) and database != ":memory:" and not Path(database).exists()
+
+
+def served_model_name(
+    tracking_uri: str, name: str | None, alias: str = "champion", store_dataset: str | None = None
+) -> str:
+    """The registered model to serve: ``name`` (LEADSCORE_MODEL_NAME), else the model of the
+    lead store's data set (``leadscore-<dataset>``) when it has ``alias``, else the only
+    leadscore model in the store with ``alias`` (one per data set; several need the setting)."""
+    if name:
+        return name
+    from features.ingest.dataset_config import load_config
+    from models.model_names import model_name_for, resolve_model_name
+    from models.registry import RegistryError, alias_version, client_for
+
+    if _missing_sqlite_store(tracking_uri):
+        raise ModelUnavailableError(
+            f"no model to serve: no MLflow store exists at {tracking_uri!r}. Train one "
+            "(`leadscore train`) and promote it (`leadscore promote`)"
+        )
+    client = client_for(tracking_uri)
+    if store_dataset:
+        stored = model_name_for(load_config(store_dataset).name)
+        if alias_version(client, stored, alias) is not None:
+            return stored
+    try:
+        return resolve_model_name(client, None, None, alias=alias)
+    except RegistryError as exc:
+        raise ModelUnavailableError(f"no model to serve: {exc}") from exc
 
 
 def resolve_version(tracking_uri: str, name: str, alias: str) -> str:

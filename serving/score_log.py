@@ -17,6 +17,10 @@ never dropped; the failure and the recovery are logged once each, not per retry.
 (scores not written yet) is what ``/readyz`` and the ``leadscore_score_log_backlog`` gauge
 report. ``history`` waits a moment for pending rows (so this process reads its own writes) but
 never for a locked database; ``close`` keeps retrying until written or its deadline.
+
+Every row carries the score's compact explanation (``models.reason_changes``), so the next
+score of a lead says what changed: :meth:`BackgroundScoreLog.latest_explanations` reads the
+store's latest and this process's scores not written yet, without waiting for the writer.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from models.reason_changes import ScoredExplanation, explanation_of
 from models.schema import ScoreOut
+from serving.score_changes import parse_explanations
 from serving.store_scoring import stored_score
 from store.lead_store import LeadStore
 from store.records import to_micros
@@ -90,6 +96,27 @@ class BackgroundScoreLog:
         is locked) are not waited for: a lock must not hold up reads."""
         self.flush(wait)
         return self.store.history(lead_id, limit)
+
+    def latest_explanations(self, lead_ids: Sequence[str]) -> dict[str, ScoredExplanation]:
+        """Each lead's previous compact explanation: the store's latest, then this process's
+        scores not written yet (newer). A score another worker served in the last
+        ``interval`` seconds may not be seen yet."""
+        found = parse_explanations(self.store.latest_explanations(lead_ids))
+        wanted = set(lead_ids)
+        # C-level copies, oldest first: safe while the writer drains and requests append.
+        for item in [*tuple(self._unwritten), *tuple(self._pending)]:
+            if not isinstance(item, tuple):
+                continue
+            for score in item[1]:
+                if score.lead_id not in wanted:
+                    continue
+                if isinstance(score, ScoreOut):
+                    explanation = explanation_of(score)
+                    if explanation is not None:
+                        found[score.lead_id] = explanation
+                elif score.explanation is not None:
+                    found.update(parse_explanations({score.lead_id: score.explanation}))
+        return found
 
     def pending(self) -> int:
         """Scores handed over and not written yet."""

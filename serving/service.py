@@ -27,12 +27,18 @@ from serving.error_logs import install_client_error_filter
 from serving.graceful_stop import draining, install_graceful_stop
 from serving.ingest_queue import IngestQueue
 from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
-from serving.model_handle import ServedModel, load_served_model, resolve_version
+from serving.model_handle import (
+    ServedModel,
+    load_served_model,
+    resolve_version,
+    served_model_name,
+)
 from serving.openapi_document import OpenApiMiddleware
 from serving.reload import AliasWatcher, RegistryState
 from serving.rescorer import BackgroundRescorer
 from serving.route_metrics import BENTOML_PATHS, RouteLabels, backlog_gauge, label_by_route
 from serving.schemas import BoundedLead, ScoreRequest, ScoreResponse
+from serving.score_changes import with_changes
 from serving.score_log import BackgroundScoreLog
 from serving.settings import ServingSettings
 from serving.web import build_web_app, web_routes
@@ -81,17 +87,15 @@ class LeadScoreService:
         # service that cannot authenticate anyone must fail at start, not per request.
         require_keys(settings.api_key_values())
         self.settings = settings
-        # Hardening (#32): bounded metric labels, one-line client errors, MLflow timeouts.
+        # Hardening (#32): bounded metric labels, one-line client errors, graceful stop, MLflow
+        # timeouts.
         label_by_route(RouteLabels({*BENTOML_PATHS, SCORE_ROUTE}, web_routes()))
         install_client_error_filter()
         install_graceful_stop(settings.drain_seconds)
         for variable, value in settings.mlflow_environment().items():
             os.environ.setdefault(variable, value)
-        uri, name, alias = (
-            settings.mlflow_tracking_uri,
-            settings.model_name,
-            settings.champion_alias,
-        )
+        uri, alias = settings.mlflow_tracking_uri, settings.champion_alias
+        name = served_model_name(uri, settings.model_name, alias, settings.store_dataset)
         self._watcher = AliasWatcher(
             resolve=functools.partial(resolve_version, uri, name, alias),
             load=functools.partial(load_served_model, uri, name, alias),
@@ -161,9 +165,9 @@ class LeadScoreService:
         # that cost more than the scoring (~25 % more requests/s at 8 clients, measured).
         # Larger batches go to a thread so they never stall the worker's other requests.
         if len(leads) <= INLINE_LEADS:
-            scores = self._scores(model, leads, explain)
+            scores = self._explained_scores(model, leads, explain)
         else:
-            scores = await asyncio.to_thread(self._scores, model, leads, explain)
+            scores = await asyncio.to_thread(self._explained_scores, model, leads, explain)
         try:
             self._log.append(scores)
         except Exception:
@@ -171,10 +175,12 @@ class LeadScoreService:
             logger.exception("score log append failed for %d scores", len(scores))
         return ScoreResponse(model_version=model.version, scores=scores)
 
-    @staticmethod
-    def _scores(model: ServedModel, leads: list[BoundedLead], explain: int) -> list[ScoreOut]:
+    def _explained_scores(
+        self, model: ServedModel, leads: list[BoundedLead], explain: int
+    ) -> list[ScoreOut]:
+        """Scores, with what changed since each lead's previous logged score."""
         try:
-            return model.score(leads, explain)
+            scores = model.score(leads, explain)
         except (ValueError, TypeError) as exc:
             # The model rejects values the schema cannot express (e.g. as_of before
             # created_at): that is the client's input, so 4xx naming what the model said
@@ -183,6 +189,7 @@ class LeadScoreService:
             raise InvalidArgument(
                 message if message.startswith("leads[") else f"leads: {message}"
             ) from None
+        return with_changes(model.scorer, scores, self._log.latest_explanations)
 
     @bentoml.on_shutdown
     def _shutdown(self) -> None:

@@ -1,6 +1,6 @@
 """Plain-HTTP routes mounted next to the BentoML API: ``GET /model``, the score history of one
 lead, the lead store's routes (:mod:`serving.store_routes`) and the sales page (static HTML +
-JS, no external assets).
+JS, no external assets, and its example leads).
 
 BentoML API methods are POST-only, so GET routes live in this small Starlette app; the
 service instance is fetched per request through ``get_service`` (BentoML's current service).
@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from serving.example_leads import example_leads
 from serving.lead_json import history_json
 from serving.model_handle import ServedModel
 from serving.reload import RegistryState
@@ -84,6 +85,10 @@ def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
     async def lead_script_route(_: Request) -> Response:
         return _static("lead.js", "text/javascript; charset=utf-8")
 
+    async def examples_route(_: Request) -> Response:
+        # Dated when asked, so "requested a demo yesterday" stays yesterday.
+        return JSONResponse(example_leads(), headers={"cache-control": "no-store"})
+
     return Starlette(
         routes=[
             Route("/model", model_route, methods=["GET"]),
@@ -91,6 +96,7 @@ def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
             Route("/sales", page_route, methods=["GET"]),
             Route("/sales/app.js", script_route, methods=["GET"]),
             Route("/sales/lead.js", lead_script_route, methods=["GET"]),
+            Route("/sales/examples.json", examples_route, methods=["GET"]),
             *build_store_routes(get_service),
         ]
     )

@@ -72,12 +72,13 @@ def export_store(store: LeadStore, config: DatasetConfig, folder: Path) -> Store
 
 
 def exported_config(config: DatasetConfig, store: LeadStore) -> DatasetConfig:
-    """The dataset config of an export: canonical column names, the declared attributes."""
+    """The dataset config of an export: canonical column names, the declared attributes. It
+    keeps the data set's name: the store's leads are that data set's, so a model trained on
+    them is registered, promoted and served as that data set's (``leadscore-<name>``)."""
     attributes = {attribute.name: attribute.type for attribute in store.schema.attributes}
     roles = (c.LEAD_ID, c.CREATED_AT, c.ACCOUNT_ID)
     return config.model_copy(
         update={
-            "name": f"{config.name}-store",
             "description": f"Export of the lead store declared by {config.name!r}.",
             "leads": LeadsSource(
                 path="leads.parquet", columns={r: r for r in roles}, attributes=attributes

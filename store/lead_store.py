@@ -19,7 +19,13 @@ from store.ingest_writes import write_batch
 from store.lead_schema import FieldError, LeadSchema
 from store.migrate import upgrade_store
 from store.records import IngestBatch, IngestResult, to_micros
-from store.score_records import ScoreChange, StoreScore, append_history, record_scores
+from store.score_records import (
+    ScoreChange,
+    StoreScore,
+    append_history,
+    latest_explanations,
+    record_scores,
+)
 
 T = TypeVar("T")
 _RETRIES = 5
@@ -175,6 +181,11 @@ class LeadStore:
     def history(self, lead_id: str, limit: int) -> list[dict[str, Any]]:
         with self.db.read() as connection:
             return lead_reads.score_history_of(connection, lead_id, limit)
+
+    def latest_explanations(self, lead_ids: Sequence[str]) -> dict[str, str]:
+        """Each lead's latest stored compact explanation (JSON text), by lead id."""
+        with self.db.read() as connection:
+            return latest_explanations(connection, lead_ids)
 
     def stats(self) -> dict[str, Any]:
         with self.db.read() as connection:

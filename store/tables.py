@@ -5,7 +5,8 @@ drivers return them without parsing (bulk reads of millions of events stay cheap
 microsecond is what an aware ``datetime`` carries, so nothing is rounded.
 
 Personal data: a lead keeps only the attributes its dataset config declares (``exclude`` and
-undeclared columns or traits never reach a table); score history keeps outputs only.
+undeclared columns or traits never reach a table); score history keeps outputs only (its compact explanations are reason group keys and
+numbers).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     false,
     text,
     true,
@@ -131,6 +133,10 @@ current_scores = Table(
     Column("fit", Float, nullable=False),
     Column("engagement", Float, nullable=False),
     Column("reasons", JSON, nullable=False),
+    # The compact explanation (models.reason_changes: group keys and numbers) and the
+    # "what changed" the score was served with; NULL before migration 0002 or without one.
+    Column("explanation", Text, nullable=True),
+    Column("changes", JSON, nullable=True),
     Index("ix_current_scores_model_version", "model_version"),
     Index("ix_current_scores_scored_at", "scored_at"),
 )
@@ -151,5 +157,7 @@ score_history = Table(
     # request (POST /score), change (the lead changed), model (the champion changed),
     # refresh (time passed), batch (leadscore score --from-store)
     Column("cause", String(16), nullable=False),
+    # The compact explanation: the next score of the lead says what changed against it.
+    Column("explanation", Text, nullable=True),
     Index("ix_score_history_lead_id_id", "lead_id", "id"),
 )

@@ -18,6 +18,7 @@ import pandas as pd
 from features.ingest import contracts as c
 from features.ingest.dataset import Dataset
 from features.spec import FeatureParams, FeatureSpec
+from features.trainset.splits import Split, label_drift
 from models.bundle import LeadScoreModel
 from models.calibrator import apply_calibrator
 from training.fit_calibration import fit_calibrator
@@ -65,6 +66,7 @@ class TrainResult:
     cv_auc: list[float] = field(default_factory=list)
     tuning: dict[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def holdout(self) -> pd.DataFrame:
@@ -118,6 +120,7 @@ def train_model(
         spec,
         config,
         seeds.leakage,
+        valid=valid,
         allow=allow_features,
         post_outcome=dataset.config.leads.post_outcome,
     )
@@ -155,6 +158,7 @@ def train_model(
         )
         metrics["cv_roc_auc"] = float(np.mean(cv_auc))
     fingerprint = dataset_fingerprint(dataset)
+    warnings = validation_warnings(metrics["roc_auc"], training_set.split, config)
     model.metadata.update(
         {
             "trained_at": datetime.now(UTC).isoformat(),
@@ -168,12 +172,35 @@ def train_model(
             "lgbm_params": lgbm_params,
             "recipe": recipe.choice,
             "excluded_features": leakage.excluded,
+            "leakage": leakage.records(),
             "excluded_time_like": recipe.excluded_time_like,
             "split": training_set.split.summary(),
+            "split_kind": training_set.split.kind,
+            "generated_ids": dataset.config.generated_ids,
+            "warnings": warnings,
             "engine": "local" if client is None else "dask",
         }
     )
-    return TrainResult(model, training_set, leakage, fitted, metrics, cv_auc, tuning, fingerprint)
+    return TrainResult(
+        model, training_set, leakage, fitted, metrics, cv_auc, tuning, fingerprint, warnings
+    )
+
+
+def validation_warnings(holdout_auc: float, split: Split, config: TrainingConfig) -> list[str]:
+    """What a reader of the validation must not miss: a holdout AUC too good to be true for
+    lead scoring (a leak the audit did not catch is the likeliest cause), and a label rate that
+    drifts between the training segment and the holdout."""
+    warnings = []
+    if holdout_auc >= config.too_good_auc:
+        warnings.append(
+            f"holdout ROC-AUC {holdout_auc:.3f} is too good to be true for lead scoring (at "
+            f"least {config.too_good_auc}): look for a column filled in after the outcome that "
+            "the leakage audit did not catch, and declare it post_outcome"
+        )
+    drift = label_drift(split)
+    if drift:
+        warnings.append(drift)
+    return warnings
 
 
 def _cold_start(

@@ -17,6 +17,7 @@ import pandas as pd
 from features.ingest import contracts as c
 from features.ingest.contracts import AS_OF
 from features.ingest.dataset import Dataset
+from models.model_names import version_tags
 from models.pyfunc import BUNDLE_ARTIFACT, LeadScorePyfunc, leads_to_frame, scores_to_frame
 from models.registry import HOLDOUT_ARTIFACT, client_for, register_challenger
 from models.schema import EventIn, LeadIn, OutcomeIn
@@ -32,6 +33,8 @@ class LoggedRun:
     run_id: str
     model_uri: str
     version: str
+    model_name: str = ""
+    experiment_id: str = ""
 
 
 def configure_experiment(tracking_uri: str, artifact_root: Path, name: str) -> str:
@@ -176,8 +179,8 @@ def log_training_run(
         for fold, auc in enumerate(result.cv_auc):
             mlflow.log_metric("cv_fold_roc_auc", auc, step=fold)
         mlflow.log_dict(dict(resolved_config), "config/resolved.json")
-        mlflow.log_dict(result.leakage.table().to_dict(orient="records"), "leakage/report.json")
-        mlflow.log_dict([f.to_dict() for f in result.leakage.findings], "leakage/all_features.json")
+        mlflow.log_dict(result.leakage.records(), "leakage/report.json")
+        mlflow.log_dict(result.leakage.records(every_feature=True), "leakage/all_features.json")
         mlflow.log_text(result.training_set.split.summary(), "data/split.txt")
         if result.tuning:
             mlflow.log_dict(result.tuning, "tuning/trials.json")
@@ -204,9 +207,10 @@ def log_training_run(
         if register:
             client = client_for(tracking_uri)
             version = register_challenger(
-                client, model_name, info.model_uri, run.info.run_id, _promotable(result.metrics)
-            )
-    return LoggedRun(run.info.run_id, info.model_uri, version)
+                client, model_name, info.model_uri, run.info.run_id, _promotable(result.metrics),
+                version_tags(dataset.config.name, list(model.features)),
+            )  # fmt: skip
+    return LoggedRun(run.info.run_id, info.model_uri, version, model_name, experiment_id)
 
 
 def _promotable(metrics: Mapping[str, float]) -> dict[str, float]:

@@ -41,10 +41,23 @@ class TrainingConfig(BaseModel):
         "points model (rules with decay, see models.points) so there is something to serve "
         "until enough deals close; refuse = stop with the reason.",
     )
-    # Leakage audit.
+    # Leakage audit (training.leakage; README "Leakage audit" says why each value).
     leakage_auc: float = Field(0.95, gt=0.5, le=1.0)
     leakage_converter_share: float = Field(0.95, gt=0.0, le=1.0)
     leakage_non_converter_share: float = Field(0.05, ge=0.0, lt=1.0)
+    too_good_auc: float = Field(
+        0.90,
+        gt=0.5,
+        le=1.0,
+        description="A validation/holdout ROC-AUC this high is too good to be true for lead "
+        "scoring: warned about, and a feature that lifts the probe to it is suspect.",
+    )
+    leakage_error_ratio: float = Field(2.0, gt=1.0)
+    leakage_min_drop_auc: float = Field(0.02, ge=0.0)
+    leakage_rest_auc: float = Field(0.7, ge=0.5, le=1.0)
+    leakage_candidates: int = Field(2, ge=0, description="Top SHAP features drop-tested a round.")
+    leakage_screen_share: float = Field(0.15, ge=0.0, le=1.0)
+    leakage_probe_rows: int = Field(200_000, ge=100)
     # Splits (fractions of labelled rows; out-of-time segments in this order).
     fractions: dict[str, float] = Field(
         default_factory=lambda: {"train": 0.6, "valid": 0.15, "calibration": 0.1, "holdout": 0.15}

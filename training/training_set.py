@@ -14,7 +14,13 @@ from features.ingest.contracts import AS_OF
 from features.ingest.dataset import Dataset
 from features.spec import FeatureParams, FeatureSpec
 from features.trainset.feature_table import build_feature_table, feature_spec_for
-from features.trainset.splits import Split, split_out_of_time, split_static
+from features.trainset.splits import (
+    Split,
+    sortable,
+    split_in_order,
+    split_out_of_time,
+    split_static,
+)
 from training.training_config import TrainingConfig
 
 
@@ -62,7 +68,9 @@ def build_training_set(
     else:
         table = build_feature_table(dataset, params, spec=spec, compute=compute)
     try:
-        if dataset.static:
+        if dataset.static and dataset.config.order_by:
+            split = split_static_in_order(dataset, table, config)
+        elif dataset.static:
             split = split_static(table, config.fractions, seed=seed)
         else:
             split = split_out_of_time_purged(table, params.horizon_days, config)
@@ -72,6 +80,19 @@ def build_training_set(
         problem = f"not enough history to validate out of time: {exc}"
         return TrainingSet(table, spec, Split(segments, {}), problem)
     return TrainingSet(table, spec, split)
+
+
+def split_static_in_order(dataset: Dataset, table: pd.DataFrame, config: TrainingConfig) -> Split:
+    """Static rows in time order (``order_by``): by their row in the file, or by the
+    ``order_by`` column's dates or numbers (ties keep file order)."""
+    position = pd.Index(dataset.leads[c.LEAD_ID]).get_indexer(table[c.LEAD_ID])
+    if c.ORDER_KEY not in dataset.leads:
+        return split_in_order(table, position, config.fractions)
+    keys = dataset.leads[c.ORDER_KEY].iloc[position].reset_index(drop=True)
+    order = np.lexsort((position, sortable(keys)))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return split_in_order(table, rank, config.fractions, keys=keys.rename(dataset.config.order_by))
 
 
 def split_out_of_time_purged(
@@ -90,6 +111,7 @@ def split_out_of_time_purged(
         segments={**inner.segments, "holdout": outer.segments["holdout"]},
         purged={**inner.purged, "calibration": outer.purged["development"], "holdout": 0},
         starts={**inner.starts, "holdout": outer.starts["holdout"]},
+        kind="out of time (purged before the holdout)",
     )
 
 

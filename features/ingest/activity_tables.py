@@ -48,7 +48,10 @@ def empty_outcomes() -> pd.DataFrame:
 
 
 def canonical_events(
-    raw: pd.DataFrame, config: DatasetConfig, problems: list[Problem]
+    raw: pd.DataFrame,
+    config: DatasetConfig,
+    problems: list[Problem],
+    notes: list[str] | None = None,
 ) -> pd.DataFrame:
     """The events, with categorical snake_case types (renamed by the config's map)."""
     source = config.events
@@ -62,7 +65,7 @@ def canonical_events(
     out = pd.DataFrame(index=raw.index)
     out[c.LEAD_ID] = parse_ids(raw[roles["lead_id"]], "events", roles["lead_id"], problems)
     out[c.OCCURRED_AT] = parse_timestamps(
-        raw[roles["occurred_at"]], source, "events", roles["occurred_at"], problems
+        raw[roles["occurred_at"]], source, "events", roles["occurred_at"], problems, notes=notes
     )
     types = raw[roles["event_type"]]
     if types.isna().any():
@@ -98,7 +101,10 @@ def _event_types(types: pd.Series, mapping: dict[str, str]) -> pd.Series:
 
 
 def canonical_outcomes(
-    raw: pd.DataFrame, config: DatasetConfig, problems: list[Problem]
+    raw: pd.DataFrame,
+    config: DatasetConfig,
+    problems: list[Problem],
+    notes: list[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Closed deals, and the deals still open at export (opened_at but no closed_at)."""
     source = config.outcomes
@@ -123,18 +129,22 @@ def canonical_outcomes(
             roles["opened_at"],
             problems,
             allow_missing=True,
+            notes=notes,
         )
         if "opened_at" in roles
         else pd.Series(pd.NaT, index=raw.index, dtype=c.TIMESTAMP_DTYPE)
     )
     out[c.CLOSED_AT] = parse_timestamps(
         raw[roles["closed_at"]], source, "outcomes", roles["closed_at"], problems,
-        allow_missing=True,
+        allow_missing=True, notes=notes,
     )  # fmt: skip
-    # A deal without a close date is an opportunity still open at export, if it has an open
-    # date; without either it says nothing and is an error.
-    is_open = raw[roles["closed_at"]].isna() & out[c.OPENED_AT].notna()
-    undated = raw[roles["closed_at"]].isna() & out[c.OPENED_AT].isna()
+    # A deal without a close date (or one read as never) is an opportunity still open at
+    # export, if it has an open date; without either it says nothing and is an error.
+    no_close = raw[roles["closed_at"]].isna()
+    if source.out_of_range_dates == "never":
+        no_close |= out[c.CLOSED_AT].isna()
+    is_open = no_close & out[c.OPENED_AT].notna()
+    undated = no_close & out[c.OPENED_AT].isna()
     if undated.any():
         problems.append(
             Problem(

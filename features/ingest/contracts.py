@@ -5,6 +5,8 @@ columns and dtypes (attribute columns of ``leads`` are declared per dataset):
 
 - leads:    lead_id (str, unique), created_at (datetime64[ns, UTC]; absent in static mode),
             account_id (str, may be missing), <attributes>, and in static mode ``label`` (int8 0/1)
+            and, with ``order_by: <column>``, ``order_key`` (datetime64[ns, UTC], or float64 for
+            a number that counts leads as they come in)
 - events:   lead_id (str), occurred_at (datetime64[ns, UTC]), event_type (category of
             snake_case str, see :func:`event_type_column`; plain str is accepted too),
             campaign (str, may be missing), channel (str, may be missing)
@@ -28,6 +30,7 @@ LEAD_ID = "lead_id"
 CREATED_AT = "created_at"
 ACCOUNT_ID = "account_id"
 LABEL = "label"
+ORDER_KEY = "order_key"  # static mode with order_by: <column>: what puts the rows in time order
 AS_OF = "as_of"  # the scoring time of a snapshot
 
 OCCURRED_AT = "occurred_at"

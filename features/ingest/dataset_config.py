@@ -56,13 +56,23 @@ class TableSource(_Strict):
     timezone: str = Field(
         default="UTC", description="Time zone of naive timestamps; everything becomes UTC."
     )
-    csv_options: dict[str, Any] = Field(default_factory=dict)
+    out_of_range_dates: Literal["error", "never"] = Field(
+        default="error",
+        description="Dates outside 1677-09-22 .. 2262-04-11 (e.g. a CRM's '9999-12-31' for "
+        "'never'): an error naming them, or 'never': read as no date (a deal's closed_at then "
+        "means still open; a date every row needs is still an error).",
+    )
+    csv_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options for pandas.read_csv, e.g. {sep: ';', encoding: cp1252, decimal: ','}.",
+    )
 
 
 class LeadsSource(TableSource):
     columns: dict[str, str] = Field(
         default_factory=dict,
-        description="Canonical role -> source column: lead_id, created_at, account_id, label.",
+        description="Canonical role -> source column: lead_id (optional in static mode: rows "
+        "are then numbered), created_at, account_id, label.",
     )
     attributes: dict[str, AttributeType] = Field(
         default_factory=dict, description="Source column -> type; these become fit features."
@@ -80,8 +90,13 @@ class LeadsSource(TableSource):
         description="Literal values meaning 'not answered' (e.g. 'Select'); read as missing.",
     )
     label_positive: list[str] = Field(
-        default_factory=lambda: ["1", "true", "yes", "won", "converted"],
+        default_factory=lambda: ["1", "true", "yes", "y", "won", "converted"],
         description="Static mode: label values that mean converted (case-insensitive).",
+    )
+    label_negative: list[str] = Field(
+        default_factory=lambda: ["0", "false", "no", "n", "lost", "not converted"],
+        description="Static mode: label values that mean not converted (case-insensitive). A "
+        "value in neither list is an error naming it, never a silent 'not converted'.",
     )
 
 
@@ -145,12 +160,18 @@ class DatasetConfig(_Strict):
     events: EventsSource | None = None
     outcomes: OutcomesSource | None = None
     snapshots: SnapshotConfig = Field(default_factory=SnapshotConfig)
+    order_by: str | None = Field(
+        default=None,
+        description="Static mode: 'row' when the rows are in time order, or a date column of "
+        "the leads file: then validation is out of time (earliest rows train, latest are the "
+        "holdout) instead of a random split.",
+    )
     source_path: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _check_mode(self) -> DatasetConfig:
         roles = self.leads.columns
-        if "lead_id" not in roles:
+        if "lead_id" not in roles and self.mode != "static":
             raise ValueError("leads.columns must map 'lead_id' to a source column")
         if self.mode == "static":
             if "label" not in roles:
@@ -158,6 +179,8 @@ class DatasetConfig(_Strict):
             if self.events is not None or self.outcomes is not None:
                 raise ValueError("static mode takes a single leads table: remove events/outcomes")
         else:
+            if self.order_by is not None:
+                raise ValueError("order_by is for static mode: temporal data is split in time")
             if "created_at" not in roles:
                 raise ValueError("temporal mode needs leads.columns.created_at")
             if self.outcomes is None:
@@ -167,7 +190,18 @@ class DatasetConfig(_Strict):
         )
         if overlap:
             raise ValueError(f"columns both declared as attributes and excluded: {sorted(overlap)}")
+        if self.order_by in self.leads.attributes:
+            raise ValueError(f"order_by {self.order_by!r} is a date, not an attribute: remove it")
+        labels = {v.lower() for v in self.leads.label_positive}
+        both = labels & {v.lower() for v in self.leads.label_negative}
+        if both:
+            raise ValueError(f"label values both positive and negative: {sorted(both)}")
         return self
+
+    @property
+    def generated_ids(self) -> bool:
+        """Static exports may lack an id column: each row's id is then its row number."""
+        return "lead_id" not in self.leads.columns
 
     @property
     def static(self) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from features.ingest import contracts as c
@@ -25,13 +26,14 @@ from features.ingest.activity_tables import (
 )
 from features.ingest.contracts import DataValidationError, LoadReport, Problem, examples_of
 from features.ingest.dataset import Attribute, Dataset, declared_attributes, empty_open_deals
-from features.ingest.dataset_config import AttributeType, DatasetConfig, TableSource
+from features.ingest.dataset_config import AttributeType, DatasetConfig, LeadsSource, TableSource
 from features.ingest.orphans import drop_orphans, without_closed_deals
 from features.ingest.parsing import (
     BOOLEAN_FALSE,
     BOOLEAN_TRUE,
     parse_binary,
     parse_ids,
+    parse_label,
     parse_numbers,
     parse_timestamps,
     require_columns,
@@ -45,6 +47,10 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
 
     raw_leads = read_table(config.leads, data_dir, "leads")
     report.rows_read["leads"] = len(raw_leads)
+    if raw_leads.empty:
+        raise DataValidationError(
+            [Problem("leads", "*", f"the export has no rows ({config.leads.path})", 0)]
+        )
     leads, attributes = _canonical_leads(raw_leads, config, problems, report)
 
     events = empty_events()
@@ -55,11 +61,11 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
         types = config.events.columns.get(c.EVENT_TYPE, c.EVENT_TYPE)
         raw_events = read_table(config.events, data_dir, "events", dictionary_columns=[types])
         report.rows_read["events"] = len(raw_events)
-        events = canonical_events(raw_events, config, problems)
+        events = canonical_events(raw_events, config, problems, report.notes)
     if config.outcomes is not None:
         raw_outcomes = read_table(config.outcomes, data_dir, "outcomes")
         report.rows_read["outcomes"] = len(raw_outcomes)
-        outcomes, open_deals = canonical_outcomes(raw_outcomes, config, problems)
+        outcomes, open_deals = canonical_outcomes(raw_outcomes, config, problems, report.notes)
 
     if problems:
         raise DataValidationError(problems)
@@ -104,9 +110,36 @@ def read_table(
     # Everything as text: types are decided by the config, not guessed per file.
     options = {"dtype": str, "keep_default_na": False, "na_values": [""], **source.csv_options}
     try:
-        return pd.read_csv(path, **options)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        frame = pd.read_csv(path, **options)
+    except UnicodeDecodeError as exc:
+        raise DataValidationError(
+            [Problem(table, "*", f"unreadable CSV ({exc}): set its encoding, e.g. "
+                     "csv_options: {encoding: cp1252}", 1)]
+        ) from exc  # fmt: skip
+    except pd.errors.ParserError as exc:
         raise DataValidationError([Problem(table, "*", f"unreadable CSV ({exc})", 1)]) from exc
+    hint = separator_hint(frame.columns, options.get("sep", options.get("delimiter", ",")))
+    if hint:
+        raise DataValidationError([Problem(table, "*", hint, len(frame))])
+    return frame
+
+
+def separator_hint(columns: Sequence[str], sep: str) -> str | None:
+    """When a whole header came out as one column holding another separator (a ';'-separated
+    export read with ','), say which separator to configure instead of listing every
+    declared column as missing."""
+    if len(columns) != 1:
+        return None
+    header = str(columns[0])
+    counts = {other: header.count(other) for other in (";", "\t", "|", ",") if other != sep}
+    found = max(counts, key=counts.get)
+    if not counts[found]:
+        return None
+    shown = header if len(header) <= 60 else header[:57] + "..."
+    return (
+        f"the header was read as one column ({shown!r}): the file looks {found!r}-separated; "
+        f"add csv_options: {{sep: {found!r}}} to this table in the dataset config"
+    )
 
 
 # --- leads -------------------------------------------------------------------------------
@@ -117,12 +150,26 @@ def _canonical_leads(
 ) -> tuple[pd.DataFrame, tuple[Attribute, ...]]:
     source = config.leads
     roles = dict(source.columns)
-    require_columns(raw, "leads", [*roles.values(), *source.attributes], problems)
+    ordered_by = [config.order_by] if config.order_by not in (None, "row") else []
+    require_columns(raw, "leads", [*roles.values(), *source.attributes, *ordered_by], problems)
     if problems:
         return raw, ()
 
     out = pd.DataFrame(index=raw.index)
-    out[c.LEAD_ID] = parse_ids(raw[roles["lead_id"]], "leads", roles["lead_id"], problems)
+    if config.generated_ids:
+        # No id column: a lead is its row. Numbered from 1 like the data rows of the file, so
+        # the same export gives the same ids (and the report says where they came from).
+        out[c.LEAD_ID] = (
+            pd.Series(np.arange(1, len(raw) + 1), index=raw.index)
+            .map("row-{}".format)
+            .astype("str")
+        )
+        report.notes.append(
+            f"leads: no id column: ids are row numbers (row-1 .. row-{len(raw)}); they stay "
+            "stable only while the file keeps its rows in place"
+        )
+    else:
+        out[c.LEAD_ID] = parse_ids(raw[roles["lead_id"]], "leads", roles["lead_id"], problems)
     duplicated = out[c.LEAD_ID].duplicated(keep=False) & out[c.LEAD_ID].notna()
     if duplicated.any():
         problems.append(
@@ -136,8 +183,11 @@ def _canonical_leads(
         )
     if "created_at" in roles:
         out[c.CREATED_AT] = parse_timestamps(
-            raw[roles["created_at"]], source, "leads", roles["created_at"], problems
-        )
+            raw[roles["created_at"]], source, "leads", roles["created_at"], problems,
+            notes=report.notes,
+        )  # fmt: skip
+    if ordered_by:
+        out[c.ORDER_KEY] = _order_key(raw[config.order_by], source, problems, report.notes)
     if "account_id" in roles:
         account = raw[roles["account_id"]].astype("str").str.strip()
         out[c.ACCOUNT_ID] = account.where(raw[roles["account_id"]].notna() & (account != ""))
@@ -150,12 +200,16 @@ def _canonical_leads(
         )
 
     if config.static:
-        out[c.LABEL] = parse_binary(
-            raw[roles["label"]], source.label_positive, "leads", roles["label"], problems
-        ).astype("int8")
+        out[c.LABEL] = parse_label(
+            raw[roles["label"]], source.label_positive, source.label_negative, "leads",
+            roles["label"], problems,
+        )  # fmt: skip
 
+    empty = [a.source for a in attributes if out[a.name].isna().all()]
+    if empty:
+        report.notes.append(f"leads: declared attributes empty in every row: {empty}")
     used = {*roles.values(), *source.attributes, *source.exclude, *source.post_outcome}
-    ignored = [column for column in raw.columns if column not in used]
+    ignored = [column for column in raw.columns if column not in used | set(ordered_by)]
     if ignored:
         report.notes.append(f"leads: columns not declared in the config, ignored: {ignored}")
     if source.post_outcome:
@@ -163,6 +217,29 @@ def _canonical_leads(
             f"leads: post-outcome columns excluded from features: {source.post_outcome}"
         )
     return out.reset_index(drop=True), attributes
+
+
+def _order_key(
+    values: pd.Series, source: LeadsSource, problems: list[Problem], notes: list[str]
+) -> pd.Series:
+    """The ``order_by`` column: numbers (a CRM's lead number counts leads as they come in) or
+    dates; every row needs one."""
+    column = str(values.name)
+    text = values.astype("str").str.strip()
+    present = values.notna() & (text != "")
+    numeric = pd.api.types.is_numeric_dtype(values) or (
+        present.any() and pd.to_numeric(text[present], errors="coerce").notna().all()
+    )
+    if not numeric:
+        return parse_timestamps(values, source, "leads", column, problems, notes=notes)
+    if (~present).any():
+        problems.append(
+            Problem(
+                "leads", column, "missing order_by value", int((~present).sum()),
+                tuple(f"row {i}" for i in np.flatnonzero(~present.to_numpy())[:5]),
+            )
+        )  # fmt: skip
+    return parse_numbers(values, "leads", column, problems, present)
 
 
 def _attribute(

@@ -1,6 +1,7 @@
 """Honest splits of labelled snapshots: out of time (train, valid, calibration, holdout in
-time order, with every label window closed before the next segment starts) and, for tables
-without time, stratified at random."""
+time order, with every label window closed before the next segment starts); for static tables
+in time order (``order_by``), the earliest rows first; for tables without time, stratified at
+random. And the label rate per segment, with a warning when it drifts."""
 
 from __future__ import annotations
 
@@ -23,11 +24,20 @@ DEFAULT_FRACTIONS: Mapping[str, float] = {
 
 @dataclass(frozen=True)
 class Split:
-    """Named segments (in time order for out-of-time splits) and what purging removed."""
+    """Named segments (in time order for out-of-time splits) and what purging removed;
+    ``kind`` says how it was cut (for reports)."""
 
     segments: dict[str, pd.DataFrame]
     purged: dict[str, int] = field(default_factory=dict)
     starts: dict[str, pd.Timestamp] = field(default_factory=dict)
+    kind: str = "out of time"
+
+    def label_rates(self) -> dict[str, float]:
+        """Share of positive rows per segment (NaN for an empty one)."""
+        return {
+            name: float(frame[c.LABEL].mean()) if len(frame) else float("nan")
+            for name, frame in self.segments.items()
+        }
 
     def summary(self) -> str:
         parts = []
@@ -137,6 +147,79 @@ def _segment_cuts(
     return best
 
 
+def sortable(keys: pd.Series) -> np.ndarray:
+    """Order keys (dates or numbers) as numbers that sort the same way."""
+    if isinstance(keys.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(keys):
+        return keys.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    return keys.to_numpy(dtype=np.float64)
+
+
+def split_in_order(
+    labelled: pd.DataFrame,
+    order: np.ndarray,
+    fractions: Mapping[str, float] = DEFAULT_FRACTIONS,
+    *,
+    keys: pd.Series | None = None,
+) -> Split:
+    """Static rows cut in time order: ``order`` ranks the rows (0 = earliest); the first
+    ``fractions["train"]`` of them train, the last ``fractions["holdout"]`` are the holdout.
+    With ``keys`` (the ``order_by`` column's dates or numbers) a cut never splits equal keys,
+    so no segment shares a day with the next."""
+    _check_fractions(fractions)
+    names = list(fractions)
+    weights = np.array([fractions[n] for n in names], dtype=float)
+    rows = np.argsort(np.asarray(order), kind="stable")
+    bounds = list(np.round(np.cumsum(weights / weights.sum())[:-1] * len(rows)).astype(int))
+    kind = "out of time (rows in file order)"
+    dated = False
+    if keys is not None:
+        stamps = sortable(keys)[rows]
+        # Move each cut forward to where the key changes.
+        bounds = [
+            int(np.searchsorted(stamps, stamps[b - 1], side="right")) if b else 0 for b in bounds
+        ]
+        kind = f"out of time (by {keys.name})"
+        dated = not pd.api.types.is_numeric_dtype(keys)
+    edges = [0, *bounds, len(rows)]
+    segments, starts = {}, {}
+    for i, name in enumerate(names):
+        taken = rows[edges[i] : edges[i + 1]]
+        segments[name] = labelled.iloc[taken].reset_index(drop=True)
+        if dated and len(taken):
+            starts[name] = pd.Timestamp(keys.iloc[taken[0]])
+    empty = [name for name, frame in segments.items() if frame.empty]
+    if empty:
+        distinct = f", {len(np.unique(stamps))} distinct {keys.name}" if keys is not None else ""
+        raise ValueError(
+            f"out-of-time split: segment(s) {empty} empty ({len(rows)} rows{distinct}): use "
+            "more rows or fewer segments"
+        )
+    return Split(segments, {name: 0 for name in names}, starts, kind=kind)
+
+
+def label_drift(split: Split, min_ratio: float = 1.5, min_z: float = 3.0) -> str | None:
+    """A warning when the label rate of the holdout differs from the training segment's by at
+    least ``min_ratio`` times (either way) and by more than chance (two-proportion z-test,
+    ``|z| >= min_z``): then the holdout's period is not the one the model learnt from, and
+    neither the model nor its validation can be taken at face value. None otherwise."""
+    train, holdout = split.segments["train"], split.segments["holdout"]
+    if not len(train) or not len(holdout):
+        return None
+    p1, p2 = float(train[c.LABEL].mean()), float(holdout[c.LABEL].mean())
+    n1, n2 = len(train), len(holdout)
+    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    z = (p2 - p1) / se if se > 0 else 0.0
+    low, high = sorted((p1, p2))
+    if abs(z) < min_z or (low > 0 and high / low < min_ratio):
+        return None
+    rates = ", ".join(f"{name} {rate:.1%}" for name, rate in split.label_rates().items())
+    return (
+        f"the label rate drifts: {p1:.1%} in train, {p2:.1%} in the holdout ({rates}); the "
+        "later period converts differently from the one the model learnt from"
+    )
+
+
 def split_static(
     labelled: pd.DataFrame, fractions: Mapping[str, float] = DEFAULT_FRACTIONS, seed: int = 0
 ) -> Split:
@@ -155,4 +238,4 @@ def split_static(
     segments = {
         name: labelled.loc[assignment == i].reset_index(drop=True) for i, name in enumerate(names)
     }
-    return Split(segments, {name: 0 for name in names})
+    return Split(segments, {name: 0 for name in names}, kind="random (stratified)")

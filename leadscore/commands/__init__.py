@@ -12,6 +12,7 @@ import typer
 # is registered as a top-level command.
 _COMMANDS: list[tuple[str, str, str | None]] = [
     # In the order of the workflow: data -> features -> model -> validation -> use.
+    ("leadscore.commands.data", "init", None),
     ("leadscore.commands.data", "simulate", None),
     ("leadscore.commands.data", "validate", None),
     ("leadscore.commands.store", "app", "store"),

@@ -46,6 +46,7 @@ def demo(
         tier_summary,
         write_scores_atomically,
     )
+    from models.model_names import model_name_for
     from models.registry import alias_version, client_for, load_bundle, promote
     from training.training_config import TrainingConfig
 
@@ -57,6 +58,7 @@ def demo(
             "data_dir": workdir / "data",
             "mlflow_tracking_uri": f"sqlite:///{workdir / 'mlflow.db'}",
             "mlflow_artifact_root": workdir / "mlartifacts",
+            "model_name": model_name_for("demo"),
             "store_url": None,  # the lead store: a SQLite file in the demo's data folder
             "store_dataset": "demo",
         }
@@ -110,9 +112,14 @@ def demo(
     write_scores_atomically(scores, out)
     console.print(tier_summary(scores).to_string())
     hottest = scores.nlargest(1, "probability").iloc[0]
+    because = "; ".join(
+        f"{r['sentence']} ({r['points']:+.1f} pts)" for r in json.loads(hottest["reasons"])
+    )
     console.print(
-        f"hottest lead {hottest['lead_id']}: score {hottest['score']}, tier {hottest['tier']}, "
-        f"because: " + "; ".join(r["sentence"] for r in json.loads(hottest["reasons"]))
+        f"hottest lead {hottest['lead_id']}: better than {hottest['score']} % of leads (tier "
+        f"{hottest['tier']}), {hottest['probability']:.1%} chance to buy within "
+        f"{model.spec.params.horizon_days} days (a typical lead: "
+        f"{hottest['base_probability']:.1%}), because: {because}"
     )
     console.print(f"wrote {out}")
 

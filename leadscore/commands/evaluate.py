@@ -70,22 +70,25 @@ def run_evaluation(
     served_scores: bool = False,
 ) -> Path:
     """Evaluate one registered version; returns the report folder."""
+    from features.ingest.contracts import DataValidationError
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
-    from models.registry import alias_version, client_for, load_bundle
+    from leadscore.commands.model_choice import model_for
+    from leadscore.commands.store import served_score_history
+    from models.registry import client_for
     from training.pipeline import Seeds
     from training.training_config import load_training_config
     from training.training_set import build_training_set, feature_params, segment_keys_hash
 
+    try:
+        loaded = load_dataset(load_config(dataset), data_dir)
+        config = load_training_config(training_config)
+    except (DataValidationError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]invalid:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    name, chosen, model = model_for(settings, loaded, dataset, alias, version)
     client = client_for(settings.mlflow_tracking_uri)
-    chosen = version or alias_version(client, settings.model_name, alias)
-    if chosen is None:
-        console.print(f"[red]no model:[/red] models:/{settings.model_name}@{alias} does not exist")
-        raise typer.Exit(code=2)
-    model = load_bundle(client, settings.model_name, chosen)
-    loaded = load_dataset(load_config(dataset), data_dir)
     params = feature_params(loaded, settings.horizon_days, settings.snapshot_every_days)
-    config = load_training_config(training_config)
     with console.status("rebuilding the training and holdout segments"):
         training_set = build_training_set(
             loaded, params, config, Seeds.from_seed(settings.seed).split
@@ -100,14 +103,16 @@ def run_evaluation(
         raise typer.Exit(code=2)
     folder = out or Path("reports") / f"{loaded.config.name}-v{chosen}"
     with console.status("scoring the holdout with the model and the baselines"):
-        served = _served_scores(settings) if served_scores else None
+        served = served_score_history(settings) if served_scores else None
         backtests = _backtests(model, training_set, loaded, params, config, backtest, served)
-        evaluation = _evaluate(model, training_set, loaded, data_dir, params, chosen, backtests)
+        evaluation = _evaluate(
+            model, training_set, loaded, data_dir, params, (name, chosen), backtests
+        )
     from evaluation.report import write_metrics_json, write_report
 
     report = write_report(evaluation.html, folder / "report.html")
     metrics = write_metrics_json(evaluation.metrics, folder / "metrics.json")
-    run_id = client.get_model_version(settings.model_name, chosen).run_id
+    run_id = client.get_model_version(name, chosen).run_id
     for path in (report, metrics):
         client.log_artifact(run_id, str(path), "evaluation")
     _print_comparison(evaluation.tables["comparison"], chosen)
@@ -160,27 +165,6 @@ def _backtests(
     return out
 
 
-def _served_scores(settings: Settings) -> Any | None:
-    """The lead store's score history, if the store exists (evaluating never creates one)."""
-    from store.database import sqlite_path
-    from store.lead_store import LeadStore
-
-    url = settings.store_database_url()
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        return None
-    from sqlalchemy.exc import SQLAlchemyError
-
-    store = LeadStore.open(url, settings.store_dataset, upgrade=False)
-    try:
-        return store.history_frame()
-    except SQLAlchemyError as exc:
-        console.print(f"[yellow]served-score backtest skipped:[/yellow] {type(exc).__name__}")
-        return None
-    finally:
-        store.close()
-
-
 def refit_at_cutoffs(model: Any, config: Any) -> Callable[[Any, Any], dict[str, Any]]:
     """The backtest's models: LightGBM with ``model``'s features and rounds and ``config``'s
     parameters (a points model: its rules), and the baselines, each refitted on a cut-off's
@@ -221,13 +205,14 @@ def _evaluate(
     loaded: Any,
     data_dir: Path,
     params: Any,
-    version: str,
+    registered: tuple[str, str],
     backtests: dict[str, tuple[str, Any]],
 ) -> Any:
     import pandas as pd
 
+    from evaluation.design import validation_design
     from evaluation.lifecycle import lifecycle_view
-    from evaluation.validate import evaluate_model, won_amount_in_window
+    from evaluation.validate import evaluate_model, left_out_baselines, won_amount_in_window
 
     holdout = training_set.segment("holdout")
     train = training_set.segment("train")
@@ -247,9 +232,15 @@ def _evaluate(
             oracle = oracle_probability(
                 truth, holdout["lead_id"], holdout["as_of"], params.horizon_days
             )
+    design = validation_design(
+        model.metadata, training_set.split.segments, split_kind=training_set.split.kind,
+        left_out=left_out_baselines(list(model.features)),
+    )  # fmt: skip
+    name, version = registered
     return evaluate_model(
         model, train, holdout, model_version=version, dataset_name=loaded.config.name,
-        oracle=oracle, amount=amount, lifecycle=lifecycle, backtests=backtests,
+        oracle=oracle, amount=amount, lifecycle=lifecycle, backtests=backtests, design=design,
+        model_name=name,
     )  # fmt: skip
 
 

@@ -71,23 +71,14 @@ def score(
     from features.ingest.contracts import DataValidationError
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
+    from leadscore.commands.model_choice import model_for
     from models.batch_scoring import tier_summary, write_scores_atomically
-    from models.registry import alias_version, client_for, load_bundle
 
     settings: Settings = ctx.obj
     if (dataset is None) == (not from_store):
         raise typer.BadParameter("give either --dataset CONFIG or --from-store")
     if engine not in ("local", "dask"):
         raise typer.BadParameter(f"--engine must be local or dask, got {engine!r}")
-    client = client_for(settings.mlflow_tracking_uri)
-    chosen = version or alias_version(client, settings.model_name, alias)
-    if chosen is None:
-        console.print(
-            f"[red]no model:[/red] models:/{settings.model_name}@{alias} does not exist in "
-            f"{settings.mlflow_tracking_uri}; train one (`leadscore train`) and promote it"
-        )
-        raise typer.Exit(code=2)
-    model = load_bundle(client, settings.model_name, chosen)
     with ExitStack() as stack:
         store = exported = None
         try:
@@ -99,6 +90,8 @@ def score(
         except (DataValidationError, FileNotFoundError, ValueError) as exc:
             console.print(f"[red]invalid:[/red] {exc}")
             raise typer.Exit(code=2) from exc
+        ref = dataset or settings.store_dataset
+        _, chosen, model = model_for(settings, loaded, ref, alias, version)
         scores = _score(loaded, model, chosen, out, as_of, explain, engine, scheduler, settings)
         if store is not None and exported is not None:
             from store.batch_scores import record_batch_scores

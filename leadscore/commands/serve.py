@@ -22,19 +22,12 @@ import typer
 from rich.console import Console
 
 from common.settings import Settings, split_key
+from leadscore.commands.model_choice import DatasetNameOption
 from leadscore.commands.tracking_errors import with_tracking_store_errors
 
 console = Console(stderr=True)
 
 SERVICE = "serving.service:LeadScoreService"
-EXAMPLE_LEAD = {
-    "lead_id": "lead-123",
-    "attributes": {"industry": "software"},
-    "events": [
-        {"event_type": "pricing_page_view", "occurred_at": "2026-01-05T10:00:00Z"},
-        {"event_type": "demo_request", "occurred_at": "2026-01-06T09:00:00Z"},
-    ],
-}
 
 
 @dataclass(frozen=True)
@@ -52,14 +45,16 @@ def generate_api_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def plan_serve(settings: Settings, host: str, port: int, api_keys: list[str]) -> ServePlan:
+def plan_serve(
+    settings: Settings, host: str, port: int, api_keys: list[str], model_name: str
+) -> ServePlan:
     """Build the command, environment and example request for ``bentoml serve``; ``api_keys``
     as configured (each maybe with its scopes, ``KEY:read``)."""
     env = dict(os.environ)
     env.update(
         {
             "LEADSCORE_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
-            "LEADSCORE_MODEL_NAME": settings.model_name,
+            "LEADSCORE_MODEL_NAME": model_name,
             "LEADSCORE_STORE_URL": settings.store_database_url(),
             "LEADSCORE_STORE_DATASET": settings.store_dataset,
             "LEADSCORE_SEED": str(settings.seed),
@@ -69,7 +64,10 @@ def plan_serve(settings: Settings, host: str, port: int, api_keys: list[str]) ->
     )
     shown_host = "localhost" if host in ("0.0.0.0", "127.0.0.1", "::") else host
     base_url = f"http://{shown_host}:{port}"
-    body = json.dumps({"leads": [EXAMPLE_LEAD], "explain": 5})
+    from serving.example_leads import example_leads
+
+    # The demo's hot lead, dated from today (it requested a demo yesterday).
+    body = json.dumps({"leads": [example_leads()["hot"]], "explain": 5})
     curl = (
         f"curl -s -X POST {base_url}/score "
         f"-H {shlex.quote('Authorization: Bearer ' + mask_key(reading_key(api_keys)))} "
@@ -119,6 +117,7 @@ def print_banner(plan: ServePlan, api_key: str) -> None:
 @with_tracking_store_errors
 def serve(
     ctx: typer.Context,
+    dataset: DatasetNameOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 3000,
     demo_key: Annotated[
@@ -130,7 +129,9 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the registered champion over HTTP (BentoML) with API keys and hot reload."""
-    from serving.model_handle import ModelUnavailableError, resolve_version
+    from leadscore.commands.model_choice import dataset_name
+    from models.model_names import model_name_for
+    from serving.model_handle import ModelUnavailableError, resolve_version, served_model_name
 
     settings: Settings = ctx.obj
     keys = [key.get_secret_value() for key in settings.api_keys]  # with their scopes
@@ -145,12 +146,17 @@ def serve(
         )
         raise typer.Exit(2)
     try:
-        version = resolve_version(settings.mlflow_tracking_uri, settings.model_name, "champion")
+        name = served_model_name(
+            settings.mlflow_tracking_uri,
+            settings.model_name or (model_name_for(dataset_name(dataset)) if dataset else None),
+            store_dataset=settings.store_dataset,
+        )
+        version = resolve_version(settings.mlflow_tracking_uri, name, "champion")
     except ModelUnavailableError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    plan = plan_serve(settings, host, port, keys)
-    console.print(f"serving models:/{settings.model_name}@champion (v{version})")
+    plan = plan_serve(settings, host, port, keys, name)
+    console.print(f"serving models:/{name}@champion (v{version})")
     print_banner(plan, reading_key(keys))
     sys.stdout.flush()
     sys.stderr.flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -37,6 +37,28 @@ def open_store(settings: Settings) -> LeadStore:
     except (FileNotFoundError, ValueError) as exc:
         console.print(f"[red]cannot open the lead store:[/red] {exc}")
         raise typer.Exit(code=2) from exc
+
+
+def served_score_history(settings: Settings) -> Any | None:
+    """The lead store's score history (what the service served), if the store exists
+    (`leadscore evaluate` backtests it; evaluating never creates a store)."""
+    from store.database import sqlite_path
+    from store.lead_store import LeadStore
+
+    url = settings.store_database_url()
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    store = LeadStore.open(url, settings.store_dataset, upgrade=False)
+    try:
+        return store.history_frame()
+    except SQLAlchemyError as exc:
+        console.print(f"[yellow]served-score backtest skipped:[/yellow] {type(exc).__name__}")
+        return None
+    finally:
+        store.close()
 
 
 def shown_url(settings: Settings) -> str:

@@ -52,6 +52,9 @@ EngineOption = Annotated[
         "(lightgbm.dask; the training rows are spread over the workers)."
     ),
 ]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the run's summary as JSON on stdout.")
+]
 SchedulerOption = Annotated[
     str | None,
     typer.Option(help="Dask scheduler address (tcp://host:8786); default: a local cluster."),
@@ -70,9 +73,13 @@ def train(
     tune_minutes: TuneMinutesOption = 5.0,
     engine: EngineOption = "local",
     scheduler: SchedulerOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Train a model on a dataset or the lead store, log the run to MLflow and register it as
-    `challenger`."""
+    `challenger`.
+
+    Ends with a summary: data, split, leakage audit, holdout metrics beside the baselines,
+    warnings, the MLflow run and the next command."""
     from contextlib import ExitStack
 
     if engine not in ("local", "dask"):
@@ -92,13 +99,13 @@ def train(
             loaded, settings, config, allow=allow_feature or [], tune=tune,
             tune_minutes=tune_minutes, client=client,
         )  # fmt: skip
-    _print_result(result, logged)
+    report_run(result, logged, loaded, settings, dataset, as_json=as_json)
     if result.model.is_points_model:
         from models.registry import client_for, serve_cold_start
 
         client = client_for(settings.mlflow_tracking_uri)
         console.print(f"[yellow]{result.model.metadata['cold_start_reason']}[/yellow]")
-        console.print("[yellow]" + serve_cold_start(client, settings.model_name, logged.version))
+        console.print("[yellow]" + serve_cold_start(client, logged.model_name, logged.version))
 
 
 @with_tracking_store_errors
@@ -116,6 +123,7 @@ def retrain(
     ] = None,
     training_config: TrainingConfigOption = None,
     allow_feature: AllowOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Retrain with newly closed deals and promote the new model if it is better: deals
     appended from a file (--dataset with --outcomes), or everything the lead store holds
@@ -146,7 +154,7 @@ def retrain(
         console.print(appended.summary())
         loaded = _load(appended.config, folder)
     result, logged = run_training(loaded, settings, config, allow=allow_feature or [])
-    _print_result(result, logged)
+    report_run(result, logged, loaded, settings, dataset, as_json=as_json)
     if result.model.is_points_model:
         console.print(
             f"[yellow]still a cold start:[/yellow] {result.model.metadata['cold_start_reason']}"
@@ -154,7 +162,7 @@ def retrain(
         return
     decision = promote(
         client_for(settings.mlflow_tracking_uri),
-        settings.model_name,
+        logged.model_name,
         metric=config.promote_metric,
         tolerance=config.tolerance,
         floors=config.floors,
@@ -173,6 +181,7 @@ def run_training(
     client: Any | None = None,
 ) -> tuple[TrainResult, LoggedRun]:
     """Train and log; data problems exit with code 2 and the message."""
+    from models.model_names import model_name_for
     from training.pipeline import train_model
     from training.tracking import log_training_run
     from training.training_set import InsufficientDataError, feature_params
@@ -201,7 +210,7 @@ def run_training(
             dataset,
             tracking_uri=settings.mlflow_tracking_uri,
             artifact_root=settings.mlflow_artifact_root,
-            model_name=settings.model_name,
+            model_name=settings.model_name or model_name_for(dataset.config.name),
             resolved_config=resolved,
         )
     return result, logged
@@ -263,33 +272,22 @@ def _load(config: Any, data_dir: Path) -> Dataset:
         raise typer.Exit(code=2) from exc
 
 
-def _print_result(result: TrainResult, logged: LoggedRun) -> None:
-    from rich.table import Table
+def report_run(
+    result: TrainResult,
+    logged: LoggedRun,
+    dataset: Dataset,
+    settings: Settings,
+    config_ref: str,
+    *,
+    as_json: bool = False,
+) -> None:
+    """The run's summary: rich on stderr for a person, or JSON on stdout."""
+    from leadscore.commands.train_summary import print_summary, training_summary
 
-    if result.model.is_points_model:
-        console.print("[yellow]cold start: a transparent points model (rules, no training)")
-    table = Table(title="Leakage audit (excluded or flagged)")
-    for column in ("feature", "reason", "auc", "auc_populated"):
-        table.add_column(column)
-    for row in result.leakage.table().to_dict(orient="records"):
-        table.add_row(
-            str(row["feature"]), str(row["reason"]), f"{row['auc']:.3f}",
-            f"{row['auc_populated']:.3f}",
-        )  # fmt: skip
-    console.print(table)
-    console.print(f"split: {result.training_set.split.summary()}")
-    typer.echo(
-        json.dumps(
-            {
-                "run_id": logged.run_id,
-                "model_uri": logged.model_uri,
-                "registered_version": logged.version,
-                "model_kind": result.model.kind,
-                "excluded_features": result.leakage.excluded,
-                "holdout_metrics": result.metrics,
-                "cv_roc_auc": result.cv_auc,
-                "thresholds": result.model.thresholds,
-            },
-            indent=2,
-        )
+    summary = training_summary(
+        result, logged, dataset, tracking_uri=settings.mlflow_tracking_uri, config_ref=config_ref
     )
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        print_summary(summary, console)

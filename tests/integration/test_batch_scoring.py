@@ -38,9 +38,9 @@ def champion(tmp_path_factory) -> tuple[str, Path, Path]:
     result = train_model(dataset, feature_params(dataset, 90, 30), TrainingConfig(), seed=1)
     version = log_training_run(
         result, dataset, tracking_uri=uri, artifact_root=folder / "artifacts",
-        model_name="leadscore", resolved_config={},
+        model_name="leadscore-demo", resolved_config={},
     ).version  # fmt: skip
-    client_for(uri).set_registered_model_alias("leadscore", "champion", version)
+    client_for(uri).set_registered_model_alias("leadscore-demo", "champion", version)
     return uri, folder / "crm", folder
 
 

@@ -31,7 +31,7 @@ def test_points_model_serves_until_a_trained_model_wins(tmp_path) -> None:
     small, grown = tmp_path / "small", tmp_path / "grown"
     simulate_crm(SimulationConfig(n_leads=300, seed=5), small)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    first = _cli(uri, "train", "--dataset", "demo", "--data-dir", str(small))
+    first = _cli(uri, "train", "--dataset", "demo", "--data-dir", str(small), "--json")
     assert first.exit_code == 0, first.output
     text = " ".join(first.output.split())
     assert (
@@ -40,22 +40,22 @@ def test_points_model_serves_until_a_trained_model_wins(tmp_path) -> None:
     )
     assert json.loads(first.stdout[first.stdout.index("{") :])["model_kind"] == "points"
     client = client_for(uri)
-    assert alias_version(client, "leadscore", "champion") == "1"
+    assert alias_version(client, "leadscore-demo", "champion") == "1"
 
-    served = load_served_model(uri, "leadscore", "champion")
+    served = load_served_model(uri, "leadscore-demo", "champion")
     info = model_info(served)
     assert info.kind == "points" and "training positives" in (info.cold_start_reason or "")
-    model = load_bundle(client, "leadscore", "1")
+    model = load_bundle(client, "leadscore-demo", "1")
     assert model.is_points_model and all(f.startswith("decay_") or f in (
         "seniority", "company_size", "is_customer") for f in model.features)  # fmt: skip
     # Through the pyfunc, like every model: a demo request yesterday outranks silence.
-    pyfunc = mlflow.pyfunc.load_model(client.get_model_version_download_uri("leadscore", "1"))
+    pyfunc = mlflow.pyfunc.load_model(client.get_model_version_download_uri("leadscore-demo", "1"))
     frame = _leads_frame()
     scores = pyfunc.predict(frame, params={"explain_k": 2})
     hot, cold = scores.iloc[0], scores.iloc[1]
     assert hot["probability"] > cold["probability"] and hot["score"] > cold["score"]
     reasons = json.loads(hot["reasons"])
-    assert reasons[0]["feature"] == "decay_demo_request" and reasons[0]["direction"] == "up"
+    assert reasons[0]["feature"] == "demo_request" and reasons[0]["direction"] == "up"
     assert "(points rule: +" in reasons[0]["sentence"]
 
     report = tmp_path / "report"
@@ -63,20 +63,20 @@ def test_points_model_serves_until_a_trained_model_wins(tmp_path) -> None:
                      str(small), "--version", "1", "--out", str(report), "--backtest", "0")  # fmt: skip
     assert evaluated.exit_code == 0, evaluated.output
     metrics = json.loads((report / "metrics.json").read_text())
-    assert metrics["model"]["name"] == "leadscore points model (cold start)"
+    assert metrics["model"]["name"] == "leadscore-demo points model (cold start)"
     assert metrics["comparison"][0]["model"] == "leadscore (points model, cold start)"
     assert "points model (cold start)" in (report / "report.html").read_text()
 
     simulate_crm(SimulationConfig(n_leads=6000, seed=5), grown)
-    second = _cli(uri, "train", "--dataset", "demo", "--data-dir", str(grown))
+    second = _cli(uri, "train", "--dataset", "demo", "--data-dir", str(grown), "--json")
     assert second.exit_code == 0, second.output
     assert json.loads(second.stdout[second.stdout.index("{") :])["model_kind"] == "lightgbm"
-    assert alias_version(client, "leadscore", "champion") == "1"  # only the gate moves it
+    assert alias_version(client, "leadscore-demo", "champion") == "1"  # only the gate moves it
     promoted = _cli(uri, "promote")
     assert promoted.exit_code == 0, promoted.output
     assert "promoted v2" in " ".join(promoted.output.split())
-    assert alias_version(client, "leadscore", "champion") == "2"
-    assert model_info(load_served_model(uri, "leadscore", "champion")).kind == "lightgbm"
+    assert alias_version(client, "leadscore-demo", "champion") == "2"
+    assert model_info(load_served_model(uri, "leadscore-demo", "champion")).kind == "lightgbm"
 
 
 def _leads_frame():

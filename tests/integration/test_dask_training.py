@@ -78,15 +78,17 @@ def test_train_cli_with_dask_engine_registers_a_challenger(crm, tmp_path) -> Non
     folder, dataset = crm
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     args = ["--tracking-uri", uri, "train", "--dataset", "demo", "--data-dir", str(folder)]
-    result = CliRunner().invoke(app, [*args, "--engine", "dask"], catch_exceptions=False)
+    result = CliRunner().invoke(app, [*args, "--engine", "dask", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout[result.stdout.index("{") :])
+    summary = json.loads(result.stdout)
     assert summary["holdout_metrics"]["roc_auc"] > 0.7
     client = client_for(uri)
-    version = alias_version(client, "leadscore", "challenger")
-    run = mlflow.MlflowClient(uri).get_run(client.get_model_version("leadscore", version).run_id)
+    version = alias_version(client, "leadscore-demo", "challenger")
+    run = mlflow.MlflowClient(uri).get_run(
+        client.get_model_version("leadscore-demo", version).run_id
+    )
     assert run.data.params["engine"] == "dask"
-    model = load_bundle(client, "leadscore", version)
+    model = load_bundle(client, "leadscore-demo", version)
     assert model.metadata["engine"] == "dask"
     # The packaged model scores and explains like any other.
     scored = model.score_features(_holdout_rows(dataset), explain_k=3)

@@ -30,7 +30,7 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
     result = train_model(dataset, feature_params(dataset, 90, 30), TrainingConfig(), seed=42)
     logged = log_training_run(
         result, dataset, tracking_uri=uri, artifact_root=tmp_path / "artifacts",
-        model_name="leadscore", resolved_config={},
+        model_name="leadscore-demo", resolved_config={},
     )  # fmt: skip
     # What the service served, in the lead store's score history: the holdout's scores at
     # their as_of (as the service's score log writes them).
@@ -85,3 +85,59 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
     assert f"{model_auc:.3f}" in html
     artifacts = {a.path for a in client_for(uri).list_artifacts(logged.run_id, "evaluation")}
     assert artifacts == {"evaluation/report.html", "evaluation/metrics.json"}
+    # How it was validated, first: the out-of-time split and its segments, the audit.
+    validation = metrics["validation"]
+    assert validation["split"] == result.training_set.split.kind
+    assert [row["segment"] for row in validation["segments"]] == list(
+        result.training_set.split.segments
+    )
+    assert validation["holdout_roc_auc"] == pytest.approx(result.metrics["roc_auc"])
+    assert html.index("<h2>Validation</h2>") < html.index("<h2>Model vs baselines</h2>")
+    assert "<h2>Leakage audit</h2>" in html
+
+
+def test_evaluate_with_another_data_set_is_one_clear_line(tmp_path, monkeypatch) -> None:
+    from telemarketing_export import write_telemarketing_csv
+
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from features.simulation.simulation_config import SimulationConfig
+    from features.simulation.simulator import simulate_crm
+    from leadscore.cli import app
+    from training.pipeline import train_model
+    from training.tracking import log_training_run
+    from training.training_config import TrainingConfig
+    from training.training_set import feature_params
+
+    data = tmp_path / "data"
+    simulate_crm(SimulationConfig(n_leads=2500, seed=5), data)
+    dataset = load_dataset(load_config("demo"), data)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config = TrainingConfig(num_boost_round=100, cv_folds=0)
+    result = train_model(dataset, feature_params(dataset, 90, 30), config, seed=1)
+    log_training_run(
+        result, dataset, tracking_uri=uri, artifact_root=tmp_path / "artifacts",
+        model_name="leadscore-demo", resolved_config={},
+    )  # fmt: skip
+    write_telemarketing_csv(data / "campaign.csv", n=400)
+    (tmp_path / "campaign.yaml").write_text(
+        "name: campaign\nmode: static\nleads:\n  path: campaign.csv\n  csv_options: {sep: ';'}\n"
+        "  columns: {label: y}\n  attributes: {age: numeric, job: categorical}\n"
+    )
+    args = ["--tracking-uri", uri, "evaluate", "--dataset", str(tmp_path / "campaign.yaml"),
+            "--data-dir", str(data)]  # fmt: skip
+    missing = CliRunner().invoke(app, args)
+    assert missing.exit_code == 2
+    text = " ".join(missing.output.split())
+    assert text == (
+        "no model: models:/leadscore-campaign@challenger does not exist (registered: "
+        f"leadscore-demo); train one with `leadscore train --dataset {tmp_path / 'campaign.yaml'}`"
+    )
+    monkeypatch.setenv("LEADSCORE_MODEL_NAME", "leadscore-demo")
+    wrong = CliRunner().invoke(app, args)
+    assert wrong.exit_code == 2
+    text = " ".join(wrong.output.split())
+    assert text == (
+        "wrong data set: v1 of leadscore-demo was trained on data set 'demo', not 'campaign': "
+        "pass --dataset demo (or that data set's config)"
+    )

@@ -1,5 +1,6 @@
 """Champion/challenger through the CLI on a real SQLite registry: first promotion, refusal
-naming the metric and both numbers, forced promotion (recorded), rollback, listing."""
+naming the metric and both numbers, forced promotion (recorded), rollback, listing; one entry
+per data set, and a challenger of another data set or feature set refused unless forced."""
 
 from __future__ import annotations
 
@@ -27,11 +28,11 @@ def store(tmp_path_factory):
     dataset = load_dataset(load_config("demo"), folder / "data")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
 
-    def train(config: TrainingConfig) -> str:
-        result = train_model(dataset, feature_params(dataset, 90, 30), config, seed=3)
+    def train(config: TrainingConfig, data=dataset, name: str = "leadscore-demo") -> str:
+        result = train_model(data, feature_params(data, 90, 30), config, seed=3)
         return log_training_run(
-            result, dataset, tracking_uri=uri, artifact_root=folder / "artifacts",
-            model_name="leadscore", resolved_config={},
+            result, data, tracking_uri=uri, artifact_root=folder / "artifacts",
+            model_name=name, resolved_config={},
         ).version  # fmt: skip
 
     good = TrainingConfig(num_boost_round=300, early_stopping_rounds=30)
@@ -56,29 +57,30 @@ def test_promote_refuse_force_rollback(store) -> None:
     uri, _, train, good, weak = store
     client = client_for(uri)
     empty = _cli(uri, "promote")
-    assert empty.exit_code == 2 and "no 'challenger'" in empty.output
+    assert empty.exit_code == 2
+    assert "no leadscore model with a 'challenger' version" in " ".join(empty.output.split())
 
     v1 = train(good)
     first = _cli(uri, "promote")
     assert first.exit_code == 0, first.output
     assert "first champion" in first.output
-    assert alias_version(client, "leadscore", "champion") == v1
+    assert alias_version(client, "leadscore-demo", "champion") == v1
 
     v2 = train(weak)
     refused = _cli(uri, "promote")
     assert refused.exit_code == 1
     text = " ".join(refused.output.split())
     assert f"roc_auc: challenger v{v2}" in text and f"champion v{v1}" in text
-    promotion = json.loads(client.get_model_version("leadscore", v2).tags["promotion"])
+    promotion = json.loads(client.get_model_version("leadscore-demo", v2).tags["promotion"])
     assert not promotion["promoted"]
     new, old = promotion["challenger_metrics"]["roc_auc"], promotion["champion_metrics"]["roc_auc"]
     assert new < old and f"{new:.4f}" in text and f"{old:.4f}" in text
-    assert alias_version(client, "leadscore", "champion") == v1
+    assert alias_version(client, "leadscore-demo", "champion") == v1
 
     forced = _cli(uri, "promote", "--force")
     assert forced.exit_code == 0 and "FORCED" in forced.output
-    assert alias_version(client, "leadscore", "champion") == v2
-    tag = json.loads(client.get_model_version("leadscore", v2).tags["promotion"])
+    assert alias_version(client, "leadscore-demo", "champion") == v2
+    tag = json.loads(client.get_model_version("leadscore-demo", v2).tags["promotion"])
     assert tag["forced"] and tag["promoted"]
 
     listed = _cli(uri, "models")
@@ -86,7 +88,7 @@ def test_promote_refuse_force_rollback(store) -> None:
 
     back = _cli(uri, "rollback")
     assert back.exit_code == 0 and f"v{v2} -> v{v1}" in back.output
-    assert alias_version(client, "leadscore", "champion") == v1
+    assert alias_version(client, "leadscore-demo", "champion") == v1
     again = _cli(uri, "rollback")
     assert again.exit_code == 2 and "no previous champion" in " ".join(again.output.split())
 
@@ -97,9 +99,9 @@ def test_floors_refuse_a_first_champion(store, tmp_path) -> None:
     uri, _, train, good, _ = store
     client = client_for(uri)
     challenger = train(good)
-    if client.get_registered_model("leadscore").aliases.get("champion"):
-        client.delete_registered_model_alias("leadscore", "champion")
-    decision = promote(client, "leadscore", floors={"roc_auc": 0.999})
+    if client.get_registered_model("leadscore-demo").aliases.get("champion"):
+        client.delete_registered_model_alias("leadscore-demo", "champion")
+    decision = promote(client, "leadscore-demo", floors={"roc_auc": 0.999})
     assert not decision.promoted
     assert "roc_auc" in decision.message and "below the floor 0.9990" in decision.message
     assert decision.challenger == str(challenger)
@@ -131,9 +133,17 @@ def test_retrain_closes_the_loop(tmp_path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     common = ["--dataset", "demo", "--data-dir", str(data)]
 
-    trained = _cli(uri, "train", *common)
+    trained = _cli(uri, "train", *common, "--json")
     assert trained.exit_code == 0, trained.output
-    assert json.loads(trained.stdout[trained.stdout.index("{") :])["registered_version"] == "1"
+    summary = json.loads(trained.stdout)
+    assert summary["mlflow"]["registered_version"] == "1"
+    assert summary["mlflow"]["registered_model"] == "leadscore-demo"
+    assert summary["split"]["kind"] == "out of time"
+    assert set(summary["baselines"]) == {
+        "rule-based points", "logistic regression", "naive Bayes frequency",
+        "default LightGBM (LGBMClassifier())",
+    }  # fmt: skip
+    assert summary["next"] == "leadscore evaluate --dataset demo"
     assert _cli(uri, "promote").exit_code == 0
 
     retrained = _cli(uri, "retrain", *common, "--outcomes", str(tmp_path / "new.csv"))
@@ -155,5 +165,62 @@ def test_retrain_closes_the_loop(tmp_path) -> None:
     assert len(loaded.open_deals) == never_closed.sum() < len(open_at_cut)
     assert "superseded by the same deal closed" in " ".join(loaded.report.notes)
     client = client_for(uri)
-    assert alias_version(client, "leadscore", "challenger") == "2"
-    assert [v.version for v in list_versions(client, "leadscore")] == ["2", "1"]
+    assert alias_version(client, "leadscore-demo", "challenger") == "2"
+    assert [v.version for v in list_versions(client, "leadscore-demo")] == ["2", "1"]
+
+
+def test_each_data_set_has_its_own_entry_and_others_are_refused(store) -> None:
+    from features.ingest.dataset_config import load_config
+    from features.ingest.loaders import load_dataset
+    from models.registry import alias_version, client_for, list_versions
+
+    uri, folder, train, good, _ = store
+    client = client_for(uri)
+    if alias_version(client, "leadscore-demo", "challenger") is None:  # run on its own
+        train(good)
+    # Another data set (the demo's files without one attribute, under another name).
+    demo = load_config("demo")
+    leads = demo.leads.model_copy(
+        update={"attributes": {k: v for k, v in demo.leads.attributes.items() if k != "industry"}}
+    )
+    other = load_dataset(demo.model_copy(update={"name": "crm-b", "leads": leads}), folder / "data")
+    own = train(good, data=other, name="leadscore-crm-b")
+    assert alias_version(client, "leadscore-crm-b", "challenger") == own
+    listed = _cli(uri, "models")
+    assert "leadscore-crm-b" in listed.output and "leadscore-demo" in listed.output
+    (version,) = list_versions(client, "leadscore-crm-b")
+    assert version.dataset == "crm-b"
+    tags = client.get_model_version("leadscore-crm-b", own).tags
+    assert "industry" not in tags["features"].split(",") and len(tags["features_sha256"]) == 64
+    which = _cli(uri, "promote")
+    assert which.exit_code == 2
+    assert "registered models with a 'challenger' version: leadscore-crm-b, leadscore-demo" in (
+        " ".join(which.output.split())
+    )
+    assert _cli(uri, "promote", "--dataset", "crm-b").exit_code == 0
+
+    # The same data set's entry, forced by name, receiving a model of another feature set.
+    champion = alias_version(client, "leadscore-demo", "champion") or train(good)
+    if alias_version(client, "leadscore-demo", "champion") is None:
+        assert _cli(uri, "promote", "--dataset", "demo").exit_code == 0
+        champion = alias_version(client, "leadscore-demo", "champion")
+    stranger = train(good, data=other, name="leadscore-demo")
+    refused = _cli(uri, "promote", "--dataset", "demo")
+    assert refused.exit_code == 1
+    text = " ".join(refused.output.split())
+    assert f"v{stranger} differs from champion v{champion}" in text
+    assert "trained on data set 'crm-b', the champion on 'demo'" in text
+    assert "features differ: -1 ['industry']" in text
+    assert alias_version(client, "leadscore-demo", "champion") == champion
+    forced = _cli(uri, "promote", "--dataset", "demo", "--force")
+    assert forced.exit_code == 0 and "FORCED" in forced.output
+    assert alias_version(client, "leadscore-demo", "champion") == stranger
+
+    # Two data sets with a champion: the service serves the lead store's data set's model,
+    # and asks which one when the store's data set has none.
+    from serving.model_handle import ModelUnavailableError, served_model_name
+
+    assert served_model_name(uri, None, store_dataset="demo") == "leadscore-demo"
+    with pytest.raises(ModelUnavailableError, match="2 registered models with a 'champion'"):
+        served_model_name(uri, None, store_dataset="olist")
+    assert served_model_name(uri, "leadscore-crm-b", store_dataset="demo") == "leadscore-crm-b"

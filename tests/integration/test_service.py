@@ -186,7 +186,8 @@ def test_served_scores_are_logged_in_the_lead_store_outputs_only(
         "score",
         "tier",
         "cause",
-    ]  # fmt: skip  (no attributes, events or reasons)
+        "explanation",  # reason-group keys and numbers (NULL for the stand-in model)
+    ]  # fmt: skip  (no attributes, events or worded reasons)
     as_of = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp()) * 1_000_000
     assert rows == [
         ("LOG-1", as_of, "1", "C", "request"),
@@ -207,7 +208,7 @@ def test_start_fails_clearly_without_a_champion(tmp_path: Path) -> None:
         while time.monotonic() < deadline and "ModelUnavailableError" not in log_path.read_text():
             time.sleep(0.5)
         log = log_path.read_text()
-        assert "no model registered as models:/leadscore@champion" in log
+        assert "no model to serve: no MLflow store exists at" in log
         # Every worker failed for that reason alone: none created (and so raced to migrate)
         # an MLflow store.
         assert "alembic" not in log and "OperationalError" not in log

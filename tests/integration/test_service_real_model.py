@@ -7,6 +7,7 @@ compares the HTTP answers with ``mlflow.pyfunc.load_model(...).predict`` on the 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,6 +113,48 @@ def test_undeclared_attribute_and_impossible_dates_are_422(service: RunningServi
         assert line.startswith("leads:") and needle in line
 
 
+def test_reasons_carry_points_and_a_second_score_says_what_changed(
+    service: RunningService,
+) -> None:
+    lead = {**_leads()[0], "lead_id": "again"}
+
+    def score(body: dict) -> dict:
+        response = httpx.post(
+            f"{service.url}/score", json={"leads": [body], "explain": 5}, headers=AUTH, timeout=60
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["scores"][0]
+
+    first = score(lead)
+    assert first["changes"] is None  # never scored before
+    assert first["horizon_days"] == 90 and 0 < first["base_probability"] < 1
+    # Points are the log-odds impacts on one scale per lead (proportional attribution).
+    ratios = [r["points"] / r["impact"] for r in first["reasons"] if abs(r["impact"]) > 1e-3]
+    assert max(ratios) == pytest.approx(min(ratios), rel=1e-2)
+    demo = next(r for r in first["reasons"] if r["feature"] == "demo_request")
+    assert demo["sentence"].startswith("Requested a demo") and demo["values"]
+
+    later = {
+        **lead,
+        "as_of": "2026-03-04T00:00:00Z",
+        "events": [
+            *lead["events"],
+            {"event_type": "form_submit", "occurred_at": "2026-03-03T12:00:00Z"},
+        ],
+    }
+    second = score(later)
+    changes = second["changes"]
+    assert changes["previous_probability"] == pytest.approx(first["probability"])
+    assert changes["previous_as_of"].startswith("2026-03-01")
+    assert [c["kind"] for c in changes["causes"]] == ["new_events", "time_passed"]
+    assert changes["causes"][0]["text"] == "1 new event since the last score"
+    moved = {r["feature"]: r for r in changes["reasons"]}
+    assert changes["reasons"][0]["feature"] == "form_submit"
+    form = moved["form_submit"]
+    assert form["sentence"] == "Submitted a form today"  # 12 hours before as_of
+    assert form["points_after"] > form["points_before"]
+
+
 def test_a_stored_lead_scores_as_the_same_lead_sent_whole(service: RunningService) -> None:
     """The store's scoring path (the bundle's online engine on the stored arrays, the account
     roll-up from the store) gives what POST /score gives for the lead sent whole."""
@@ -140,3 +183,61 @@ def test_a_stored_lead_scores_as_the_same_lead_sent_whole(service: RunningServic
     # kept-2 visited two days ago: one engaged colleague at the account, counted by the store.
     for name in ("probability", "score", "tier", "fit", "engagement", "reasons"):
         assert stored["score"][name] == expected[name], name
+
+
+def test_a_stored_lead_says_what_changed_since_its_previous_stored_score(
+    service: RunningService,
+) -> None:
+    """GET /leads/{id} after new events: the score computed for the read compares with the
+    lead's previous stored score (its compact explanation in the store), and keeps saying so
+    once stored; the sales page shows the same ``changes``."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    first_events = [
+        {"id": "chg-1", "lead_id": "changing", "event_type": "web_visit",
+         "occurred_at": (now - timedelta(days=20)).isoformat()},
+    ]  # fmt: skip
+    lead = {"lead_id": "changing", "attributes": {"industry": "software"},
+            "created_at": (now - timedelta(days=60)).isoformat()}  # fmt: skip
+    assert httpx.post(f"{service.url}/leads", json={"leads": [lead]}, headers=AUTH).is_success
+    assert httpx.post(
+        f"{service.url}/events", json={"events": first_events}, headers=AUTH
+    ).is_success
+    first = httpx.get(f"{service.url}/leads/changing", headers=AUTH, timeout=60).json()["score"]
+    assert first["changes"] is None  # never scored before
+    assert first["horizon_days"] == 90 and 0 < first["base_probability"] < 1
+    _wait_for_history(service, "changing", 1)  # the first score is in the store
+    intent = [
+        {"id": f"chg-{i}", "lead_id": "changing", "event_type": kind,
+         "occurred_at": (now - timedelta(hours=hours)).isoformat()}
+        for i, (kind, hours) in enumerate((("pricing_page_view", 30), ("demo_request", 5)), 2)
+    ]  # fmt: skip
+    assert httpx.post(f"{service.url}/events", json={"events": intent}, headers=AUTH).is_success
+    second = httpx.get(f"{service.url}/leads/changing", headers=AUTH, timeout=60).json()["score"]
+    changes = second["changes"]
+    assert changes["previous_probability"] == pytest.approx(first["probability"])
+    assert changes["previous_as_of"] == first["as_of"]
+    assert changes["causes"][0] == {
+        "kind": "new_events",
+        "text": "2 new events since the last score",
+    }
+    moved = {r["feature"]: r for r in changes["reasons"]}
+    assert moved["demo_request"]["sentence"].startswith("Requested a demo")
+    assert moved["demo_request"]["points_after"] > moved["demo_request"]["points_before"]
+    # Stored by the background writer: later reads answer the same changes from the store.
+    _wait_for_history(service, "changing", 2)
+    body = httpx.get(f"{service.url}/leads/changing", headers=AUTH, timeout=60).json()
+    assert body["score"]["changes"] == changes and body["score"]["as_of"] == second["as_of"]
+
+
+def _wait_for_history(service: RunningService, lead_id: str, rows: int) -> None:
+    """Until the store's score history holds ``rows`` scores of the lead (written by the
+    service's background writers)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        body = httpx.get(f"{service.url}/history/{lead_id}", headers=AUTH, timeout=60).json()
+        if len(body["scores"]) >= rows:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{lead_id}: fewer than {rows} scores stored after 10 s")

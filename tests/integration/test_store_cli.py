@@ -68,11 +68,11 @@ def test_the_store_trains_retrains_and_scores_every_lead(
     store.close()
 
     if command == "train":
-        output = _run([*common, "train", "--from-store"], env)
+        output = _run([*common, "train", "--from-store", "--json"], env)
         _run([*common, "promote", "--force"], env)
     else:  # retrain promotes by itself (the first model has no champion to beat)
-        output = _run([*common, "retrain", "--from-store"], env)
-    version = _json(output)["registered_version"]
+        output = _run([*common, "retrain", "--from-store", "--json"], env)
+    version = _json(output)["mlflow"]["registered_version"]
     exports = sorted((tmp_path / "store-export").iterdir())
     assert len(exports) == 1
     outcomes = pd.read_parquet(exports[0] / "outcomes.parquet")

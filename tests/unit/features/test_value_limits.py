@@ -97,8 +97,9 @@ def test_loaders_report_out_of_range_times_and_infinities_with_counts_and_exampl
     assert parsed.notna().tolist() == [True, False, False, False]
     [problem] = problems
     assert (problem.table, problem.column, problem.count) == ("leads", "created_at", 2)
-    assert "supported range 1900-01-01 to 2262-04-10" in problem.message
-    assert "CRM 'never'" in problem.message
+    # The loaders' own range and "never" option (features.ingest.parsing, from #33).
+    assert "date out of range (supported: 1677-09-22 .. 2262-04-11" in problem.message
+    assert "out_of_range_dates: never" in problem.message
     assert problem.examples == ("9999-12-31T00:00:00Z", "0001-01-01")
 
     problems.clear()

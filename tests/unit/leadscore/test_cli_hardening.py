@@ -44,7 +44,7 @@ def test_keys_are_shown_masked_and_a_demo_key_is_kept_private(
 ) -> None:
     key = "k3y-0123456789abcdefWXYZ"
     assert mask_key(key) == "k3...WXYZ" and mask_key("short") == "..."
-    plan = plan_serve(Settings(data_dir=tmp_path), "127.0.0.1", 3000, [key])
+    plan = plan_serve(Settings(data_dir=tmp_path), "127.0.0.1", 3000, [key], "leadscore")
     print_banner(plan, key)
     out = capsys.readouterr().out
     assert key not in out and "k3...WXYZ" in out and "Authorization: Bearer k3...WXYZ" in out

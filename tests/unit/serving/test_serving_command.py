@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shlex
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,9 +20,10 @@ def test_plan_passes_settings_by_env_and_builds_a_working_curl(tmp_path: Path) -
         mlflow_tracking_uri="sqlite:///store.db",
         data_dir=tmp_path / "data",
         seed=11,
-        model_name="leadscore",
     )
-    plan = plan_serve(settings, "0.0.0.0", 3111, ["k-0:ingest", "k-1:read", "k-2"])
+    plan = plan_serve(
+        settings, "0.0.0.0", 3111, ["k-0:ingest", "k-1:read", "k-2"], "leadscore-demo"
+    )
     assert plan.command[-6:] == ["serve", SERVICE, "--host", "0.0.0.0", "--port", "3111"]
     # Keys reach the service with their scopes; the example request uses one that may read.
     assert plan.env["LEADSCORE_API_KEYS"] == "k-0:ingest,k-1:read,k-2"
@@ -29,10 +32,16 @@ def test_plan_passes_settings_by_env_and_builds_a_working_curl(tmp_path: Path) -
     store_file = (tmp_path / "data" / "leadscore-store.sqlite").resolve()
     assert plan.env["LEADSCORE_STORE_URL"] == f"sqlite:///{store_file}"
     assert plan.env["LEADSCORE_SEED"] == "11"
+    assert plan.env["LEADSCORE_MODEL_NAME"] == "leadscore-demo"
     assert plan.base_url == "http://localhost:3111"
     words = shlex.split(plan.curl)
     assert words[:5] == ["curl", "-s", "-X", "POST", "http://localhost:3111/score"]
     assert "Authorization: Bearer k-1" in words
+    # The example lead is dated from today: its demo request was yesterday, not months ago.
+    lead = json.loads(words[words.index("-d") + 1])["leads"][0]
+    demo = next(e for e in lead["events"] if e["event_type"] == "demo_request")
+    age = datetime.now(UTC) - datetime.fromisoformat(demo["occurred_at"])
+    assert timedelta(hours=23) < age <= timedelta(hours=25)
 
 
 def test_generated_keys_are_long_and_distinct() -> None:
@@ -54,4 +63,7 @@ def test_refuses_without_a_champion(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     uri = f"sqlite:///{tmp_path / 'empty.db'}"
     result = CliRunner().invoke(app, ["--tracking-uri", uri, "serve"])
     assert result.exit_code == 1
-    assert "no model registered as models:/leadscore@champion" in result.output
+    assert "no model to serve: no MLflow store exists" in result.output
+    named = CliRunner().invoke(app, ["--tracking-uri", uri, "serve", "--dataset", "olist"])
+    assert named.exit_code == 1
+    assert "no model registered as models:/leadscore-olist@champion" in named.output

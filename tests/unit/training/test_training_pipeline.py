@@ -164,3 +164,51 @@ def test_tuning_is_seeded_and_recorded() -> None:
     assert first.model.booster_text == again.model.booster_text
     for key, value in first.tuning["best_params"].items():
         assert first.fitted.params[key] == value  # the final model uses the best trial
+
+
+def _campaign(tmp_path, order_by: str | None):
+    from telemarketing_export import write_telemarketing_csv
+
+    from features.ingest.loaders import load_dataset
+
+    write_telemarketing_csv(tmp_path / "campaign.csv", n=3000)
+    attributes = {"age": "numeric", "job": "categorical", "housing": "boolean", "loan": "boolean",
+                  "contact": "categorical", "balance": "numeric", "campaign": "numeric",
+                  "poutcome": "categorical"}  # fmt: skip
+    config = DatasetConfig(
+        name="campaign", mode="static", order_by=order_by,
+        leads=LeadsSource(path="campaign.csv", csv_options={"sep": ";"}, columns={"label": "y"},
+                          attributes=attributes, post_outcome=["duration"]),
+    )  # fmt: skip
+    return load_dataset(config, tmp_path)
+
+
+def test_rows_in_time_order_are_validated_out_of_time(tmp_path) -> None:
+    config = FAST.model_copy(update={"cv_folds": 3})
+    ordered = train_model(_campaign(tmp_path, "row"), FeatureParams(), config, seed=7)
+    shuffled = train_model(_campaign(tmp_path, None), FeatureParams(), config, seed=7)
+    split = ordered.training_set.split
+    assert split.kind == "out of time (rows in file order)"
+    holdout_ids = split.segments["holdout"]["lead_id"]
+    assert holdout_ids.tolist() == [f"row-{i}" for i in range(2551, 3001)]  # the latest rows
+    assert shuffled.training_set.split.kind == "random (stratified)"
+    # Same rows, same random cross-validation; the later period is harder than a random one.
+    assert ordered.cv_auc == shuffled.cv_auc
+    assert ordered.metrics["roc_auc"] < shuffled.metrics["roc_auc"]
+    rates = split.label_rates()
+    assert rates["holdout"] > 1.5 * rates["train"]
+    (drift,) = ordered.warnings
+    assert drift.startswith(f"the label rate drifts: {rates['train']:.1%} in train")
+    assert shuffled.warnings == []
+    assert ordered.model.metadata["split_kind"] == split.kind
+    assert ordered.model.metadata["generated_ids"] is True
+    assert ordered.model.metadata["leakage"][0]["feature"] == "duration"
+
+
+def test_a_holdout_too_good_to_be_true_is_warned_about() -> None:
+    result = train_model(static_dataset(), FeatureParams(), FAST, seed=7, allow_features=["tags"])
+    assert result.metrics["roc_auc"] >= 0.9
+    assert any(
+        w.startswith("holdout ROC-AUC") and "too good to be true" in w for w in result.warnings
+    )
+    assert "tags" in result.model.features
