@@ -107,28 +107,34 @@ def broken_tracking(env: dict[str, str], mlflow_db: Path, work: Path) -> dict[st
 
 
 def registry_down_while_serving(
-    url: str, log: Path, mlflow_db: Path, wait: float
+    url: str, auth: dict[str, str], log: Path, mlflow_db: Path, wait: float
 ) -> dict[str, Any]:
-    """Corrupt the running service's MLflow store: what it logs per poll, /readyz, /model."""
+    """Corrupt the running service's MLflow store (its header, as a truncated or overwritten
+    file would be): what it logs per poll, /readyz, GET /model's registry state, a score."""
     size = log.stat().st_size
     backup = mlflow_db.read_bytes()
     with mlflow_db.open("r+b") as handle:
-        handle.seek(100)
-        handle.write(b"\xde\xad\xbe\xef" * 2048)
+        handle.write(b"\xde\xad\xbe\xef" * 4096)
     try:
         time.sleep(wait)
         ready = httpx.get(f"{url}/readyz", timeout=10)
+        registry = httpx.get(f"{url}/model", headers=auth, timeout=10).json().get("registry")
+        lead = {"lead_id": "r", "attributes": {}}
+        scored = httpx.post(f"{url}/score", json={"leads": [lead]}, headers=auth, timeout=30)
         text = log.read_bytes()[size:].decode(errors="replace")
     finally:
         mlflow_db.write_bytes(backup)
+    reachable = None if registry is None else registry.get("reachable")
     return {
         "what": "a corrupted MLflow store under the running service",
         "log_lines": len(text.splitlines()),
         "tracebacks": text.count("Traceback"),
         "readyz": ready.status_code,
-        "readyz_body": ready.text[:300],
+        "registry": registry,
+        "score_status": scored.status_code,
         "outcome": f"{text.count('Traceback')} tracebacks and {len(text.splitlines())} log "
-        f"lines in {wait:.0f} s; /readyz {ready.status_code} {ready.text.strip()[:160]}",
+        f"line(s) in {wait:.0f} s of polls; GET /model registry reachable={reachable}; "
+        f"POST /score {scored.status_code} with the last good model; /readyz {ready.status_code}",
     }
 
 

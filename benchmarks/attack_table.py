@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             rows.append(_attacks_registry.openapi_document(url, AUTH))
             rows.append(
                 _attacks_registry.registry_down_while_serving(
-                    url, log, store / "mlflow.db", wait=5.0
+                    url, AUTH, log, store / "mlflow.db", wait=5.0
                 )
             )
         env = service_env(store)
