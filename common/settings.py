@@ -106,6 +106,29 @@ class Settings(BaseSettings):
         description="The service's address as sales reach it: alerts link to the lead there.",
     )
 
+    # Hardening (issue #32): a tracking server that does not answer must not hang a command.
+    mlflow_request_timeout: int = Field(
+        default=10,
+        ge=1,
+        description="Seconds MLflow waits to connect to, and for an answer from, a tracking "
+        "server (sets MLFLOW_HTTP_REQUEST_TIMEOUT unless that is set).",
+    )
+    mlflow_request_retries: int = Field(
+        default=1,
+        ge=0,
+        description="Retries of a failed tracking-server request (sets "
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES unless that is set).",
+    )
+
+    def mlflow_environment(self) -> dict[str, str]:
+        """MLflow's own environment variables for the timeouts above (a process applies them
+        with ``os.environ.setdefault``, so an explicit MLFLOW_* variable wins)."""
+        return {
+            "MLFLOW_HTTP_REQUEST_TIMEOUT": str(self.mlflow_request_timeout),
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(self.mlflow_request_retries),
+            "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+        }
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

@@ -228,7 +228,13 @@ class LeadScoreModel:
         """Score leads as the API receives them, through the online feature engine."""
         now = datetime.now(UTC)
         stamps = [lead.as_of or now for lead in leads]
-        rows = [self._features_of(lead, as_of) for lead, as_of in zip(leads, stamps, strict=True)]
+        rows = []
+        for index, (lead, as_of) in enumerate(zip(leads, stamps, strict=True)):
+            try:
+                rows.append(self._features_of(lead, as_of))
+            except ValueError as exc:
+                # Named by position, as the schema's 422s are: a lead id may be an email.
+                raise ValueError(f"leads[{index}].{exc}") from None
         events = [
             sum(1 for event in lead.events if event.occurred_at <= as_of)
             for lead, as_of in zip(leads, stamps, strict=True)
@@ -323,13 +329,12 @@ class LeadScoreModel:
         unknown = sorted(set(lead.attributes) - self._attributes)
         if unknown:
             raise ValueError(
-                f"lead {lead.lead_id!r}: attributes {unknown} are not model attributes "
+                f"attributes: {unknown} are not model attributes "
                 f"(known: {sorted(self._attributes)})"
             )
         if lead.created_at is not None and lead.created_at > as_of:
             raise ValueError(
-                f"lead {lead.lead_id!r}: created_at {lead.created_at.isoformat()} is after "
-                f"as_of {as_of.isoformat()}"
+                f"created_at: {lead.created_at.isoformat()} is after as_of {as_of.isoformat()}"
             )
         closed = [o for o in lead.outcomes if o.closed_at is not None]
         dated = [o for o in lead.outcomes if o.opened_at is not None]

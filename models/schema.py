@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,8 +19,10 @@ from pydantic import (
     model_validator,
 )
 
+from features.value_limits import AttributeScalar, SupportedTime
+
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
-AttributeValue = str | float | int | bool | None
+AttributeValue = AttributeScalar
 
 
 class _Model(BaseModel):
@@ -33,7 +34,7 @@ class EventIn(_Model):
     ambiguous across CRMs and are rejected."""
 
     event_type: EventType
-    occurred_at: AwareDatetime
+    occurred_at: SupportedTime
 
 
 class OutcomeIn(_Model):
@@ -41,9 +42,9 @@ class OutcomeIn(_Model):
     ``as_of``; with ``opened_at``, a deal not closed by ``as_of`` is an open opportunity.
     A deal still open has ``closed_at`` and ``won`` empty and needs ``opened_at``."""
 
-    closed_at: AwareDatetime | None = None
+    closed_at: SupportedTime | None = None
     won: bool | None = None
-    opened_at: AwareDatetime | None = Field(
+    opened_at: SupportedTime | None = Field(
         default=None, description="When the opportunity opened (enables open-opportunity features)."
     )
 
@@ -65,10 +66,10 @@ class LeadIn(_Model):
     """Everything known about one lead at scoring time."""
 
     lead_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    as_of: AwareDatetime | None = Field(
+    as_of: SupportedTime | None = Field(
         default=None, description="Scoring time; defaults to now. Later events are ignored."
     )
-    created_at: AwareDatetime | None = Field(
+    created_at: SupportedTime | None = Field(
         default=None, description="When the lead entered the CRM (for tenure)."
     )
     attributes: dict[str, AttributeValue] = Field(

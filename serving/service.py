@@ -13,15 +13,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 from typing import Any
 
 import bentoml
 from bentoml.exceptions import InvalidArgument
+from starlette.exceptions import HTTPException
 
 from models.schema import ScoreOut
 from serving.alert_worker import DeliveryWorker
 from serving.auth import ApiKey, ApiKeyMiddleware, as_api_keys, require_keys
 from serving.connections import ConnectionRecycleMiddleware
+from serving.error_logs import install_client_error_filter
+from serving.graceful_stop import draining, install_graceful_stop
 from serving.ingest_queue import IngestQueue
 from serving.limits import BodyLimitMiddleware, ValidationErrorMiddleware
 from serving.model_handle import (
@@ -30,13 +34,15 @@ from serving.model_handle import (
     resolve_version,
     served_model_name,
 )
-from serving.reload import AliasWatcher
+from serving.openapi_document import OpenApiMiddleware
+from serving.reload import AliasWatcher, RegistryState
 from serving.rescorer import BackgroundRescorer
+from serving.route_metrics import BENTOML_PATHS, RouteLabels, backlog_gauge, label_by_route
 from serving.schemas import BoundedLead, ScoreRequest, ScoreResponse
 from serving.score_changes import with_changes
 from serving.score_log import BackgroundScoreLog
 from serving.settings import ServingSettings
-from serving.web import build_web_app
+from serving.web import build_web_app, web_routes
 from store.alert_rules import AlertPolicy
 from store.alert_store import AlertStore
 from store.lead_store import LeadStore
@@ -84,6 +90,13 @@ class LeadScoreService:
         # service that cannot authenticate anyone must fail at start, not per request.
         require_keys(settings.api_key_values())
         self.settings = settings
+        # Hardening (#32): bounded metric labels, one-line client errors, graceful stop, MLflow
+        # timeouts.
+        label_by_route(RouteLabels({*BENTOML_PATHS, SCORE_ROUTE}, web_routes()))
+        install_client_error_filter()
+        install_graceful_stop(settings.drain_seconds)
+        for variable, value in settings.mlflow_environment().items():
+            os.environ.setdefault(variable, value)
         uri, alias = settings.mlflow_tracking_uri, settings.champion_alias
         name = served_model_name(uri, settings.model_name, alias, settings.store_dataset)
         self._watcher = AliasWatcher(
@@ -99,8 +112,9 @@ class LeadScoreService:
             settings.store_database_url(),
             settings.store_dataset,
             alerts=AlertPolicy.from_settings(settings),
+            busy_seconds=settings.store_busy_seconds,
         )
-        self._log = BackgroundScoreLog(self._store)
+        self._log = BackgroundScoreLog(self._store, on_backlog=backlog_gauge().set)
         self._ingest = IngestQueue(self._store)
         self._rescorer = BackgroundRescorer(
             self._store,
@@ -123,6 +137,24 @@ class LeadScoreService:
     def score_log(self) -> BackgroundScoreLog:
         """What was served, on its way to the store."""
         return self._log
+
+    def registry_state(self) -> RegistryState:
+        """The model registry as the last poll found it (``GET /model``)."""
+        return self._watcher.registry_state()
+
+    async def __is_ready__(self) -> bool:
+        """``/readyz``: 503 with the reason while stopping or while served scores pile up
+        unwritten."""
+        if draining():
+            raise HTTPException(status_code=503, detail="stopping: answering accepted requests")
+        backlog = self._log.pending()
+        if backlog > self.settings.score_backlog_limit:
+            raise HTTPException(
+                status_code=503,
+                detail=f"score log backlog: {backlog} served scores not yet in the lead store "
+                f"(limit {self.settings.score_backlog_limit}); is the store locked or down?",
+            )
+        return True
 
     def lead_store(self) -> LeadStore:
         return self._store
@@ -165,8 +197,12 @@ class LeadScoreService:
             scores = model.score(leads, explain)
         except (ValueError, TypeError) as exc:
             # The model rejects values the schema cannot express (e.g. as_of before
-            # created_at): that is the client's input, so 4xx naming what the model said.
-            raise InvalidArgument(f"leads: {exc}") from exc
+            # created_at): that is the client's input, so 4xx naming what the model said
+            # (``leads[3].attributes.annual_revenue: ...``).
+            message = str(exc)
+            raise InvalidArgument(
+                message if message.startswith("leads[") else f"leads: {message}"
+            ) from None
         return with_changes(model.scorer, scores, self._log.latest_explanations)
 
     @bentoml.on_shutdown
@@ -175,7 +211,9 @@ class LeadScoreService:
         self._rescorer.stop()
         self._delivery.stop()
         self._watcher.stop()
-        self._log.close()
+        # Requests already accepted were answered before this hook runs (serving.graceful_stop
+        # drains them); their scores reach the store unless it stays locked past the deadline.
+        self._log.close(deadline_seconds=self.settings.drain_seconds)
         self._store.close()
 
 
@@ -184,5 +222,6 @@ class LeadScoreService:
 # validation answers into 422 lines naming the field.
 LeadScoreService.add_asgi_middleware(ConnectionRecycleMiddleware)  # type: ignore[arg-type]
 LeadScoreService.add_asgi_middleware(ApiKeyMiddleware, keys_loader=_api_keys)
+LeadScoreService.add_asgi_middleware(OpenApiMiddleware)  # type: ignore[arg-type]
 LeadScoreService.add_asgi_middleware(_body_limit)  # type: ignore[arg-type]
 LeadScoreService.add_asgi_middleware(ValidationErrorMiddleware, paths=(SCORE_ROUTE,))

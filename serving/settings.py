@@ -69,3 +69,22 @@ class ServingSettings(Settings):
         description="Retries stop this long after an alert was queued: a dead letter then "
         "(replayable with POST /webhooks/{id}/replay).",
     )
+    # Hardening (issue #32): what a locked store and a stop may cost.
+    store_busy_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long one SQLite write waits for another process's lock before it is "
+        "retried later (served scores are kept in memory meanwhile, never dropped).",
+    )
+    score_backlog_limit: int = Field(
+        default=100_000,
+        ge=1,
+        description="Served scores waiting for the store above which /readyz answers 503 (the "
+        "replica keeps serving and keeps every score; a load balancer may route around it).",
+    )
+    drain_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        description="On SIGTERM: how long requests already accepted may take to finish, and "
+        "the score log to reach the store, before the worker exits.",
+    )

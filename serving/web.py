@@ -16,12 +16,13 @@ from typing import Protocol
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from serving.example_leads import example_leads
 from serving.lead_json import history_json
 from serving.model_handle import ServedModel
-from serving.schemas import ModelInfo
+from serving.reload import RegistryState
+from serving.schemas import ModelInfo, RegistryInfo
 from serving.store_routes import StoreBackend, build_store_routes
 from serving.webhook_routes import AlertBackend, build_webhook_routes
 
@@ -31,9 +32,11 @@ MAX_HISTORY = 100
 class WebBackend(StoreBackend, AlertBackend, Protocol):
     """What the routes need from the running service."""
 
+    def registry_state(self) -> RegistryState: ...
 
-def model_info(model: ServedModel) -> ModelInfo:
-    """The ``GET /model`` body for one served model."""
+
+def model_info(model: ServedModel, registry: RegistryState | None = None) -> ModelInfo:
+    """The ``GET /model`` body for one served model (and the registry's state)."""
     return ModelInfo(
         name=model.name,
         alias=model.alias,
@@ -44,6 +47,7 @@ def model_info(model: ServedModel) -> ModelInfo:
         loaded_at=model.loaded_at,
         kind=model.kind,
         cold_start_reason=model.cold_start_reason,
+        registry=None if registry is None else RegistryInfo.model_validate(registry.as_json()),
     )
 
 
@@ -56,7 +60,8 @@ def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
     """Build the Starlette app; ``get_service`` is called per request, never at build time."""
 
     async def model_route(_: Request) -> Response:
-        info = model_info(get_service().served_model())
+        service = get_service()
+        info = model_info(service.served_model(), service.registry_state())
         return JSONResponse(info.model_dump(mode="json"))
 
     async def history_route(request: Request) -> Response:
@@ -68,6 +73,7 @@ def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
                 status_code=422,
             )
         log = get_service().score_log()
+        # Waits a moment for this process's pending rows, never for a locked database.
         rows = await asyncio.to_thread(log.history, lead_id, int(raw_limit))
         return JSONResponse({"lead_id": lead_id, "scores": [history_json(row) for row in rows]})
 
@@ -100,3 +106,12 @@ def build_web_app(get_service: Callable[[], WebBackend]) -> Starlette:
             *build_webhook_routes(get_service),
         ]
     )
+
+
+def web_routes() -> list[BaseRoute]:
+    """The routes of :func:`build_web_app` (their templates label metrics; never called)."""
+
+    def no_service() -> WebBackend:
+        raise RuntimeError("route templates only")
+
+    return list(build_web_app(no_service).routes)

@@ -16,7 +16,7 @@ from features.ingest.dataset_config import load_config
 from store import lead_reads, maintenance
 from store.alert_outbox import announce_model_change
 from store.alert_rules import AlertPolicy
-from store.database import StoreDatabase, connect_store
+from store.database import BUSY_SECONDS, StoreDatabase, connect_store
 from store.ingest_writes import write_batch
 from store.lead_schema import FieldError, LeadSchema
 from store.migrate import upgrade_store
@@ -62,12 +62,14 @@ class LeadStore:
         upgrade: bool = True,
         pool_size: int = 5,
         alerts: AlertPolicy | None = None,
+        busy_seconds: float = BUSY_SECONDS,
     ) -> LeadStore:
         """Connect to the store at ``url`` (migrating it first unless ``upgrade`` is False);
         ``dataset`` is the dataset config (name or path) that declares the leads; ``alerts``
-        the rules' thresholds (score changes then write their alerts to the outbox)."""
+        the rules' thresholds (score changes then write their alerts to the outbox);
+        ``busy_seconds``: how long a SQLite statement waits for another process's lock."""
         schema = LeadSchema.from_config(load_config(dataset))
-        db = connect_store(url, pool_size=pool_size)
+        db = connect_store(url, pool_size=pool_size, busy_seconds=busy_seconds)
         if upgrade:
             upgrade_store(db)
         return cls(db, schema, alerts)

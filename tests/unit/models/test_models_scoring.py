@@ -80,13 +80,36 @@ def test_bad_leads_are_refused_naming_the_field(simulated) -> None:
         result.model.score_leads(
             [LeadIn(lead_id="x", as_of=now, attributes={"favourite_colour": "red"})], 3
         )
-    with pytest.raises(ValueError, match=r"created_at .* is after as_of"):
+    with pytest.raises(ValueError, match=r"created_at: .* is after as_of"):
         result.model.score_leads(
             [LeadIn(lead_id="x", as_of=now, created_at=now + timedelta(days=1))], 3
         )
     frame = pd.DataFrame({"lead_id": ["a"], "events": ["not json"]})
     with pytest.raises(ValueError, match=r"input row 0 \(lead_id 'a'\): events: not a JSON list"):
         frame_to_leads(frame)
+
+
+def test_model_level_errors_name_the_lead_and_attribute_without_the_value(simulated) -> None:
+    _, result = simulated
+    now = datetime(2025, 6, 1, tzinfo=UTC)
+    good = LeadIn(lead_id="a", as_of=now, attributes={"annual_revenue": 1e6})
+    # (Huge and non-finite numbers are refused before the model, by the schema.)
+
+    def refusal(attributes: dict) -> str:
+        bad = LeadIn(lead_id="jane@example.com", as_of=now, attributes=attributes)
+        with pytest.raises(ValueError) as caught:
+            result.model.score_leads([good, bad], 0)
+        assert "jane" not in str(caught.value)
+        return str(caught.value)
+
+    assert refusal({"annual_revenue": "12k"}) == (
+        "leads[1].attributes.annual_revenue: expected a number, got str"
+    )
+    for flag in ("maybe", 2, "12k"):
+        assert refusal({"is_customer": flag}) == (
+            "leads[1].attributes.is_customer: expected true/false (or yes/no, 1/0)"
+        ), flag
+    assert [s.lead_id for s in result.model.score_leads([good], 0)] == ["a"]
 
 
 def test_later_events_do_not_change_the_score(simulated) -> None:
