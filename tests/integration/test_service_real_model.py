@@ -106,11 +106,17 @@ def test_model_route_reports_the_trained_metadata(
 def test_undeclared_attribute_and_impossible_dates_are_422(service: RunningService) -> None:
     typo = {"lead_id": "t", "as_of": AS_OF, "attributes": {"industri": "software"}}
     backwards = {"lead_id": "b", "as_of": AS_OF, "created_at": "2026-04-01T00:00:00Z"}
-    for lead, needle in ((typo, "industri"), (backwards, "created_at")):
-        response = httpx.post(f"{service.url}/score", json={"leads": [lead]}, headers=AUTH)
+    bad_flag = {"lead_id": "f", "as_of": AS_OF, "attributes": {"is_customer": "maybe"}}
+    for lead, starts in (
+        (typo, "leads[1].attributes: ['industri'] are not model attributes"),
+        (backwards, "leads[1].created_at: 2026-04-01T00:00:00+00:00 is after as_of"),
+        (bad_flag, "leads[1].attributes.is_customer: expected true/false"),
+    ):
+        # The second lead of the batch is the bad one: the 422 names it by position.
+        body = {"leads": [{"lead_id": "ok", "as_of": AS_OF}, lead]}
+        response = httpx.post(f"{service.url}/score", json=body, headers=AUTH)
         assert response.status_code == 422, response.text
-        line = response.json()["detail"][0]
-        assert line.startswith("leads:") and needle in line
+        assert response.json()["detail"][0].startswith(starts), response.text
 
 
 def test_reasons_carry_points_and_a_second_score_says_what_changed(
