@@ -76,7 +76,8 @@ def _create_missing(
     rows = [
         {
             "lead_id": lead_id,
-            "created_at": earliest[lead_id],
+            # A deal without dates has none (it is refused next, in the same transaction).
+            "created_at": earliest.get(lead_id, now),
             "attributes": {},
             "field_times": {},
             "updated_at": now,

@@ -106,6 +106,14 @@ def test_deals_open_close_and_upsert_by_the_crms_id(lead_store: LeadStore) -> No
     ]
 
 
+def test_a_new_deal_without_dates_is_refused_naming_it(lead_store: LeadStore) -> None:
+    # Found by schemathesis: an open deal with no dates for a lead not in the store was a 500.
+    undated = DealRecord("N9", "deals[0]", deal_id="o-9")
+    with pytest.raises(FieldError, match=r"deals\[0\]\.deal_id: .* needs opened_at or closed_at"):
+        lead_store.ingest(IngestBatch(deals=[undated]))
+    assert _count(lead_store, leads, leads.c.lead_id == "N9") == 0  # nothing half-written
+
+
 def test_a_batch_is_stored_whole_or_not_at_all(lead_store: LeadStore) -> None:
     lead_store.ingest(IngestBatch(deals=[DealRecord("L1", "d[0]", deal_id="opp-1", opened_at=T0)]))
     bad = IngestBatch(
