@@ -8,7 +8,7 @@ with the prefix ``LEADSCORE_`` (e.g. ``LEADSCORE_HORIZON_DAYS=60``), a ``.env`` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -70,6 +70,64 @@ class Settings(BaseSettings):
         description="Dataset config (shipped name or YAML path) declaring what the lead store "
         "keeps: the lead attributes and the event_type_map of CRM event names.",
     )
+
+    # ---------------------------------------------------------------- alerts (webhooks)
+    # The rules' thresholds: read wherever stored scores change (the service, `score
+    # --from-store`), so they live here rather than in the service's settings.
+    alert_ready_margin: int = Field(
+        default=5,
+        ge=0,
+        le=98,
+        description="lead.sales_ready re-arms once a lead is no longer sales-ready and its "
+        "score fell this many points below its lowest sales-ready score (hysteresis).",
+    )
+    alert_cooldown_hours: float = Field(
+        default=24.0, ge=0, description="lead.sales_ready fires at most once per lead per this."
+    )
+    alert_quiet_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="lead.reemerged: a lead without engagement for this many days is quiet.",
+    )
+    alert_reemerged_tier: Literal["A", "B", "C", "D"] = Field(
+        default="B", description="lead.reemerged: the tier a returning lead must reach."
+    )
+    alert_score_change: int = Field(
+        default=10, ge=1, le=98, description="lead.score_changed: points the score must move."
+    )
+    alert_news_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="A lead's first score alerts only if its latest engagement is this recent "
+        "(importing history announces nothing).",
+    )
+    public_url: str = Field(
+        default="http://localhost:3000",
+        description="The service's address as sales reach it: alerts link to the lead there.",
+    )
+
+    # Hardening (issue #32): a tracking server that does not answer must not hang a command.
+    mlflow_request_timeout: int = Field(
+        default=10,
+        ge=1,
+        description="Seconds MLflow waits to connect to, and for an answer from, a tracking "
+        "server (sets MLFLOW_HTTP_REQUEST_TIMEOUT unless that is set).",
+    )
+    mlflow_request_retries: int = Field(
+        default=1,
+        ge=0,
+        description="Retries of a failed tracking-server request (sets "
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES unless that is set).",
+    )
+
+    def mlflow_environment(self) -> dict[str, str]:
+        """MLflow's own environment variables for the timeouts above (a process applies them
+        with ``os.environ.setdefault``, so an explicit MLFLOW_* variable wins)."""
+        return {
+            "MLFLOW_HTTP_REQUEST_TIMEOUT": str(self.mlflow_request_timeout),
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(self.mlflow_request_retries),
+            "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+        }
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -23,7 +23,7 @@ FIGSIZE = (5.2, 4.0)
 DPI = 110
 
 
-def _figure() -> tuple[Figure, Any]:
+def new_figure() -> tuple[Figure, Any]:
     """A fresh figure on the Agg canvas (no pyplot state, so safe in servers and threads)."""
     import matplotlib
 
@@ -43,7 +43,7 @@ def roc_figure(y: Any, scores: Mapping[str, Any]) -> Figure:
     """ROC curves with AUC in the legend, chance line dotted."""
     from sklearn.metrics import roc_auc_score
 
-    fig, ax = _figure()
+    fig, ax = new_figure()
     for i, (name, p) in enumerate(scores.items()):
         y_arr, p_arr = check_inputs(y, p, name)
         fpr, tpr, _ = roc_curve(y_arr, p_arr)
@@ -58,7 +58,7 @@ def pr_figure(y: Any, scores: Mapping[str, Any]) -> Figure:
     """Precision-recall curves with the base rate as the no-skill line."""
     from sklearn.metrics import average_precision_score
 
-    fig, ax = _figure()
+    fig, ax = new_figure()
     y_base = None
     for i, (name, p) in enumerate(scores.items()):
         y_arr, p_arr = check_inputs(y, p, name)
@@ -75,7 +75,7 @@ def pr_figure(y: Any, scores: Mapping[str, Any]) -> Figure:
 
 def gains_figure(y: Any, scores: Mapping[str, Any]) -> Figure:
     """Cumulative gains: share of wins reached when working the top x% of leads."""
-    fig, ax = _figure()
+    fig, ax = new_figure()
     for i, (name, p) in enumerate(scores.items()):
         curve = gains_curve(y, p)
         ax.plot(100 * curve["share_leads"], 100 * curve["share_wins"], label=name, **_style(i))
@@ -88,7 +88,7 @@ def gains_figure(y: Any, scores: Mapping[str, Any]) -> Figure:
 
 def calibration_figure(y: Any, p: Any, n_bins: int = 10, name: str = "model") -> Figure:
     """Reliability diagram (equal-mass bins) with each bin's lead count written by its point."""
-    fig, ax = _figure()
+    fig, ax = new_figure()
     table = pd.DataFrame(reliability_table(y, p, n_bins))
     top = float(max(table["mean_predicted"].max(), table["observed_rate"].max(), 1e-3)) * 1.1
     ax.plot([0, top], [0, top], ":", color="grey", lw=1, label="perfect calibration")
@@ -105,7 +105,7 @@ def calibration_figure(y: Any, p: Any, n_bins: int = 10, name: str = "model") ->
 
 def tier_figure(tier_table: pd.DataFrame) -> Figure:
     """Conversion per tier with its Wilson interval, and the lead count under each bar."""
-    fig, ax = _figure()
+    fig, ax = new_figure()
     x = np.arange(len(tier_table))
     conv = 100 * tier_table["conversion"].fillna(0).to_numpy()
     low = 100 * tier_table["conversion_low"].fillna(0).to_numpy()
@@ -126,7 +126,7 @@ def tier_figure(tier_table: pd.DataFrame) -> Figure:
 
 def lift_figure(deciles: pd.DataFrame) -> Figure:
     """Lift by score decile, with the no-lift line at 1."""
-    fig, ax = _figure()
+    fig, ax = new_figure()
     ax.bar(deciles["decile"], deciles["lift"], color="#2f6db5")
     ax.axhline(1.0, ls=":", color="grey", lw=1)
     ax.set_xticks(deciles["decile"])

@@ -100,7 +100,7 @@ def headline(tables: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-_CSS = """
+REPORT_CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2733;
  margin:0;background:#f4f6f9}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 48px}
@@ -145,11 +145,13 @@ def render_report(
     shap_image: str | bytes | Figure | None = None,
     extra_sections: Mapping[str, tuple[str, pd.DataFrame]] | None = None,
     design: str = "",
+    links: Mapping[str, str] | None = None,
 ) -> str:
     """The report as one HTML string: header, headline cards, how it was validated
     (``design``: HTML from ``evaluation.design``), model vs baselines, lift/gains, tiers,
     slices, lifecycle and plots. ``tables`` is what ``evaluation_tables`` returns;
-    ``extra_sections`` maps a title to (note, table), e.g. the backtests."""
+    ``extra_sections`` maps a title to (note, table), e.g. the backtests; ``links`` maps a
+    description to the relative path of a companion page (e.g. the marketing report)."""
     m = tables["metrics"]
     esc = html.escape
     meta = [
@@ -161,7 +163,7 @@ def render_report(
     ]
     parts = [
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
-        f"<title>Lead scoring report — {esc(model_name)}</title><style>{_CSS}</style></head><body>",
+        f"<title>Lead scoring report — {esc(model_name)}</title><style>{REPORT_CSS}</style></head><body>",
         f"<header><h1>Lead scoring validation — {esc(model_name)}</h1><div class=meta>",
         "".join(f"<span><b>{k}:</b> {esc(v)}</span>" for k, v in meta if v),
         "</div></header><main><div class=cards>",
@@ -180,6 +182,8 @@ def render_report(
         )
     parts.append("</div>")
     parts.append(design)
+    for label, href in (links or {}).items():
+        parts.append(f"<p class=note>→ <a href='{esc(href)}'>{esc(label)}</a></p>")
 
     def section(title: str, note: str, body: str) -> None:
         parts.append(f"<h2>{esc(title)}</h2><p class=note>{esc(note)}</p>{body}")

@@ -14,9 +14,27 @@ _COUNT_COLUMNS = {"leads", "wins", "n", "n_pos", "entered", "converted", "decile
 _RATE_COLUMNS = {
     "conversion", "share_leads", "share_wins", "cum_share_wins", "cum_share_leads", "recall",
     "lead_share", "loss_rate", "base_rate", "share", "top_tier_conversion",
+    "share_sales_ready", "share_won", "share_without_touch", "sales_ready_within_90d",
+    "sales_ready_loss_rate", "opportunity_loss_rate",
 }  # fmt: skip
-_MONEY_COLUMNS = {"revenue_won"}
-_DAYS_COLUMNS = {"median_days"}
+_MONEY_COLUMNS = {
+    "revenue_won", "revenue_first_touch", "revenue_last_touch", "revenue_position_based",
+    "spend", "revenue",
+}  # fmt: skip
+_UNIT_COST_COLUMNS = {
+    "cost_per_lead_touched", "cost_per_sales_ready", "cost_per_won_deal", "spend_per_sales_ready",
+}  # fmt: skip
+_DAYS_COLUMNS = {
+    "median_days", "median_days_to_sales_ready", "median_days_to_won", "days_to_sales_ready",
+    "days_sales_ready_to_opportunity", "days_opportunity_to_close",
+}  # fmt: skip
+_TIMES_COLUMNS = {"return_on_spend"}  # a multiple: revenue / spend
+_TENTHS_COLUMNS = {  # attributed (fractional) results, touch counts' statistics
+    "sales_ready_first_touch", "sales_ready_last_touch", "sales_ready_position_based",
+    "won_first_touch", "won_last_touch", "won_position_based", "sales_ready", "won_deals",
+    "sales_ready_per_1k_touches", "mean_touches", "p25", "median", "p75", "p90", "mean_sends",
+    "mean_responses",
+}  # fmt: skip
 _SCORE_COLUMNS = {"min_score", "mean_score"}  # probabilities near 0: significant digits
 _HEADERS = {
     "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "ece": "ECE", "brier": "Brier",
@@ -24,6 +42,16 @@ _HEADERS = {
     "share_leads": "% of leads", "share_wins": "% of wins", "cum_share_wins": "cum. % of wins",
     "cum_share_leads": "cum. % of leads", "lead_share": "% of leads", "median_days": "median days",
     "reference_auc_gain": "model's ROC-AUC gain [95% CI]",
+    # the marketing report's: attribution models side by side under short names
+    "sales_ready_after_touch": "sales-ready after a touch",
+    "sales_ready_first_touch": "first touch",
+    "sales_ready_last_touch": "last touch", "sales_ready_position_based": "position-based",
+    "sales_ready_per_1k_touches": "position-based per 1k touches",
+    "median_days_to_sales_ready": "median days to sales-ready",
+    "won_deals_after_touch": "won after a touch", "won_first_touch": "won: first touch",
+    "won_last_touch": "won: last touch", "won_position_based": "won: position-based",
+    "revenue_first_touch": "revenue: first touch", "revenue_last_touch": "revenue: last touch",
+    "revenue_position_based": "revenue: position-based", "return_on_spend": "revenue / spend",
 }  # fmt: skip
 DASH = "–"
 _GAIN_BOUNDS = ("reference_auc_gain_low", "reference_auc_gain_high")
@@ -41,10 +69,16 @@ def _format_value(column: str, value: Any) -> str:
             return f"{100 * value:.1f}%"
         if column in _MONEY_COLUMNS:
             return f"{value:,.0f}"
+        if column in _UNIT_COST_COLUMNS:
+            return f"{value:,.2f}"
+        if column in _TIMES_COLUMNS:
+            return f"{value:.2f}×"
         if column in _DAYS_COLUMNS:
             return f"{value:.1f}"
         if column in _SCORE_COLUMNS:
             return f"{value:.3g}"
+        if column in _TENTHS_COLUMNS:
+            return f"{value:,.1f}"
         return f"{value:.3f}"
     return str(value)
 

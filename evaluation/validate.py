@@ -129,6 +129,7 @@ def evaluate_model(
     backtests: Mapping[str, tuple[str, pd.DataFrame]] | None = None,
     design: Mapping[str, Any] | None = None,
     model_name: str = "leadscore",
+    links: Mapping[str, str] | None = None,
 ) -> Evaluation:
     """Score the holdout with the model and every baseline; build tables, plots and report
     (``design``: how the model was validated, from :func:`evaluation.design.validation_design`)."""
@@ -158,7 +159,7 @@ def evaluate_model(
     html = render_report(
         tables, model_name=title, model_version=f"v{model_version}", dataset=dataset_name,
         holdout=holdout_label, figures=figures, lifecycle=lifecycle, shap_image=shap_image,
-        extra_sections=backtests, design=design_html(design) if design else "",
+        extra_sections=backtests, design=design_html(design) if design else "", links=links,
     )  # fmt: skip
     metrics = metrics_json(
         {**tables, **{title: frame for title, (_, frame) in (backtests or {}).items()}},

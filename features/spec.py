@@ -25,12 +25,14 @@ with missing as NA; numeric and boolean attributes are float64 (boolean as 0/1) 
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from features.ingest.contracts import INTENT_EVENT_TYPES, KNOWN_EVENT_TYPES
+from features.reasons.reason_groups import declare_reason_groups
+from features.reasons.reason_sentences import GroupSentences, ReasonGroup
 
 Group = Literal["fit", "engagement"]
 Kind = Literal["numeric", "categorical"]
@@ -39,21 +41,24 @@ Kind = Literal["numeric", "categorical"]
 # features (decayed engagement, trend, active days, account roll-up). They keep their own counts.
 PASSIVE_EVENT_TYPES = ("email_send", "email_bounce", "unsubscribe")
 
-SPEC_VERSION = 1
+# 2: features carry their reason group and the spec its reason groups (version 1 bundles are
+# upgraded on load by declaring the groups their features would get today).
+SPEC_VERSION = 2
+_UPGRADABLE_VERSIONS = (1,)
 
-# Known types get specific wording: (noun phrase for counts, phrase for recency).
-_WORDING: dict[str, tuple[str, str]] = {
-    "email_send": ("Was sent {value} emails", "email sent"),
-    "email_open": ("Opened {value} emails", "email open"),
-    "email_click": ("Clicked {value} email links", "email click"),
-    "email_bounce": ("Had {value} emails bounce", "email bounce"),
-    "unsubscribe": ("Unsubscribed {value} times", "unsubscribe"),
-    "web_visit": ("Visited the website {value} times", "website visit"),
-    "pricing_page_view": ("Viewed the pricing page {value} times", "pricing page view"),
-    "content_download": ("Downloaded content {value} times", "content download"),
-    "webinar_attended": ("Attended {value} webinars", "webinar attended"),
-    "form_submit": ("Submitted {value} forms", "form submission"),
-    "demo_request": ("Requested a demo {value} times", "demo request"),
+# Known types' nouns in feature labels ("Days since last pricing page view").
+_NOUNS: dict[str, str] = {
+    "email_send": "email sent",
+    "email_open": "email open",
+    "email_click": "email click",
+    "email_bounce": "email bounce",
+    "unsubscribe": "unsubscribe",
+    "web_visit": "website visit",
+    "pricing_page_view": "pricing page view",
+    "content_download": "content download",
+    "webinar_attended": "webinar attended",
+    "form_submit": "form submission",
+    "demo_request": "demo request",
 }
 
 
@@ -101,39 +106,34 @@ class FeatureParams:
 
 @dataclass(frozen=True)
 class Feature:
-    """One model input: name, group, kind, how it reads, and the parameters engines need."""
+    """One model input: name, group, kind, human label, its reason group, and the parameters
+    engines need. ``group`` (fit or engagement) feeds the sub-scores; ``reason_group`` is the
+    key of the :class:`ReasonGroup` whose reason its contribution adds to."""
 
     name: str
     group: Group
     kind: Kind
     label: str
-    template: str
     family: str
     event_type: str | None = None
     window_days: int | None = None
-    boolean: bool = False  # a 0/1 flag: read as no/yes in sentences
-
-    def sentence(self, value: Any) -> str:
-        """The explanation sentence for a value (numbers shown compactly, flags as yes/no)."""
-        if self.boolean and isinstance(value, int | float) and not math.isnan(value):
-            value = "yes" if value else "no"
-        elif isinstance(value, float) and value.is_integer():
-            value = int(value)
-        elif isinstance(value, float):
-            value = f"{value:.2g}" if abs(value) < 1 else f"{value:.1f}"
-        return self.template.format(value=value)
+    boolean: bool = False  # a 0/1 flag
+    reason_group: str = ""
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """The ordered feature list plus the vocabulary and parameters that produced it."""
+    """The ordered feature list, its reason groups, and the vocabulary and parameters that
+    produced it."""
 
     features: tuple[Feature, ...]
     params: FeatureParams
     event_types: tuple[str, ...] = ()
     static: bool = False
+    reason_groups: tuple[ReasonGroup, ...] = ()
     version: int = SPEC_VERSION
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    _sentences: dict[str, GroupSentences] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         names = [feature.name for feature in self.features]
@@ -141,6 +141,18 @@ class FeatureSpec:
         if duplicates:
             raise ValueError(f"feature spec has duplicate feature names: {duplicates}")
         self._index.update({name: i for i, name in enumerate(names)})
+        members: dict[str, list[str]] = {group.key: [] for group in self.reason_groups}
+        if len(members) != len(self.reason_groups):
+            raise ValueError("feature spec has duplicate reason group keys")
+        for feature in self.features:
+            if feature.reason_group not in members:
+                raise ValueError(
+                    f"feature {feature.name!r}: reason group {feature.reason_group!r} is not "
+                    f"declared (groups: {sorted(members)})"
+                )
+            members[feature.reason_group].append(feature.name)
+        for group in self.reason_groups:
+            self._sentences[group.key] = GroupSentences(group, members[group.key])
 
     @property
     def names(self) -> list[str]:
@@ -156,6 +168,10 @@ class FeatureSpec:
     def of_family(self, family: str) -> list[Feature]:
         return [feature for feature in self.features if feature.family == family]
 
+    def sentences(self, key: str) -> GroupSentences:
+        """The reason group ``key`` with its features, ready to say its sentence for a lead."""
+        return self._sentences[key]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (bundled with the model)."""
         params = asdict(self.params)
@@ -166,21 +182,34 @@ class FeatureSpec:
             "event_types": list(self.event_types),
             "params": params,
             "features": [asdict(feature) for feature in self.features],
+            "reason_groups": [asdict(group) for group in self.reason_groups],
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FeatureSpec:
-        """Rebuild a spec written by ``to_dict``; refuses other versions with a clear error."""
+        """Rebuild a spec written by ``to_dict``; a version-1 spec (no reason groups) gets the
+        groups its features are declared with today; other versions are refused."""
         version = data.get("version")
-        if version != SPEC_VERSION:
+        if version != SPEC_VERSION and version not in _UPGRADABLE_VERSIONS:
             raise ValueError(f"feature spec version {version!r} not supported ({SPEC_VERSION})")
         params = dict(data["params"])
         params["windows"] = tuple(params["windows"])
+        feature_params = FeatureParams(**params)
+        fields = {f.name for f in dataclasses.fields(Feature)}
+        features = [
+            Feature(**{k: v for k, v in feature.items() if k in fields})
+            for feature in data["features"]
+        ]
+        if version == SPEC_VERSION:
+            groups = tuple(ReasonGroup.from_dict(group) for group in data["reason_groups"])
+        else:
+            features, groups = declare_reason_groups(features, feature_params)
         return cls(
-            features=tuple(Feature(**feature) for feature in data["features"]),
-            params=FeatureParams(**params),
+            features=tuple(features),
+            params=feature_params,
             event_types=tuple(data["event_types"]),
             static=bool(data["static"]),
+            reason_groups=groups,
         )
 
 
@@ -200,22 +229,23 @@ def build_feature_spec(
     ``with_events=False`` (a dataset without an events table) keeps attributes and deal history
     but no engagement features, which would be constants. ``with_opportunities`` (deals carry
     the date their opportunity opened) adds whether an opportunity is open at ``as_of``.
+    Every feature is declared with its reason group (``features.reasons.reason_groups``).
     """
     params = params or FeatureParams()
     features = [_attribute_feature(name, kind, label) for name, kind, label in attributes]
-    if static:
-        return FeatureSpec(tuple(features), params, (), static=True)
-    features += _history_features()
-    if with_opportunities:
-        features += _opportunity_features()
-    if not with_events:
-        return FeatureSpec(tuple(features), params, ())
-    types = _vocabulary(event_types)
-    for event_type in types:
-        features += _event_type_features(event_type, params)
-    features += _overall_features(params)
-    features += _buying_state_features(params)
-    return FeatureSpec(tuple(features), params, types)
+    types: tuple[str, ...] = ()
+    if not static:
+        features += _history_features()
+        if with_opportunities:
+            features += _opportunity_features()
+    if not static and with_events:
+        types = _vocabulary(event_types)
+        for event_type in types:
+            features += _event_type_features(event_type, params)
+        features += _overall_features(params)
+        features += _buying_state_features(params)
+    grouped, groups = declare_reason_groups(features, params)
+    return FeatureSpec(tuple(grouped), params, types, static=static, reason_groups=groups)
 
 
 def _vocabulary(event_types: Iterable[str]) -> tuple[str, ...]:
@@ -232,31 +262,18 @@ def _vocabulary(event_types: Iterable[str]) -> tuple[str, ...]:
 
 def _attribute_feature(name: str, kind: str, label: str) -> Feature:
     if kind == "categorical":
-        return Feature(name, "fit", "categorical", label, f"{label}: {{value}}", "attribute")
-    if kind == "boolean":
-        return Feature(
-            name, "fit", "numeric", label, f"{label}: {{value}}", "attribute", boolean=True
-        )
-    return Feature(name, "fit", "numeric", label, f"{label} is {{value}}", "attribute")
+        return Feature(name, "fit", "categorical", label, "attribute")
+    return Feature(name, "fit", "numeric", label, "attribute", boolean=kind == "boolean")
 
 
 def _history_features() -> list[Feature]:
     return [
-        Feature(
-            "tenure_days", "fit", "numeric", "Days since the lead was created",
-            "Became a lead {value} days ago", "tenure",
-        ),
-        Feature(
-            "prior_lost_deals", "fit", "numeric", "Earlier lost deals",
-            "Had {value} earlier deals that were lost", "prior_lost",
-        ),
-        Feature(
-            "prior_wins", "fit", "numeric", "Earlier won deals",
-            "Already bought {value} times before", "prior_wins",
-        ),
+        Feature("tenure_days", "fit", "numeric", "Days since the lead was created", "tenure"),
+        Feature("prior_lost_deals", "fit", "numeric", "Earlier lost deals", "prior_lost"),
+        Feature("prior_wins", "fit", "numeric", "Earlier won deals", "prior_wins"),
         Feature(
             "is_recycled", "fit", "numeric", "Recycled lead (an earlier deal was lost)",
-            "Recycled lead (earlier deal lost): {value}", "recycled", boolean=True,
+            "recycled", boolean=True,
         ),
     ]  # fmt: skip
 
@@ -266,45 +283,36 @@ def _opportunity_features() -> list[Feature]:
     # as_of are used; whether and how the deal ends is not.
     return [
         Feature(
-            "open_opportunity", "engagement", "numeric", "Open opportunity",
-            "Has an open sales opportunity: {value}", "open_opportunity", boolean=True,
+            "open_opportunity", "engagement", "numeric", "Open opportunity", "open_opportunity",
+            boolean=True,
         ),
         Feature(
             "open_opportunity_days", "engagement", "numeric",
-            "Days since the open opportunity was opened",
-            "Its open opportunity was opened {value} days ago", "open_opportunity_days",
+            "Days since the open opportunity was opened", "open_opportunity_days",
         ),
     ]  # fmt: skip
 
 
 def _event_type_features(event_type: str, params: FeatureParams) -> list[Feature]:
-    known = _WORDING.get(event_type)
-    noun = known[1] if known else f"'{event_type}' event"
-    features = []
-    for window in params.windows:
-        if known:
-            template = f"{known[0]} in the last {window} days"
-        else:
-            template = f"{{value}} '{event_type}' events in the last {window} days"
-        features.append(
-            Feature(
-                f"n_{event_type}_{window}d", "engagement", "numeric",
-                f"{noun.capitalize()}s in the last {window} days", template, "count",
-                event_type, window,
-            )
-        )  # fmt: skip
+    noun = _NOUNS.get(event_type, f"'{event_type}' event")
+    features = [
+        Feature(
+            f"n_{event_type}_{window}d", "engagement", "numeric",
+            f"{noun.capitalize()}s in the last {window} days", "count", event_type, window,
+        )
+        for window in params.windows
+    ]  # fmt: skip
     features.append(
         Feature(
             f"days_since_{event_type}", "engagement", "numeric", f"Days since last {noun}",
-            f"Last {noun} was {{value}} days ago", "recency", event_type,
+            "recency", event_type,
         )
     )  # fmt: skip
     features.append(
         Feature(
             f"decay_{event_type}", "engagement", "numeric",
-            f"Recent {noun}s (decayed, half-life {params.half_life_days:g} days)",
-            f"Recent {noun} activity {{value}} (1 = one {noun} today; halves every "
-            f"{params.half_life_days:g} days)", "decay", event_type,
+            f"Recent {noun}s (decayed, half-life {params.half_life_days:g} days)", "decay",
+            event_type,
         )
     )  # fmt: skip
     if event_type in INTENT_EVENT_TYPES:
@@ -312,9 +320,8 @@ def _event_type_features(event_type: str, params: FeatureParams) -> list[Feature
         features.append(
             Feature(
                 f"intent_{event_type}_{window}d", "engagement", "numeric",
-                f"Buying intent: {noun} in the last {window} days",
-                f"Showed buying intent ({noun} in the last {window} days): {{value}}",
-                "intent", event_type, window, boolean=True,
+                f"Buying intent: {noun} in the last {window} days", "intent", event_type,
+                window, boolean=True,
             )
         )  # fmt: skip
     return features
@@ -322,36 +329,30 @@ def _event_type_features(event_type: str, params: FeatureParams) -> list[Feature
 
 def _overall_features(params: FeatureParams) -> list[Feature]:
     recent, previous = params.trend_recent_days, params.trend_previous_days
+    clicks, active = params.click_rate_window_days, params.active_window_days
     return [
         Feature(
             "decay_engagement", "engagement", "numeric", "Overall recent engagement (decayed)",
-            "Overall recent engagement {value} (1 = one action today; older ones count less)",
             "decay_engagement",
         ),
         Feature(
             f"trend_{recent}d_vs_{previous}d", "engagement", "numeric",
             f"Engagement trend: events/day last {recent} days minus the {previous} before",
-            f"Engagement changed by {{value}} events/day vs the previous {previous} days",
             "trend", None, recent,
         ),
         Feature(
-            f"email_click_rate_{params.click_rate_window_days}d", "engagement", "numeric",
-            f"Email click rate (clicks per open, last {params.click_rate_window_days} days)",
-            f"Clicked {{value}} of opened emails in the last {params.click_rate_window_days} days",
-            "click_rate", None, params.click_rate_window_days,
+            f"email_click_rate_{clicks}d", "engagement", "numeric",
+            f"Email click rate (clicks per open, last {clicks} days)", "click_rate", None,
+            clicks,
         ),
         Feature(
-            f"active_days_{params.active_window_days}d", "engagement", "numeric",
-            f"Distinct active days in the last {params.active_window_days} days",
-            f"Was active on {{value}} days in the last {params.active_window_days} days",
-            "active_days", None, params.active_window_days,
+            f"active_days_{active}d", "engagement", "numeric",
+            f"Distinct active days in the last {active} days", "active_days", None, active,
         ),
         Feature(
             f"account_engaged_colleagues_{params.account_window_days}d", "engagement",
-            "numeric", "Engaged colleagues at the same account",
-            f"{{value}} colleagues at the same account engaged in the last "
-            f"{params.account_window_days} days",
-            "account_colleagues", None, params.account_window_days,
+            "numeric", "Engaged colleagues at the same account", "account_colleagues", None,
+            params.account_window_days,
         ),
     ]  # fmt: skip
 
@@ -371,31 +372,25 @@ def _buying_state_features(params: FeatureParams) -> list[Feature]:
         Feature(
             f"burst_{recent}d_vs_{baseline}d", "engagement", "numeric",
             f"Engagement burst: rate in the last {recent} days over its own {baseline}-day rate",
-            f"Engaged {{value}}x its usual rate in the last {recent} days (its own "
-            f"{baseline}-day average = 1)", "burst", None, recent,
+            "burst", None, recent,
         ),
         Feature(
             "days_since_intent_burst_start", "engagement", "numeric",
-            "Days since the current run of buying signals began",
-            f"Its current run of buying signals (pricing, demo, forms; no gap of {gap} days) "
-            "began {value} days ago", "burst_start", None, gap,
+            "Days since the current run of buying signals began", "burst_start", None, gap,
         ),
         Feature(
             f"pricing_then_demo_{sequence}d", "engagement", "numeric",
-            f"Viewed pricing, then asked for a demo (last {sequence} days)",
-            f"Viewed the pricing page and then requested a demo in the last {sequence} days: "
-            "{value}", "sequence", None, sequence, boolean=True,
+            f"Viewed pricing, then asked for a demo (last {sequence} days)", "sequence", None,
+            sequence, boolean=True,
         ),
         Feature(
             f"email_open_rate_{nurture}d", "engagement", "numeric",
-            f"Nurture emails opened per email sent (last {nurture} days)",
-            f"Opened {{value}} of the emails sent in the last {nurture} days",
-            "nurture_opens", None, nurture,
+            f"Nurture emails opened per email sent (last {nurture} days)", "nurture_opens",
+            None, nurture,
         ),
         Feature(
             f"email_clicks_per_send_{nurture}d", "engagement", "numeric",
-            f"Email clicks per email sent (last {nurture} days)",
-            f"Clicked {{value}} links per email sent in the last {nurture} days",
-            "nurture_clicks", None, nurture,
+            f"Email clicks per email sent (last {nurture} days)", "nurture_clicks", None,
+            nurture,
         ),
     ]  # fmt: skip

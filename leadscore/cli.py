@@ -6,6 +6,7 @@ the command line override environment variables (``LEADSCORE_*``), which overrid
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +61,9 @@ def main(
         if value is not None
     }
     ctx.obj = Settings(**overrides)
+    # MLflow reads its HTTP timeouts from the environment, in this process and in the service.
+    for name, value in ctx.obj.mlflow_environment().items():
+        os.environ.setdefault(name, value)
 
 
 register_commands(app)

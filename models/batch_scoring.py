@@ -1,8 +1,9 @@
 """Batch scoring: every lead of a dataset scored as of one moment, with reasons, in chunks.
 
 This is what a nurture system runs nightly: the output carries probability, score, tier,
-sales_ready, fit, engagement, top reasons, the model version and ``tier_changed`` against the
-previous run's output (the leads a nurture system should act on). Files are written
+sales_ready, fit, engagement, top reasons (grouped and worded as the API's, with their
+probability points from ``base_probability``), the model version and ``tier_changed`` against
+the previous run's output (the leads a nurture system should act on). Files are written
 atomically: a crash or a kill leaves the previous output untouched and no partial file under
 the output's name; stale temporary files of a killed run are removed by the next run.
 """
@@ -25,8 +26,8 @@ from features.ingest.dataset import Dataset
 from features.trainset.snapshots import observed_until_of
 
 SCORE_COLUMNS = (
-    "lead_id", "as_of", "probability", "score", "tier", "sales_ready", "fit", "engagement",
-    "reasons", "model_version", "previous_tier", "tier_changed",
+    "lead_id", "as_of", "probability", "base_probability", "score", "tier", "sales_ready", "fit",
+    "engagement", "reasons", "model_version", "previous_tier", "tier_changed",
 )  # fmt: skip
 _TMP_PREFIX = ".leadscore-"
 

@@ -14,8 +14,7 @@ training), ``fit``/``engagement`` (``models.explain``) and the top-k ``reasons``
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,8 +28,11 @@ from features.online.online_engine import OnlineEngine
 from features.spec import FeatureSpec
 from models.calibrator import apply_calibrator
 from models.encoding import RowEncoder, encode_frame
-from models.explain import group_scores, top_reasons
-from models.schema import LeadIn, Reason, ScoreOut
+from models.explain import group_scores
+from models.grouped_reasons import ReasonGrouping, select_reasons
+from models.probability_points import probability_points
+from models.reason_changes import ScoredExplanation, describe_changes
+from models.schema import LeadIn, Reason, ScoreChanges, ScoreDetail, ScoreOut
 from models.scorers import BoosterScorer, PointsScorer
 
 BUNDLE_JSON = "bundle.json"
@@ -72,6 +74,7 @@ class LeadScoreModel:
         self._fit_mask = groups == "fit"
         self._engagement_mask = groups == "engagement"
         self._attributes = {f.name for f in self.spec.of_family("attribute")}
+        self._grouping = ReasonGrouping(self.spec, self.features)
 
     # ------------------------------------------------------------------ persistence
 
@@ -145,11 +148,25 @@ class LeadScoreModel:
         """Calibrated probabilities for a feature frame (no explanations)."""
         return apply_calibrator(self.calibrator, self._scorer.raw(self.encode(frame)))
 
-    def score_matrix(self, X: np.ndarray, explain_k: int) -> dict[str, np.ndarray]:
-        """Every output as arrays: probability, score, tier, sales_ready, fit, engagement,
-        reason_index and reason_impact ((rows, k), largest |impact| first)."""
+    @property
+    def grouping(self) -> ReasonGrouping:
+        """The model's reason groups (keys, labels, wording)."""
+        return self._grouping
+
+    def score_matrix(
+        self, X: np.ndarray, explain_k: int, missing: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """Every output as arrays: probability, base_probability, score, tier, sales_ready,
+        fit, engagement, ``impacts`` and ``points`` per reason group (rows, groups), the
+        ``slope`` (points per unit of log-odds, rows), and the reasons: ``reason_index``
+        (rows, k), largest |impact| first, and ``reason_shown``. ``missing`` (rows, groups)
+        marks groups with no recorded value (see ``models.grouped_reasons``); by default
+        none."""
         contribs = self.contributions(X)
-        probability = apply_calibrator(self.calibrator, contribs.sum(axis=1))
+        impacts = self._grouping.impacts(contribs)
+        points, probability, base, slope = probability_points(
+            impacts, contribs.sum(axis=1), contribs[:, -1], self.calibrator
+        )
         score = self.percentile_scores(probability)
         cut = self.thresholds["tiers"]
         tier = np.where(
@@ -157,16 +174,23 @@ class LeadScoreModel:
             "A",
             np.where(score >= cut["B"], "B", np.where(score >= cut["C"], "C", "D")),
         )
-        index, impact = top_reasons(contribs, explain_k)
+        if missing is None:
+            missing = np.zeros(impacts.shape, dtype=bool)
+        index, shown = select_reasons(impacts, missing, explain_k)
         return {
             "probability": probability,
+            "base_probability": base,
             "score": score,
             "tier": tier,
             "sales_ready": probability >= self.thresholds["sales_ready"],
             "fit": group_scores(contribs, self._fit_mask),
             "engagement": group_scores(contribs, self._engagement_mask),
+            "impacts": impacts,
+            "points": points,
+            "slope": slope,
+            "missing": missing,
             "reason_index": index,
-            "reason_impact": impact,
+            "reason_shown": shown,
         }
 
     def percentile_scores(self, probability: np.ndarray) -> np.ndarray:
@@ -176,29 +200,47 @@ class LeadScoreModel:
 
     def score_features(self, frame: pd.DataFrame, explain_k: int = 3) -> pd.DataFrame:
         """Score a feature frame (batch engine output); reasons as a JSON list per row."""
-        out = self.score_matrix(self.encode(frame), explain_k)
+        # pandas deep-copies a frame's attrs (a training table carries its spec there) on
+        # every column it hands out: read the columns of a view without them.
+        frame = frame.copy(deep=False)
+        frame.attrs = {}
+        missing = self._grouping.missing_in_frame(frame) if explain_k else None
+        out = self.score_matrix(self.encode(frame), explain_k, missing)
         result = pd.DataFrame(
             {key: out[key] for key in ("probability", "score", "tier", "sales_ready")}
         )
+        result["base_probability"] = out["base_probability"]
         result["fit"] = np.round(out["fit"], 1)
         result["engagement"] = np.round(out["engagement"], 1)
         for key in ("lead_id", "as_of"):
             if key in frame.columns:
                 result.insert(0 if key == "lead_id" else 1, key, frame[key].to_numpy())
-        values = self._reason_values(frame, out["reason_index"])
+        absent = np.full(len(frame), None, dtype=object)
+        columns = {
+            name: frame[name].to_numpy() if name in frame.columns else absent
+            for name in self._grouping.columns
+        }
         dumps = json.dumps
-        result["reasons"] = [
-            dumps(reasons)
-            for reasons in self._reason_dicts(out["reason_index"], out["reason_impact"], values)
-        ]
+        result["reasons"] = [dumps(reasons) for reasons in self._reason_dicts(out, columns)]
         return result
 
     def score_leads(self, leads: Sequence[LeadIn], explain_k: int = 3) -> list[ScoreOut]:
         """Score leads as the API receives them, through the online feature engine."""
         now = datetime.now(UTC)
         stamps = [lead.as_of or now for lead in leads]
-        rows = [self._features_of(lead, as_of) for lead, as_of in zip(leads, stamps, strict=True)]
-        return self.score_feature_rows([lead.lead_id for lead in leads], stamps, rows, explain_k)
+        rows = []
+        for index, (lead, as_of) in enumerate(zip(leads, stamps, strict=True)):
+            try:
+                rows.append(self._features_of(lead, as_of))
+            except ValueError as exc:
+                # Named by position, as the schema's 422s are: a lead id may be an email.
+                raise ValueError(f"leads[{index}].{exc}") from None
+        events = [
+            sum(1 for event in lead.events if event.occurred_at <= as_of)
+            for lead, as_of in zip(leads, stamps, strict=True)
+        ]
+        ids = [lead.lead_id for lead in leads]
+        return self.score_feature_rows(ids, stamps, rows, explain_k, events)
 
     @property
     def online_engine(self) -> OnlineEngine:
@@ -211,36 +253,75 @@ class LeadScoreModel:
         stamps: Sequence[datetime],
         rows: Sequence[dict[str, Any]],
         explain_k: int = 3,
+        events: Sequence[int] | None = None,
     ) -> list[ScoreOut]:
         """Score rows of :attr:`online_engine` (one per lead, as of its stamp): what
         :meth:`score_leads` does after computing them, for callers holding a lead's events as
-        arrays (the lead store) rather than as request objects."""
+        arrays (the lead store) rather than as request objects. ``events``: how many events
+        each lead had at its stamp (for "what changed"; default 0)."""
         if not rows:
             return []
-        X = self._rows.encode(list(rows))
-        out = self.score_matrix(X, explain_k)
-        index = out["reason_index"]
-        values = np.empty(index.shape, dtype=object)
-        for i, row in enumerate(rows):
-            for j in range(index.shape[1]):
-                values[i, j] = row[self.features[index[i, j]]]
+        out = self.score_matrix(
+            self._rows.encode(list(rows)), explain_k, self._grouping.missing_in_rows(rows)
+        )
+        columns = {
+            name: np.array([row[name] for row in rows], dtype=object)
+            for name in self._grouping.columns
+        }
+        reasons = self._reason_dicts(out, columns)
         version = str(self.metadata.get("version", "unregistered"))
-        reasons = self._reasons(index, out["reason_impact"], values)
-        return [
-            ScoreOut(
+        keys = self._grouping.keys
+        events = events or [0] * len(rows)
+        scores = []
+        for i, lead_id in enumerate(lead_ids):
+            score = ScoreOut(
                 lead_id=lead_id,
                 as_of=stamps[i],
                 probability=float(out["probability"][i]),
+                base_probability=float(out["base_probability"][i]),
+                horizon_days=self.spec.params.horizon_days,
                 score=int(out["score"][i]),
                 tier=str(out["tier"][i]),
                 sales_ready=bool(out["sales_ready"][i]),
                 fit=round(float(out["fit"][i]), 1),
                 engagement=round(float(out["engagement"][i]), 1),
-                reasons=reasons[i],
+                reasons=[Reason(**reason) for reason in reasons[i]],
                 model_version=version,
             )
-            for i, lead_id in enumerate(lead_ids)
-        ]
+            score.attach_detail(
+                ScoreDetail(
+                    impacts=dict(zip(keys, out["impacts"][i].tolist(), strict=True)),
+                    slope=float(out["slope"][i]),
+                    events=int(events[i]),
+                    values=rows[i],
+                )
+            )
+            scores.append(score)
+        return scores
+
+    def describe_changes(self, score: ScoreOut, previous: ScoredExplanation) -> ScoreChanges | None:
+        """What changed since ``previous`` for a score this model just served (see
+        ``models.reason_changes``)."""
+        return describe_changes(self._grouping, score, previous)
+
+    def _reason_dicts(
+        self, out: Mapping[str, np.ndarray], columns: Mapping[str, np.ndarray]
+    ) -> list[list[dict[str, Any]]]:
+        reasons = self._grouping.reason_dicts(
+            out["reason_index"], out["reason_shown"], out["impacts"], out["points"],
+            out["missing"], columns,
+        )  # fmt: skip
+        if isinstance(self._scorer, PointsScorer):
+            means = self._scorer.mean_points @ self._grouping.matrix
+            mean_of = dict(zip(self._grouping.keys, means.tolist(), strict=True))
+            slope = self._scorer.curve["slope"]
+            # A points model's reasons say the rule points behind them: their impact undone
+            # (impact / slope) plus the rules' average over the reference population.
+            for row in reasons:
+                for reason in row:
+                    rule = reason["impact"] / slope + mean_of[reason["feature"]]
+                    reason["sentence"] += f" (points rule: {rule:+.0f} points)"
+        return reasons
 
     # ------------------------------------------------------------------ helpers
 
@@ -248,13 +329,12 @@ class LeadScoreModel:
         unknown = sorted(set(lead.attributes) - self._attributes)
         if unknown:
             raise ValueError(
-                f"lead {lead.lead_id!r}: attributes {unknown} are not model attributes "
+                f"attributes: {unknown} are not model attributes "
                 f"(known: {sorted(self._attributes)})"
             )
         if lead.created_at is not None and lead.created_at > as_of:
             raise ValueError(
-                f"lead {lead.lead_id!r}: created_at {lead.created_at.isoformat()} is after "
-                f"as_of {as_of.isoformat()}"
+                f"created_at: {lead.created_at.isoformat()} is after as_of {as_of.isoformat()}"
             )
         closed = [o for o in lead.outcomes if o.closed_at is not None]
         dated = [o for o in lead.outcomes if o.opened_at is not None]
@@ -275,79 +355,6 @@ class LeadScoreModel:
         """Compile what scoring needs before the first request (long-running servers; see
         ``models.scorers``)."""
         self._scorer.warm_up(len(self.features))
-
-    def _reason_values(self, frame: pd.DataFrame, index: np.ndarray) -> np.ndarray:
-        """Raw feature values at the reason positions, gathered column by column."""
-        values = np.empty(index.shape, dtype=object)
-        for j in np.unique(index):
-            where = index == j
-            column = frame[self.features[j]].to_numpy(dtype=object)
-            values[where] = column[np.nonzero(where)[0]]
-        return values
-
-    def _reasons(
-        self, index: np.ndarray, impact: np.ndarray, values: np.ndarray
-    ) -> list[list[Reason]]:
-        return [
-            [Reason(**reason) for reason in reasons]
-            for reasons in self._reason_dicts(index, impact, values)
-        ]
-
-    def _reason_dicts(
-        self, index: np.ndarray, impact: np.ndarray, values: np.ndarray
-    ) -> list[list[dict[str, Any]]]:
-        """Reason fields per row as plain dicts (the batch path skips pydantic: ~10x faster).
-        Only the sentence needs Python per reason; the selection above is vectorised."""
-        features = [self.spec[name] for name in self.features]
-        rounded = np.round(impact, 4).tolist()
-        index_rows = index.tolist()
-        value_rows = values.tolist()
-        rule_points = self._rule_points(index, impact)
-        out = []
-        for i, (idx, effects, vals) in enumerate(zip(index_rows, rounded, value_rows, strict=True)):
-            reasons = []
-            for k, (j, effect, raw) in enumerate(zip(idx, effects, vals, strict=True)):
-                value = _plain(raw)
-                feature = features[j]
-                sentence = _sentence(feature, value)
-                if rule_points is not None:
-                    sentence += f" (points rule: {rule_points[i][k]:+.0f} points)"
-                reasons.append(
-                    {
-                        "feature": feature.name,
-                        "label": feature.label,
-                        "value": value,
-                        "impact": effect,
-                        "direction": "up" if effect >= 0 else "down",
-                        "sentence": sentence,
-                    }
-                )
-            out.append(reasons)
-        return out
-
-    def _rule_points(self, index: np.ndarray, impact: np.ndarray) -> list[list[float]] | None:
-        """A points model's points behind each reason (its impact undone: impact / slope plus
-        the rule's average), so its sentences say they come from a rule; None otherwise."""
-        if not isinstance(self._scorer, PointsScorer):
-            return None
-        return self._scorer.rule_points(index, impact).tolist()
-
-
-def _sentence(feature: Any, value: Any) -> str:
-    if value is None:
-        return f"{feature.label}: unknown"
-    return feature.sentence(value)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly value: NaN/NA -> None, numpy scalars -> Python."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def _ns_array(stamps: list[datetime | None]) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Reasons and sub-scores from exact TreeSHAP contributions (log-odds).
+"""SHAP contributions (log-odds) and the fit / engagement sub-scores made from them.
 
 Contributions come from :class:`models.treeshap.FastTreeShap` (same numbers as LightGBM's
 ``pred_contrib`` to 1e-15, 4-30x faster) for large batches and, once a model is warmed up (the
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from models.treeshap import FastTreeShap, top_k_reasons
+from models.treeshap import FastTreeShap
 
 FAST_SHAP_MIN_ROWS = 2000  # cold: below this, building the explainer costs more than it saves
 
@@ -38,9 +38,3 @@ def group_scores(contribs: np.ndarray, in_group: np.ndarray) -> np.ndarray:
         return np.full(contribs.shape[0], 50.0)
     mass = contribs[:, :-1][:, in_group].sum(axis=1)
     return 100.0 / (1.0 + np.exp(-mass))
-
-
-def top_reasons(contribs: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of the k largest |contributions| per row, largest first."""
-    k = min(k, contribs.shape[1] - 1)
-    return top_k_reasons(contribs[:, :-1], k)

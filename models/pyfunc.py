@@ -22,12 +22,13 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from models.bundle import LeadScoreModel
-from models.schema import LeadIn, ScoreOut
+from models.reason_changes import ScoredExplanation
+from models.schema import LeadIn, ScoreChanges, ScoreOut
 
 BUNDLE_ARTIFACT = "bundle"
 OUTPUT_COLUMNS = [
     "lead_id", "as_of", "probability", "score", "tier", "sales_ready", "fit", "engagement",
-    "reasons", "model_version",
+    "reasons", "model_version", "base_probability", "horizon_days",
 ]  # fmt: skip
 _CORE_COLUMNS = {
     "lead_id", "as_of", "created_at", "events", "outcomes", "account_engaged_colleagues_30d",
@@ -63,6 +64,10 @@ class LeadScorePyfunc(PythonModel):
     def score_leads(self, leads: list[LeadIn], explain_k: int) -> list[ScoreOut]:
         """Score validated leads (the service's entry point)."""
         return self.model.score_leads(leads, explain_k)
+
+    def describe_changes(self, score: ScoreOut, previous: ScoredExplanation) -> ScoreChanges | None:
+        """What changed since a lead's previous score (the service's "what changed")."""
+        return self.model.describe_changes(score, previous)
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None

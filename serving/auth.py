@@ -24,13 +24,24 @@ from common.settings import API_SCOPES
 from serving.limits import ASGIApp, Receive, Scope, Send
 
 # Health probes and Prometheus scraping must work without credentials (load balancers and
-# orchestrators do not hold API keys). The sales page shell and its scripts carry no data:
-# the page asks for a key and sends it with every data request.
+# orchestrators do not hold API keys). The sales page shell, its scripts and its made-up
+# example leads carry no data: the page asks for a key and sends it with every data request.
 DEFAULT_OPEN_PATHS: frozenset[str] = frozenset(
-    {"/livez", "/readyz", "/healthz", "/metrics", "/sales", "/sales/app.js", "/sales/lead.js"}
+    {
+        "/livez",
+        "/readyz",
+        "/healthz",
+        "/metrics",
+        "/sales",
+        "/sales/app.js",
+        "/sales/lead.js",
+        "/sales/examples.json",
+        "/sales/hot.js",
+    }
 )
 TRACKING_PREFIX = "/v1/"  # Segment / RudderStack HTTP Tracking API
 INGEST_PATHS = frozenset({"/leads", "/events", "/deals"})  # POST: the native bulk routes
+WEBHOOKS_PATH = "/webhooks"  # every method: admin
 SCOPES_KEY = "leadscore.scopes"  # where the middleware leaves the key's scopes in the scope
 
 
@@ -68,11 +79,13 @@ def as_api_keys(keys: Iterable[str | tuple[str, frozenset[str]]]) -> tuple[ApiKe
 
 def required_scope(method: str, path: str) -> str:
     """The scope a request needs: writes of leads, events and deals need ``ingest``, erasure
-    needs ``admin``, everything else (scores, leads, history, stats, model) ``read``."""
+    and webhook subscriptions need ``admin``, everything else (scores, leads, history, stats, model) ``read``."""
     if path.startswith(TRACKING_PREFIX) or (method == "POST" and path in INGEST_PATHS):
         return "ingest"
     if method == "DELETE" and path.startswith("/leads/"):
         return "admin"
+    if path == WEBHOOKS_PATH or path.startswith(WEBHOOKS_PATH + "/"):
+        return "admin"  # subscriptions carry signing secrets and decide where lead data goes
     return "read"
 
 

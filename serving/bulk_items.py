@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from features.value_limits import AttributeScalar, FiniteNumber, SupportedTime
 from store.deal_writes import validate_deal
 from store.lead_schema import LeadSchema
 from store.records import DealRecord, EventRecord, IngestBatch, LeadUpdate, to_micros
@@ -29,14 +30,14 @@ class _Item(BaseModel):
 
 class LeadItem(_Item):
     lead_id: Id
-    created_at: AwareDatetime | None = Field(
+    created_at: SupportedTime | None = Field(
         default=None, description="When the lead entered the CRM (default: first time seen)."
     )
     account_id: Id | None = None
-    attributes: dict[str, str | float | int | bool | None] = Field(
+    attributes: dict[str, AttributeScalar] = Field(
         default_factory=dict, description="Declared attributes; undeclared names are not stored."
     )
-    updated_at: AwareDatetime | None = Field(
+    updated_at: SupportedTime | None = Field(
         default=None,
         description="When these values were true in the CRM (default: now); an older update "
         "delivered after a newer one changes nothing.",
@@ -47,7 +48,7 @@ class EventItem(_Item):
     id: Key | None = Field(default=None, description="Idempotency key of this event.")
     lead_id: Id
     event_type: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    occurred_at: AwareDatetime
+    occurred_at: SupportedTime
     campaign: Text | None = None
     channel: Text | None = None
 
@@ -56,10 +57,10 @@ class DealItem(_Item):
     id: Key | None = Field(default=None, description="Idempotency key of this message.")
     deal_id: Id | None = Field(default=None, description="The CRM's opportunity id (upsert).")
     lead_id: Id
-    opened_at: AwareDatetime | None = None
-    closed_at: AwareDatetime | None = None
+    opened_at: SupportedTime | None = None
+    closed_at: SupportedTime | None = None
     won: bool | None = None
-    amount: float | None = Field(default=None, allow_inf_nan=False)
+    amount: FiniteNumber | None = None
 
 
 class LeadsBody(_Item):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from serving.graceful_stop import draining
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
@@ -22,7 +24,7 @@ _MAX_TRACKED = 10_000  # connections remembered per worker; older entries are dr
 
 class ConnectionRecycleMiddleware:
     """ASGI middleware: the ``max_requests``-th HTTP response on a connection carries
-    ``Connection: close``."""
+    ``Connection: close``, and so does every response once the process is stopping."""
 
     def __init__(self, app: Any, max_requests: int = DEFAULT_MAX_REQUESTS) -> None:
         if max_requests < 1:
@@ -38,7 +40,7 @@ class ConnectionRecycleMiddleware:
             return
         key = tuple(client)  # (host, port): one keep-alive connection
         served = self._served.pop(key, 0) + 1
-        if served < self.max_requests:
+        if served < self.max_requests and not draining():
             if len(self._served) >= _MAX_TRACKED:
                 self._served.clear()  # clients that went away; a recount only delays a close
             self._served[key] = served

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.reason_changes import ScoredExplanation
 from store.records import from_micros
 from store.score_records import StoreScore
 
@@ -14,8 +15,10 @@ def iso(micros: int | None) -> str | None:
 
 
 def score_json(score: dict[str, Any] | StoreScore) -> dict[str, Any]:
-    """A stored score as ``POST /score`` answers it, plus when it was computed."""
+    """A stored score as ``POST /score`` answers it (``changes`` included), plus when it was
+    computed."""
     fields = score if isinstance(score, dict) else score.current_row()
+    explanation = _explanation(fields.get("explanation"))
     return {
         "lead_id": fields["lead_id"],
         "as_of": iso(fields["as_of"]),
@@ -27,8 +30,23 @@ def score_json(score: dict[str, Any] | StoreScore) -> dict[str, Any]:
         "engagement": fields["engagement"],
         "reasons": fields["reasons"],
         "model_version": fields["model_version"],
+        # Where the reasons' points start, and the horizon of the probability (from the
+        # score's compact explanation; None for scores stored without one).
+        "base_probability": None if explanation is None else explanation.base_probability,
+        "horizon_days": None if explanation is None else explanation.horizon_days,
         "scored_at": iso(fields["scored_at"]),
+        # What changed since the lead's previous score, as computed when this one was.
+        "changes": fields.get("changes"),
     }
+
+
+def _explanation(text: str | None) -> ScoredExplanation | None:
+    if text is None:
+        return None
+    try:
+        return ScoredExplanation.from_json(text)
+    except (ValueError, KeyError, TypeError):
+        return None  # a format this code does not read: the score is shown without points
 
 
 def history_json(row: dict[str, Any]) -> dict[str, Any]:

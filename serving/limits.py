@@ -47,7 +47,8 @@ def describe_errors(errors: Iterable[dict[str, Any]]) -> list[str]:
     lines = []
     for error in errors:
         loc = [part for part in error.get("loc", ()) if part not in ("body",)]
-        lines.append(f"{format_location(loc)}: {error.get('msg', 'invalid value')}")
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        lines.append(f"{format_location(loc)}: {message}")
     return lines
 
 

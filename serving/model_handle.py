@@ -66,10 +66,12 @@ class ServedModel:
         stamps: Sequence[datetime],
         rows: Sequence[dict[str, Any]],
         explain_k: int,
+        events: Sequence[int] | None = None,
     ) -> list[ScoreOut]:
-        """Score feature rows of the bundle's online engine, stamped with the served version."""
+        """Score feature rows of the bundle's online engine, stamped with the served version
+        (``events``: each lead's events at its stamp)."""
         assert self.bundle is not None
-        scores = self.bundle.score_feature_rows(lead_ids, stamps, rows, explain_k)
+        scores = self.bundle.score_feature_rows(lead_ids, stamps, rows, explain_k, events)
         return [s.model_copy(update={"model_version": self.version}) for s in scores]
 
     def score(self, leads: Sequence[LeadIn], explain_k: int) -> list[ScoreOut]:

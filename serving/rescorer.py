@@ -50,6 +50,9 @@ class BackgroundRescorer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rescored = 0  # leads scored by this process (for tests and logs)
+        # A champion change is announced (model.promoted / rolled_back) once every stored
+        # lead has its new score: checked when this process takes over and after a rescoring.
+        self._announce_due = True
 
     @property
     def is_leader(self) -> bool:
@@ -77,6 +80,11 @@ class BackgroundRescorer:
             cutoff = datetime.now(UTC) - timedelta(hours=self.refresh_hours)
             refresh_before = to_micros(cutoff)
         cause, lead_ids = self.store.leads_to_rescore(model.version, refresh_before, self.batch)
+        if cause == "model":
+            self._announce_due = True
+        elif self._announce_due and self.store.alerts is not None:
+            self.store.announce_model_change(model.version)
+            self._announce_due = False
         if not lead_ids:
             return cause, 0
         try:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from features.value_limits import AttributeScalar
 from models.schema import EventIn, LeadIn, OutcomeIn, ScoreOut
 from serving.limits import (
     MAX_ATTRIBUTES_PER_LEAD,
@@ -25,7 +26,7 @@ from serving.limits import (
 class BoundedLead(LeadIn):
     """A :class:`LeadIn` with per-lead size limits (still a ``LeadIn`` for the model)."""
 
-    attributes: dict[str, str | float | int | bool | None] = Field(
+    attributes: dict[str, AttributeScalar] = Field(
         default_factory=dict,
         max_length=MAX_ATTRIBUTES_PER_LEAD,
         description="Declared lead attributes by name. Missing attributes and unknown "
@@ -52,6 +53,14 @@ class ScoreResponse(BaseModel):
     scores: list[ScoreOut]
 
 
+class RegistryInfo(BaseModel):
+    """Whether the registry answered the service's last poll."""
+
+    reachable: bool
+    since: AwareDatetime = Field(description="When the registry became (un)reachable.")
+    last_error: str | None = Field(default=None, description="Why the last poll failed.")
+
+
 class ModelInfo(BaseModel):
     """What ``GET /model`` reports about the model being served."""
 
@@ -69,6 +78,11 @@ class ModelInfo(BaseModel):
     )
     cold_start_reason: str | None = Field(
         default=None, description="Why a points model is served (the failed minimum-data check)."
+    )
+    registry: RegistryInfo | None = Field(
+        default=None,
+        description="The model registry as the service's last poll found it; while it is not "
+        "reachable the service keeps serving the last model it loaded.",
     )
 
 

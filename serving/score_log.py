@@ -13,19 +13,29 @@ lock: p99 latency at 32 clients was hundreds of ms (measured with the earlier SQ
 log). Requests append to a deque, which takes no lock and wakes no thread; the writer commits
 what is pending every ``interval`` seconds. When a write fails (the database is down or
 locked) the rows stay pending and are retried, with a growing pause, until they are written:
-never dropped. ``history`` and ``close`` flush first, so this process reads its own writes.
+never dropped; the failure and the recovery are logged once each, not per retry. The backlog
+(scores not written yet) is what ``/readyz`` and the ``leadscore_score_log_backlog`` gauge
+report. ``history`` waits a moment for pending rows (so this process reads its own writes) but
+never for a locked database; ``close`` keeps retrying until written or its deadline.
+
+Every row carries the score's compact explanation (``models.reason_changes``), so the next
+score of a lead says what changed: :meth:`BackgroundScoreLog.latest_explanations` reads the
+store's latest and this process's scores not written yet, without waiting for the writer.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from models.reason_changes import ScoredExplanation, explanation_of
 from models.schema import ScoreOut
+from serving.score_changes import parse_explanations
 from serving.store_scoring import stored_score
 from store.lead_store import LeadStore
 from store.records import to_micros
@@ -40,9 +50,17 @@ MAX_RETRY_SECONDS = 5.0
 class BackgroundScoreLog:
     """Hands served scores to the store from one background thread (see module docstring)."""
 
-    def __init__(self, store: LeadStore, interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        store: LeadStore,
+        interval: float = 0.1,
+        on_backlog: Callable[[int], None] | None = None,
+    ) -> None:
         self.store = store
         self.interval = interval
+        self._on_backlog = on_backlog or (lambda _: None)
+        self._failing_since: float | None = None
+        self._close_deadline = 0.0
         # Items: ("served", scores, scored_at), ("stored", scores), a flush marker (Event) or
         # _STOP. deque.append and popleft are atomic, so any thread may append.
         self._pending: deque[Any] = deque()
@@ -63,26 +81,51 @@ class BackgroundScoreLog:
             self._pending.append(("stored", scores, None))
         return len(scores)
 
-    def flush(self) -> None:
-        """Block until everything handed over so far had a write attempt."""
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until everything handed over so far had a write attempt (at most ``timeout``
+        seconds); True when it had."""
         if not self._thread.is_alive():
-            return  # closed: close() wrote everything it could
+            return True  # closed: close() wrote everything it could
         done = threading.Event()
         self._pending.append(done)
         self._wake.set()
-        done.wait()
+        return done.wait(timeout)
 
-    def history(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]:
-        self.flush()
+    def history(self, lead_id: str, limit: int = 20, wait: float = 1.0) -> list[dict[str, Any]]:
+        """The lead's score history; rows still pending after ``wait`` seconds (the database
+        is locked) are not waited for: a lock must not hold up reads."""
+        self.flush(wait)
         return self.store.history(lead_id, limit)
+
+    def latest_explanations(self, lead_ids: Sequence[str]) -> dict[str, ScoredExplanation]:
+        """Each lead's previous compact explanation: the store's latest, then this process's
+        scores not written yet (newer). A score another worker served in the last
+        ``interval`` seconds may not be seen yet."""
+        found = parse_explanations(self.store.latest_explanations(lead_ids))
+        wanted = set(lead_ids)
+        # C-level copies, oldest first: safe while the writer drains and requests append.
+        for item in [*tuple(self._unwritten), *tuple(self._pending)]:
+            if not isinstance(item, tuple):
+                continue
+            for score in item[1]:
+                if score.lead_id not in wanted:
+                    continue
+                if isinstance(score, ScoreOut):
+                    explanation = explanation_of(score)
+                    if explanation is not None:
+                        found[score.lead_id] = explanation
+                elif score.explanation is not None:
+                    found.update(parse_explanations({score.lead_id: score.explanation}))
+        return found
 
     def pending(self) -> int:
         """Scores handed over and not written yet."""
         items = list(self._pending) + self._unwritten
         return sum(len(item[1]) for item in items if isinstance(item, tuple))
 
-    def close(self) -> None:
-        """Write what is pending (one last attempt), stop the writer."""
+    def close(self, deadline_seconds: float = 0.0) -> None:
+        """Write what is pending, retrying for up to ``deadline_seconds``, stop the writer."""
+        self._close_deadline = time.monotonic() + deadline_seconds
         self._pending.append(_STOP)
         self._wake.set()
         self._thread.join()
@@ -107,14 +150,18 @@ class BackgroundScoreLog:
                     markers.append(item)
                 else:
                     self._unwritten.append(item)
-            if self._write():
-                pause = self.interval
-            else:
-                pause = min(MAX_RETRY_SECONDS, max(pause * 2, self.interval))
+            written = self._write()
+            pause = (
+                self.interval if written else min(MAX_RETRY_SECONDS, max(pause * 2, self.interval))
+            )
             for marker in markers:
                 marker.set()
-            if stop:
+            self._on_backlog(self.pending())
+            if stop and (written or time.monotonic() >= self._close_deadline):
                 return
+            if stop:
+                self._pending.appendleft(_STOP)  # retried until the close deadline
+                pause = min(pause, max(0.0, self._close_deadline - time.monotonic()))
 
     def _write(self) -> bool:
         """Commit every unwritten item in one transaction; False (kept for a retry) if not."""
@@ -133,10 +180,21 @@ class BackgroundScoreLog:
                 )
         try:
             self.store.write_scores(stored, served)
-        except Exception:
-            logger.exception(
-                "score log: %d scores not written yet; retrying", len(stored) + len(served)
-            )
+        except Exception as exc:
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
+                # The error's class only: a database error's text may carry row values.
+                logger.warning(
+                    "score log: the store refused a write (%s); %d scores kept, retrying",
+                    type(getattr(exc, "orig", None) or exc).__name__,
+                    len(stored) + len(served),
+                )
             return False
         self._unwritten.clear()
+        if self._failing_since is not None:
+            logger.warning(
+                "score log: writing again after %.1f s; nothing was dropped",
+                time.monotonic() - self._failing_since,
+            )
+            self._failing_since = None
         return True

@@ -30,7 +30,7 @@ from serving.lead_json import lead_json
 from serving.limits import describe_errors
 from serving.model_handle import ServedModel
 from serving.score_log import BackgroundScoreLog
-from serving.settings import ServingSettings
+from serving.service_settings import ServingSettings
 from serving.store_scoring import score_stored
 from store.lead_reads import is_fresh
 from store.lead_schema import FieldError
@@ -160,12 +160,14 @@ def build_store_routes(get_service: Callable[[], StoreBackend]) -> list[Route]:
             # Changed since its stored score: scored now, so no read shows a score older than
             # the lead's last change; stored by the background writer.
             model = service.served_model()
+            log = service.score_log()
             scores = await asyncio.to_thread(
-                score_stored, store, model, [lead_id], service.settings.stored_reasons, "change"
-            )
+                score_stored, store, model, [lead_id], service.settings.stored_reasons,
+                "change", previous=log.latest_explanations,
+            )  # fmt: skip
             if scores:
                 fresh = scores[0]
-                service.score_log().record(scores)
+                log.record(scores)
         return JSONResponse(lead_json(record, fresh))
 
     async def erase_route(request: Request) -> Response:

@@ -19,8 +19,10 @@ import numpy as np
 
 from features.online.online_engine import OnlineEngine
 from features.spec import PASSIVE_EVENT_TYPES, FeatureParams
+from models.reason_changes import explanation_of
 from models.schema import EventIn, LeadIn, OutcomeIn, ScoreOut
 from serving.model_handle import ServedModel
+from serving.score_changes import PreviousLookup, stored_explanations, with_changes
 from store.lead_reads import ScoringInput
 from store.lead_store import LeadStore
 from store.records import from_micros, to_micros
@@ -118,8 +120,11 @@ def score_stored(
     explain: int,
     cause: str,
     as_of: datetime | None = None,
+    previous: PreviousLookup | None = None,
 ) -> list[StoreScore]:
-    """Score the stored leads among ``lead_ids`` as of ``as_of`` (default: now)."""
+    """Score the stored leads among ``lead_ids`` as of ``as_of`` (default: now), with what
+    changed since each lead's previous score (``previous``: where to find it; default the
+    store's latest)."""
     as_of = as_of or as_of_now()
     rule = RollupRule.of(model)
     inputs = store.scoring_inputs(
@@ -132,11 +137,14 @@ def score_stored(
         engine = model.bundle.online_engine
         rows = [feature_row(engine, item, as_of, model.attribute_names) for item in inputs]
         ids = [item.lead_id for item in inputs]
-        outs = model.score_rows(ids, [as_of] * len(ids), rows, explain)
+        cutoff = to_micros(as_of)
+        events = [sum(1 for t in item.event_times if t <= cutoff) for item in inputs]
+        outs = model.score_rows(ids, [as_of] * len(ids), rows, explain, events)
     else:
         outs = model.score(
             [lead_in(item, as_of, model.attribute_names) for item in inputs], explain
         )
+    outs = with_changes(model.scorer, outs, previous or stored_explanations(store))
     scored_at = to_micros(datetime.now(UTC))
     return [
         stored_score(out, scored_at, revision=item.revision, cause=cause)
@@ -147,8 +155,9 @@ def score_stored(
 def stored_score(
     out: ScoreOut, scored_at: int, *, revision: int | None, cause: str, reasons: bool = True
 ) -> StoreScore:
-    """A model's answer as the store keeps it (``reasons`` False: for a history row, which
-    keeps none)."""
+    """A model's answer as the store keeps it, with its compact explanation and what changed
+    (``reasons`` False: for a history row, which keeps no worded reasons)."""
+    explanation = explanation_of(out)
     return StoreScore(
         lead_id=out.lead_id,
         as_of=to_micros(out.as_of),
@@ -163,4 +172,6 @@ def stored_score(
         reasons=[reason.model_dump(mode="json") for reason in out.reasons] if reasons else [],
         revision=revision,
         cause=cause,
+        explanation=None if explanation is None else explanation.to_json(),
+        changes=None if out.changes is None else out.changes.model_dump(mode="json"),
     )

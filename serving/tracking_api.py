@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,6 +29,7 @@ from pydantic import (
     ValidationError,
 )
 
+from features.value_limits import SupportedTime
 from store.lead_schema import FieldError, LeadSchema
 from store.records import EventRecord, IngestBatch, LeadUpdate, to_micros
 
@@ -37,7 +37,7 @@ MAX_MESSAGES = 5000  # per /v1/batch request (the 8 MiB body limit comes first f
 MessageType = Literal["identify", "track", "group", "page", "screen", "alias"]
 Identifier = Annotated[str, StringConstraints(max_length=128, strip_whitespace=True)] | int
 Key = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-_AWARE = TypeAdapter(AwareDatetime)
+_AWARE = TypeAdapter(SupportedTime)
 
 
 class Message(BaseModel):
@@ -50,8 +50,8 @@ class Message(BaseModel):
     anonymousId: Identifier | None = None
     groupId: Identifier | None = None
     messageId: Key | None = None
-    timestamp: AwareDatetime | None = None
-    originalTimestamp: AwareDatetime | None = None
+    timestamp: SupportedTime | None = None
+    originalTimestamp: SupportedTime | None = None
     event: Annotated[str, StringConstraints(max_length=200)] | None = None
     traits: dict[str, Any] | None = None
     properties: dict[str, Any] | None = None
@@ -165,6 +165,7 @@ def _text(value: Any, field_name: str) -> str | None:
 def _created_at(value: Any, field_name: str) -> int:
     try:
         stamp = _AWARE.validate_python(value)
-    except ValidationError:
-        raise FieldError(field_name, "expected an ISO 8601 time with a zone") from None
+    except ValidationError as exc:
+        problem = exc.errors(include_input=False)[0]["msg"]
+        raise FieldError(field_name, f"expected an ISO 8601 time with a zone: {problem}") from None
     return to_micros(stamp)

@@ -90,6 +90,7 @@ def exported_config(config: DatasetConfig, store: LeadStore) -> DatasetConfig:
                 path="outcomes.parquet",
                 columns={n: n for n in (c.LEAD_ID, c.OPENED_AT, c.CLOSED_AT, c.WON, c.AMOUNT)},
             ),
+            "costs": None,  # the store holds no marketing spend: the export has no costs file
         }
     )
 

@@ -86,7 +86,9 @@ class StoreDatabase:
             self.writer.dispose()
 
 
-def connect_store(url: str, *, pool_size: int = 5) -> StoreDatabase:
+def connect_store(
+    url: str, *, pool_size: int = 5, busy_seconds: float = BUSY_SECONDS
+) -> StoreDatabase:
     """Engines for ``url`` (tables are created by :func:`store.migrate.upgrade_store`)."""
     path = sqlite_path(url)
     if path is None:
@@ -95,18 +97,20 @@ def connect_store(url: str, *, pool_size: int = 5) -> StoreDatabase:
         engine = create_engine(url, pool_size=pool_size, pool_pre_ping=True, hide_parameters=True)
         return StoreDatabase(url, engine, engine, None)
     path.parent.mkdir(parents=True, exist_ok=True)
-    reader = _sqlite_engine(url, "BEGIN", pool_size)
+    reader = _sqlite_engine(url, "BEGIN", pool_size, busy_seconds=busy_seconds)
     # The one writer keeps more of the indexes it updates in memory (SQLite's default is
     # 2 MiB; bulk imports wrote ~1.5x as fast with 64, measured).
-    writer = _sqlite_engine(url, "BEGIN IMMEDIATE", 1, cache_mib=64)
+    writer = _sqlite_engine(url, "BEGIN IMMEDIATE", 1, cache_mib=64, busy_seconds=busy_seconds)
     return StoreDatabase(url, reader, writer, path.with_name(path.name + ".write-lock"))
 
 
-def _sqlite_engine(url: str, begin: str, pool_size: int, cache_mib: int = 2) -> Engine:
+def _sqlite_engine(
+    url: str, begin: str, pool_size: int, cache_mib: int = 2, busy_seconds: float = BUSY_SECONDS
+) -> Engine:
     engine = create_engine(
         url,
         pool_size=pool_size,
-        connect_args={"timeout": BUSY_SECONDS, "check_same_thread": False},
+        connect_args={"timeout": busy_seconds, "check_same_thread": False},
         hide_parameters=True,  # an error names the statement, never the values (request content)
     )
 

@@ -127,7 +127,7 @@ def _yes_no(value: Any, field: str) -> float | None:
             return 1.0
         if lowered in BOOLEAN_FALSE:
             return 0.0
-    raise FieldError(field, "not a yes/no value")
+    raise FieldError(field, "expected true/false (or yes/no, 1/0)")
 
 
 def _number(value: Any, field: str) -> float | None:
@@ -138,7 +138,9 @@ def _number(value: Any, field: str) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise FieldError(field, "not a number") from None
+        raise FieldError(field, "expected a number") from None
+    except OverflowError:
+        raise FieldError(field, "too large: numbers are read as float64") from None
     if not math.isfinite(number):
-        raise FieldError(field, "not a finite number")
+        raise FieldError(field, "expected a finite number, not NaN or an infinity")
     return number

@@ -14,12 +14,20 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from features.ingest.dataset_config import load_config
 from store import lead_reads, maintenance
-from store.database import StoreDatabase, connect_store
+from store.alert_outbox import announce_model_change
+from store.alert_rules import AlertPolicy
+from store.database import BUSY_SECONDS, StoreDatabase, connect_store
 from store.ingest_writes import write_batch
 from store.lead_schema import FieldError, LeadSchema
 from store.migrate import upgrade_store
 from store.records import IngestBatch, IngestResult, to_micros
-from store.score_records import ScoreChange, StoreScore, append_history, record_scores
+from store.score_records import (
+    ScoreChange,
+    StoreScore,
+    append_history,
+    latest_explanations,
+    record_scores,
+)
 
 T = TypeVar("T")
 _RETRIES = 5
@@ -38,19 +46,33 @@ def now_micros() -> int:
 class LeadStore:
     """Leads, events, deals, current scores and score history in one database."""
 
-    def __init__(self, db: StoreDatabase, schema: LeadSchema) -> None:
+    def __init__(
+        self, db: StoreDatabase, schema: LeadSchema, alerts: AlertPolicy | None = None
+    ) -> None:
         self.db = db
         self.schema = schema
+        self.alerts = alerts  # None: score changes raise no alerts
 
     @classmethod
-    def open(cls, url: str, dataset: str, *, upgrade: bool = True, pool_size: int = 5) -> LeadStore:
+    def open(
+        cls,
+        url: str,
+        dataset: str,
+        *,
+        upgrade: bool = True,
+        pool_size: int = 5,
+        alerts: AlertPolicy | None = None,
+        busy_seconds: float = BUSY_SECONDS,
+    ) -> LeadStore:
         """Connect to the store at ``url`` (migrating it first unless ``upgrade`` is False);
-        ``dataset`` is the dataset config (name or path) that declares the leads."""
+        ``dataset`` is the dataset config (name or path) that declares the leads; ``alerts``
+        the rules' thresholds (score changes then write their alerts to the outbox);
+        ``busy_seconds``: how long a SQLite statement waits for another process's lock."""
         schema = LeadSchema.from_config(load_config(dataset))
-        db = connect_store(url, pool_size=pool_size)
+        db = connect_store(url, pool_size=pool_size, busy_seconds=busy_seconds)
         if upgrade:
             upgrade_store(db)
-        return cls(db, schema)
+        return cls(db, schema, alerts)
 
     def close(self) -> None:
         self.db.dispose()
@@ -99,8 +121,12 @@ class LeadStore:
     def record_scores(
         self, scores: Sequence[StoreScore], *, refresh: bool = False
     ) -> list[ScoreChange]:
-        """Store newer scores of stored leads (history rows with them)."""
-        return self._write(lambda connection: record_scores(connection, scores, refresh=refresh))
+        """Store newer scores of stored leads (history rows and alerts with them)."""
+        return self._write(
+            lambda connection: record_scores(
+                connection, scores, refresh=refresh, alerts=self.alerts
+            )
+        )
 
     def append_history(self, scores: Sequence[StoreScore]) -> int:
         """Log scores served for leads sent whole (``POST /score``)."""
@@ -113,9 +139,17 @@ class LeadStore:
         """Both kinds in one transaction (the service's background writer)."""
 
         def work(connection: Connection) -> tuple[list[ScoreChange], int]:
-            return record_scores(connection, stored), append_history(connection, served)
+            changes = record_scores(connection, stored, alerts=self.alerts)
+            return changes, append_history(connection, served)
 
         return self._write(work)
+
+    def announce_model_change(self, version: str) -> str | None:
+        """Announce the champion change to ``version`` once every stored lead has its score
+        (see :func:`store.alert_outbox.announce_model_change`); the event id or None."""
+        return self._write(
+            lambda connection: announce_model_change(connection, version, now_micros())
+        )
 
     def analyze(self) -> None:
         """Refresh the query planner's statistics (after a bulk import: PostgreSQL plans a
@@ -166,6 +200,11 @@ class LeadStore:
     def history(self, lead_id: str, limit: int) -> list[dict[str, Any]]:
         with self.db.read() as connection:
             return lead_reads.score_history_of(connection, lead_id, limit)
+
+    def latest_explanations(self, lead_ids: Sequence[str]) -> dict[str, str]:
+        """Each lead's latest stored compact explanation (JSON text), by lead id."""
+        with self.db.read() as connection:
+            return latest_explanations(connection, lead_ids)
 
     def stats(self) -> dict[str, Any]:
         with self.db.read() as connection:

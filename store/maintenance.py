@@ -7,16 +7,31 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, or_, select
 
-from store.tables import current_scores, deals, events, leads, score_history
+from store.tables import (
+    alert_events,
+    current_scores,
+    deals,
+    events,
+    lead_alert_states,
+    leads,
+    score_history,
+)
 
-ERASED_TABLES = ("events", "deals", "current_scores", "score_history", "leads")
+ERASED_TABLES = (
+    "events", "deals", "current_scores", "score_history", "alert_events", "lead_alert_states",
+    "leads",
+)  # fmt: skip
 
 
 def erase_lead(connection: Connection, lead_id: str) -> dict[str, int]:
     """Remove everything the store holds about one lead (a right-to-erasure request), in
     the caller's transaction; return how many rows of each table went."""
     removed = {}
-    for table in (events, deals, current_scores, score_history, leads):
+    # A lead's alert events take their undelivered outbox rows with them (foreign key).
+    tables = (
+        events, deals, current_scores, score_history, alert_events, lead_alert_states, leads,
+    )  # fmt: skip
+    for table in tables:
         result = connection.execute(delete(table).where(table.c.lead_id == lead_id))
         removed[table.name] = int(result.rowcount)
     return removed

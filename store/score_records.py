@@ -3,28 +3,38 @@
 :func:`record_scores` runs inside the caller's write transaction and calls
 :func:`scores_changed` for every lead whose stored score it replaced, in that same
 transaction: the one place where "this lead's score changed" happens, so whatever must follow
-a change atomically (the history row today; an alert's outbox row next) goes there.
+a change atomically (the history row, the alerts' outbox rows) goes there.
 
 A score carries the lead revision it was computed from. It replaces the stored one when it saw
 a newer revision, came from another model version, or (``refresh``) is a later score of the
 same revision; two processes that computed the same score for the same revision store it once.
+
+Every score may carry its compact explanation (``explanation``: JSON text of reason group keys
+and numbers, see ``models.reason_changes``), kept in the history row and the current score, so
+the next score of the lead can say what changed against the latest one
+(:func:`latest_explanations`); the current score also keeps the ``changes`` it was served with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from store.ingest_writes import insert_for
-from store.tables import current_scores, leads
+from store.tables import current_scores, leads, score_history
+
+if TYPE_CHECKING:
+    from store.alert_rules import AlertPolicy
 
 CAUSES = ("request", "change", "model", "refresh", "batch")
 _HISTORY_COLUMNS = (
     "lead_id", "as_of", "scored_at", "model_version", "probability", "score", "tier", "cause",
+    "explanation",
 )  # fmt: skip
+_LOOKUP_CHUNK = 500  # lead ids per look-up statement (well under SQLite's parameter limit)
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,8 @@ class StoreScore:
     reasons: list[dict[str, Any]] = field(default_factory=list)
     revision: int | None = None  # the lead revision it saw; None: not a stored lead's score
     cause: str = "change"
+    explanation: str | None = None  # compact JSON (models.reason_changes); None: unknown
+    changes: dict[str, Any] | None = None  # what changed since the previous score, as served
 
     def current_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -64,9 +76,14 @@ class ScoreChange:
 
 
 def record_scores(
-    connection: Connection, scores: Sequence[StoreScore], *, refresh: bool = False
+    connection: Connection,
+    scores: Sequence[StoreScore],
+    *,
+    refresh: bool = False,
+    alerts: AlertPolicy | None = None,
 ) -> list[ScoreChange]:
-    """Store the scores of stored leads that are newer than what the store holds."""
+    """Store the scores of stored leads that are newer than what the store holds (and, with
+    an alert policy, the alerts they raise)."""
     latest = {score.lead_id: score for score in scores if score.revision is not None}
     if not latest:
         return []
@@ -106,17 +123,25 @@ def record_scores(
         .values(needs_score=False),
         [{"b_lead_id": c.lead_id, "b_revision": c.current.revision} for c in changes],
     )
-    scores_changed(connection, changes)
+    scores_changed(connection, changes, alerts)
     return changes
 
 
-def scores_changed(connection: Connection, changes: Sequence[ScoreChange]) -> None:
-    """What follows a change of stored scores, in the same transaction: the history rows."""
+def scores_changed(
+    connection: Connection, changes: Sequence[ScoreChange], alerts: AlertPolicy | None = None
+) -> None:
+    """What follows a change of stored scores, in the same transaction: the history rows and
+    the alerts in the outbox (:mod:`store.alert_outbox`)."""
     append_history(connection, [change.current for change in changes])
+    if alerts is not None:
+        from store.alert_outbox import write_alerts  # it builds on this module's records
+
+        write_alerts(connection, changes, alerts)
 
 
 def append_history(connection: Connection, scores: Sequence[StoreScore]) -> int:
-    """Append score history rows (outputs only: no attributes, events or reasons), through
+    """Append score history rows (outputs and compact explanations only: no attributes,
+    events or worded reasons), through
     the driver: every ``POST /score`` answer comes here, and SQLAlchemy's processing of each
     row's parameters cost more than the insert."""
     if not scores:
@@ -128,11 +153,33 @@ def append_history(connection: Connection, scores: Sequence[StoreScore]) -> int:
         f"VALUES ({', '.join([mark] * len(columns))})"
     )
     rows = [
-        (s.lead_id, s.as_of, s.scored_at, s.model_version, s.probability, s.score, s.tier, s.cause)
+        (
+            s.lead_id, s.as_of, s.scored_at, s.model_version, s.probability, s.score, s.tier,
+            s.cause, s.explanation,
+        )
         for s in scores
-    ]
+    ]  # fmt: skip
     connection.exec_driver_sql(statement, rows)
     return len(rows)
+
+
+def latest_explanations(connection: Connection, lead_ids: Sequence[str]) -> dict[str, str]:
+    """The compact explanation of each lead's latest history row that has one (served by
+    ``POST /score`` or stored), by lead id: what the next score is compared with."""
+    wanted = sorted(set(lead_ids))
+    found: dict[str, str] = {}
+    for low in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[low : low + _LOOKUP_CHUNK]
+        latest = (
+            select(func.max(score_history.c.id))
+            .where(score_history.c.lead_id.in_(chunk), score_history.c.explanation.is_not(None))
+            .group_by(score_history.c.lead_id)
+        )
+        query = select(score_history.c.lead_id, score_history.c.explanation).where(
+            score_history.c.id.in_(latest)
+        )
+        found.update({row.lead_id: row.explanation for row in connection.execute(query)})
+    return found
 
 
 def _newer(score: StoreScore, previous: dict[str, Any], refresh: bool) -> bool:

@@ -5,7 +5,8 @@ drivers return them without parsing (bulk reads of millions of events stay cheap
 microsecond is what an aware ``datetime`` carries, so nothing is rounded.
 
 Personal data: a lead keeps only the attributes its dataset config declares (``exclude`` and
-undeclared columns or traits never reach a table); score history keeps outputs only.
+undeclared columns or traits never reach a table); score history keeps outputs only (its compact explanations are reason group keys and
+numbers).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     false,
     text,
     true,
@@ -131,6 +133,10 @@ current_scores = Table(
     Column("fit", Float, nullable=False),
     Column("engagement", Float, nullable=False),
     Column("reasons", JSON, nullable=False),
+    # The compact explanation (models.reason_changes: group keys and numbers) and the
+    # "what changed" the score was served with; NULL before migration 0002 or without one.
+    Column("explanation", Text, nullable=True),
+    Column("changes", JSON, nullable=True),
     Index("ix_current_scores_model_version", "model_version"),
     Index("ix_current_scores_scored_at", "scored_at"),
 )
@@ -151,5 +157,97 @@ score_history = Table(
     # request (POST /score), change (the lead changed), model (the champion changed),
     # refresh (time passed), batch (leadscore score --from-store)
     Column("cause", String(16), nullable=False),
+    # The compact explanation: the next score of the lead says what changed against it.
+    Column("explanation", Text, nullable=True),
     Index("ix_score_history_lead_id_id", "lead_id", "id"),
+)
+
+# ---------------------------------------------------------------- alerts (webhooks)
+# Subscribers of alerts; the secret signs deliveries (Standard Webhooks), so it is stored as
+# given out: a subscription is as secret as the store's database.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("min_tier", String(1), nullable=True),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("disabled_reason", String(200), nullable=True),
+    Column("created_at", BigInteger, nullable=False, comment="UTC epoch microseconds"),
+)
+
+# What happened, once per event (whoever subscribes): the payload every subscriber receives,
+# and the sales page's "just became hot" list.
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), nullable=False, unique=True),
+    Column("event_type", String(NAME_LENGTH), nullable=False),
+    Column("lead_id", String(ID_LENGTH), nullable=True),
+    Column("created_at", BigInteger, nullable=False, comment="UTC epoch microseconds"),
+    Column("payload", Text, nullable=False),
+    Index("ix_alert_events_event_type_id", "event_type", "id"),
+    Index("ix_alert_events_lead_id", "lead_id"),
+)
+
+# The transactional outbox: one delivery per (event, subscription), written in the same
+# transaction as the score change that caused the event, claimed by one delivery worker at a
+# time (claimed_by, claimed_until: a lease that a dead worker's claim outlives only briefly).
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("event_row", RowId, ForeignKey("alert_events.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "subscription_id",
+        String(40),
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # pending (due at next_attempt_at), delivered, dead (after the last attempt; replayable)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", BigInteger, nullable=False, comment="UTC epoch microseconds"),
+    Column("next_attempt_at", BigInteger, nullable=False, comment="UTC epoch microseconds"),
+    Column("claimed_by", String(40), nullable=True),
+    Column("claimed_until", BigInteger, nullable=True, comment="UTC epoch microseconds"),
+    Column("last_status", Integer, nullable=True, comment="the receiver's last HTTP status"),
+    Column("last_error", String(300), nullable=True),
+    Column("delivered_at", BigInteger, nullable=True, comment="UTC epoch microseconds"),
+    Index("ix_alert_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_alert_outbox_subscription_id_id", "subscription_id", "id"),
+    Index("ix_alert_outbox_event_row", "event_row"),
+)
+
+# Per lead, what the alert rules remember between scores: whether lead.sales_ready is armed
+# (hysteresis), when it last fired (cool-down), the re-emergence episode already announced.
+lead_alert_states = Table(
+    "lead_alert_states",
+    metadata,
+    Column(
+        "lead_id",
+        String(ID_LENGTH),
+        ForeignKey("leads.lead_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("armed", Boolean, nullable=False),
+    Column("ready_floor", Integer, nullable=True),
+    Column("last_ready_at", BigInteger, nullable=True, comment="UTC epoch microseconds"),
+    Column("episode", BigInteger, nullable=True, comment="UTC epoch microseconds"),
+)
+
+# A champion change: the rescoring it causes tallied here instead of per-lead alerts, then
+# announced once (model.promoted / model.rolled_back) when every stored lead has its new score.
+model_changes = Table(
+    "model_changes",
+    metadata,
+    Column("model_version", String(NAME_LENGTH), primary_key=True),
+    Column("previous_version", String(NAME_LENGTH), nullable=False),
+    Column("started_at", BigInteger, nullable=False, comment="UTC epoch microseconds"),
+    Column("rescored", BigInteger, nullable=False, server_default=text("0")),
+    Column("tallies", JSON, nullable=False),
+    Column("announced", Boolean, nullable=False, server_default=false()),
 )

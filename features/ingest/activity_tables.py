@@ -20,6 +20,9 @@ from features.ingest.parsing import (
     require_columns,
 )
 
+# Event columns read from Parquet as dictionaries (categoricals).
+DICTIONARY_ROLES = (c.EVENT_TYPE, c.CAMPAIGN, c.CHANNEL)
+
 
 def empty_events() -> pd.DataFrame:
     """An events table without rows, with the canonical columns and dtypes."""
@@ -28,8 +31,8 @@ def empty_events() -> pd.DataFrame:
             c.LEAD_ID: pd.Series(dtype="str"),
             c.OCCURRED_AT: pd.Series(dtype=c.TIMESTAMP_DTYPE),
             c.EVENT_TYPE: c.event_type_column(np.zeros(0, dtype=np.int8), []),
-            c.CAMPAIGN: pd.Series(dtype="str"),
-            c.CHANNEL: pd.Series(dtype="str"),
+            c.CAMPAIGN: _names(pd.Series(dtype="str")),
+            c.CHANNEL: _names(pd.Series(dtype="str")),
         }
     )
 
@@ -81,12 +84,16 @@ def canonical_events(
     out[c.EVENT_TYPE] = _event_types(types, source.event_type_map)
     for role in (c.CAMPAIGN, c.CHANNEL):
         column = roles.get(role)
-        out[role] = (
-            raw[column].astype("str")
-            if column is not None
-            else pd.Series(pd.NA, index=raw.index, dtype="str")
-        )
+        out[role] = _names(raw[column] if column is not None else pd.Series(pd.NA, index=raw.index))
     return out.reset_index(drop=True)
+
+
+def _names(values: pd.Series) -> pd.Series:
+    """Campaigns and channels as a categorical of str (a few names over many rows, like the
+    event types), from a Parquet dictionary as read or from text; missing stays missing."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("str").astype("category")
+    return values.cat.set_categories(values.cat.categories.astype("str"))
 
 
 def _event_types(types: pd.Series, mapping: dict[str, str]) -> pd.Series:

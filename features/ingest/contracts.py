@@ -9,7 +9,8 @@ columns and dtypes (attribute columns of ``leads`` are declared per dataset):
             a number that counts leads as they come in)
 - events:   lead_id (str), occurred_at (datetime64[ns, UTC]), event_type (category of
             snake_case str, see :func:`event_type_column`; plain str is accepted too),
-            campaign (str, may be missing), channel (str, may be missing)
+            campaign, channel (each a category of str, may be missing; plain str is
+            accepted too)
 - outcomes: lead_id (str), closed_at (datetime64[ns, UTC]), won (bool), amount (float64, NaN
             when unknown), opened_at (datetime64[ns, UTC], NaT when unknown): closed deals
 - open_deals: lead_id (str), opened_at (datetime64[ns, UTC]): opportunities still open when the

@@ -17,6 +17,7 @@ from features.ingest.contracts import (
     TIMESTAMP_DTYPE,
     LoadReport,
 )
+from features.ingest.costs_table import empty_costs
 from features.ingest.dataset_config import AttributeType, DatasetConfig
 
 
@@ -75,8 +76,8 @@ def declared_attributes(config: DatasetConfig) -> tuple[Attribute, ...]:
 class Dataset:
     """Canonical tables (see features.ingest.contracts) plus what loading did to get them.
 
-    ``events``, ``outcomes`` (closed deals) and ``open_deals`` (opportunities still open at
-    export) are empty canonical frames when absent, never None, so later stages need no
+    ``events``, ``outcomes`` (closed deals), ``open_deals`` (opportunities still open at
+    export) and ``costs`` (marketing spend) are empty canonical frames when absent, never None, so later stages need no
     special cases for their absence.
     """
 
@@ -87,6 +88,7 @@ class Dataset:
     attributes: tuple[Attribute, ...]
     report: LoadReport = field(default_factory=LoadReport)
     open_deals: pd.DataFrame = field(default_factory=lambda: empty_open_deals())
+    costs: pd.DataFrame = field(default_factory=lambda: empty_costs())  # see costs_table
 
     @property
     def has_opportunity_dates(self) -> bool:

@@ -132,6 +132,14 @@ class OutcomesSource(TableSource):
     )
 
 
+class CostsSource(TableSource):
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Canonical role -> source column: campaign, channel (at least one), period "
+        "(when the spend's period starts: a date or a month such as 2024-03), spend.",
+    )
+
+
 class SnapshotConfig(_Strict):
     """How (lead, as_of) training examples are laid over history."""
 
@@ -159,6 +167,11 @@ class DatasetConfig(_Strict):
     leads: LeadsSource
     events: EventsSource | None = None
     outcomes: OutcomesSource | None = None
+    costs: CostsSource | None = Field(
+        default=None,
+        description="Optional marketing spend per campaign or channel and period: gives the "
+        "marketing report its costs per result and return on spend.",
+    )
     snapshots: SnapshotConfig = Field(default_factory=SnapshotConfig)
     order_by: str | None = Field(
         default=None,
@@ -176,8 +189,10 @@ class DatasetConfig(_Strict):
         if self.mode == "static":
             if "label" not in roles:
                 raise ValueError("static mode needs leads.columns.label (the converted column)")
-            if self.events is not None or self.outcomes is not None:
-                raise ValueError("static mode takes a single leads table: remove events/outcomes")
+            if self.events is not None or self.outcomes is not None or self.costs is not None:
+                raise ValueError(
+                    "static mode takes a single leads table: remove events/outcomes/costs"
+                )
         else:
             if self.order_by is not None:
                 raise ValueError("order_by is for static mode: temporal data is split in time")
@@ -208,17 +223,33 @@ class DatasetConfig(_Strict):
         return self.mode == "static"
 
 
+def config_path(name_or_path: str | Path) -> Path:
+    """The YAML file a ``--dataset`` value names.
+
+    A bare name (no folder, no ``.yaml``) is a shipped config first, so a folder or file called
+    ``demo`` in the working directory never shadows ``demo``; any other value is a path, and
+    must be a file.
+    """
+    text = str(name_or_path)
+    looks_like_path = (
+        isinstance(name_or_path, Path) or "/" in text or text.endswith((".yaml", ".yml"))
+    )
+    shipped = SHIPPED_CONFIGS / f"{text}.yaml"
+    if not looks_like_path and shipped.is_file():
+        return shipped
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if looks_like_path:
+        what = "is a folder, not a YAML file" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"dataset config {text!r} {what}")
+    available = ", ".join(sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml")))
+    raise FileNotFoundError(f"dataset config {text!r} not found (shipped: {available})")
+
+
 def load_config(name_or_path: str | Path) -> DatasetConfig:
     """Read a dataset config from a YAML path, or a shipped one by name (``demo``, ``olist``)."""
-    path = Path(name_or_path)
-    if not path.is_file():  # a folder named like a shipped config (e.g. `demo`) is not one
-        shipped = SHIPPED_CONFIGS / f"{name_or_path}.yaml"
-        if not shipped.exists():
-            available = ", ".join(sorted(p.stem for p in SHIPPED_CONFIGS.glob("*.yaml")))
-            raise FileNotFoundError(
-                f"dataset config {str(name_or_path)!r} not found (shipped: {available})"
-            )
-        path = shipped
+    path = config_path(name_or_path)
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

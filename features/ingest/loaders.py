@@ -19,12 +19,14 @@ import pandas as pd
 
 from features.ingest import contracts as c
 from features.ingest.activity_tables import (
+    DICTIONARY_ROLES,
     canonical_events,
     canonical_outcomes,
     empty_events,
     empty_outcomes,
 )
 from features.ingest.contracts import DataValidationError, LoadReport, Problem, examples_of
+from features.ingest.costs_table import canonical_costs, empty_costs
 from features.ingest.dataset import Attribute, Dataset, declared_attributes, empty_open_deals
 from features.ingest.dataset_config import AttributeType, DatasetConfig, LeadsSource, TableSource
 from features.ingest.orphans import drop_orphans, without_closed_deals
@@ -56,16 +58,21 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
     events = empty_events()
     outcomes, open_deals = empty_outcomes(), empty_open_deals()
     if config.events is not None:
-        # Event types are a handful of names over millions of rows: read as a dictionary,
-        # they are never materialised as strings.
-        types = config.events.columns.get(c.EVENT_TYPE, c.EVENT_TYPE)
-        raw_events = read_table(config.events, data_dir, "events", dictionary_columns=[types])
+        # Event types, campaigns and channels are a handful of names over millions of rows:
+        # read as dictionaries, they are never materialised as strings.
+        names = [config.events.columns.get(role, role) for role in DICTIONARY_ROLES]
+        raw_events = read_table(config.events, data_dir, "events", dictionary_columns=names)
         report.rows_read["events"] = len(raw_events)
         events = canonical_events(raw_events, config, problems, report.notes)
     if config.outcomes is not None:
         raw_outcomes = read_table(config.outcomes, data_dir, "outcomes")
         report.rows_read["outcomes"] = len(raw_outcomes)
         outcomes, open_deals = canonical_outcomes(raw_outcomes, config, problems, report.notes)
+    costs = empty_costs()
+    if config.costs is not None:
+        raw_costs = read_table(config.costs, data_dir, "costs")
+        report.rows_read["costs"] = len(raw_costs)
+        costs = canonical_costs(raw_costs, config.costs, config.costs.columns, problems)
 
     if problems:
         raise DataValidationError(problems)
@@ -83,6 +90,8 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
         report.rows_kept["events"] = len(events)
     if config.outcomes is not None:
         report.rows_kept["outcomes"] = len(outcomes) + len(open_deals)
+    if config.costs is not None:
+        report.rows_kept["costs"] = len(costs)
     return Dataset(
         config=config,
         leads=leads,
@@ -91,6 +100,7 @@ def load_dataset(config: DatasetConfig, data_dir: Path, *, strict: bool = False)
         attributes=attributes,
         report=report,
         open_deals=open_deals,
+        costs=costs,
     )
 
 

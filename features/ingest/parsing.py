@@ -45,15 +45,28 @@ def parse_numbers(
     """A number column as float64: text that is not a number is a problem naming the column;
     values outside ``present`` (default: the missing ones) are NaN."""
     if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64")
-    present = values.notna() if present is None else present
-    numbers = pd.to_numeric(values.where(present), errors="coerce")
-    bad = present & numbers.isna()
-    if bad.any():
+        numbers = values.astype("float64")
+    else:
+        present = values.notna() if present is None else present
+        numbers = pd.to_numeric(values.where(present), errors="coerce").astype("float64")
+        bad = present & numbers.isna()
+        if bad.any():
+            problems.append(
+                Problem(table, column, "not a number", int(bad.sum()), examples_of(values[bad]))
+            )
+    infinite = pd.Series(np.isinf(numbers.to_numpy()), index=numbers.index)
+    if infinite.any():
         problems.append(
-            Problem(table, column, "not a number", int(bad.sum()), examples_of(values[bad]))
+            Problem(
+                table,
+                column,
+                "not a finite number (an infinity or beyond float64)",
+                int(infinite.sum()),
+                examples_of(values[infinite]),
+            )
         )
-    return numbers.astype("float64")
+        numbers = numbers.where(~infinite)
+    return numbers
 
 
 def parse_ids(values: pd.Series, table: str, column: str, problems: list[Problem]) -> pd.Series:

@@ -111,7 +111,11 @@ class OnlineEngine:
         spec = self.spec
         row: dict[str, Any] = {}
         for feature in spec.of_family("attribute"):
-            row[feature.name] = _attribute_value(attributes.get(feature.name), feature.kind)
+            value = attributes.get(feature.name)
+            try:
+                row[feature.name] = _attribute_value(value, feature.kind, feature.boolean)
+            except ValueError as exc:
+                raise ValueError(f"attributes.{feature.name}: {exc}") from None
         if spec.static:
             return {name: row[name] for name in spec.names}
         now = as_of_ns(as_of)
@@ -262,8 +266,9 @@ def _bad(value: Any) -> int:
     raise _BadType(value)
 
 
-def _attribute_value(value: Any, kind: str) -> Any:
-    """Attribute value as the engines emit it: str/None for categoricals, float/NaN otherwise."""
+def _attribute_value(value: Any, kind: str, boolean: bool = False) -> Any:
+    """Attribute value as the engines emit it: str/None for categoricals, float/NaN otherwise.
+    Errors say what was expected, never the value (it may be personal data)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None if kind == "categorical" else math.nan
     if value is pd.NA or value is pd.NaT:
@@ -276,7 +281,14 @@ def _attribute_value(value: Any, kind: str) -> Any:
             return 1.0
         if lowered in {"false", "no"}:
             return 0.0
+    if boolean and not (isinstance(value, bool) or value in (0, 1)):
+        raise ValueError("expected true/false (or yes/no, 1/0)")
     try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"attributes: expected a number, got {value!r}") from exc
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {type(value).__name__}") from None
+    except OverflowError:
+        raise ValueError("too large: numbers are read as float64") from None
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number, not NaN or an infinity")
+    return number

@@ -4,13 +4,15 @@
 - :func:`walk_states`: a continuous-time Markov chain per lead, from creation to the end of
   history, as sorted state intervals.
 - :func:`emit_events`: Poisson engagement streams whose intensity depends on the state, intent
-  signals just before opportunities, nurture emails on a cadence and the responses to them.
+  signals just before opportunities, the nurture emails (``features.simulation.campaigns``) and
+  the responses to them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from features.simulation.campaigns import Sends, base_market_entry
 from features.simulation.oracle import IN, OPP, OUT, WON
 from features.simulation.population import People
 from features.simulation.simulation_config import SimulationConfig
@@ -43,21 +45,40 @@ TOUCH_TYPES = tuple(t for t in CHANNEL if t not in ("email_send", "email_bounce"
 
 
 def walk_states(
-    config: SimulationConfig, rng: np.random.Generator, people: People
+    config: SimulationConfig, rng: np.random.Generator, people: People, sends: Sends
 ) -> dict[str, np.ndarray]:
-    """Run every lead's chain from creation to the end of history; return state intervals."""
+    """Run every lead's chain from creation to the end of history; return state intervals.
+
+    Out of market, a lead leaves at its base rate or at the first later send that moves it
+    into the market (``sends.moves_into_market``), whichever comes first; ``cause`` is the
+    campaign whose send started an interval (-1 for none)."""
     n, end = people.n, float(config.days)
     state = np.where(rng.random(n) < config.start_in_market, IN, OUT)
     now = people.created.copy()
     active = np.arange(n)
-    leads, states, starts, ends, nexts = [], [], [], [], []
+    leads, states, starts, ends, nexts, causes = [], [], [], [], [], []
     exit_rate = np.stack(
-        [people.a, people.b + people.lam, people.mu], axis=1
-    )  # total leaving rate of OUT, IN, OPP
+        [base_market_entry(config, people), people.b + people.lam, people.mu], axis=1
+    )  # total leaving rate of OUT, IN, OPP (OUT: without the campaigns' sends)
+    moves = sends.moves_into_market
+    move_lead, move_t, move_campaign = sends.lead[moves], sends.t[moves], sends.campaign[moves]
+    span = end + 1.0  # sends are sorted by lead, then time: so are these keys
+    move_key = move_lead * span + move_t
+    cause = np.full(n, -1, dtype=np.int16)
     while active.size:
         s = state[active]
         hold = rng.exponential(1.0, active.size) / exit_rate[active, s]
+        # The first send after now that would move the lead in, if it is out of market.
+        pos = np.zeros(active.size, dtype=np.int64)
+        wait = np.full(active.size, np.inf)
+        if move_key.size:
+            pos = np.searchsorted(move_key, active * span + now[active], side="right")
+            pos = np.minimum(pos, move_key.size - 1)
+            pending = (s == OUT) & (move_lead[pos] == active) & (move_t[pos] > now[active])
+            wait[pending] = move_t[pos[pending]] - now[active][pending]
+        moved = wait < hold
         stop = np.minimum(now[active] + hold, end)
+        stop[moved] = move_t[pos[moved]]  # exactly at the send (its response sees the move)
         u = rng.random(active.size)
         nxt = np.select(
             [s == OUT, s == IN],
@@ -67,17 +88,20 @@ def walk_states(
             ],
             np.where(u < people.w[active], WON, OUT),
         )
+        nxt = np.where(moved, IN, nxt)
         nxt = np.where(stop >= end, -1, nxt)  # censored at the end of history
         leads.append(active)
         states.append(s)
         starts.append(now[active])
         ends.append(stop)
         nexts.append(nxt)
+        causes.append(cause[active])
         now[active] = stop
         state[active] = np.where(nxt == WON, OUT, nxt)  # a buyer goes back to nurture
+        cause[active] = np.where(moved, move_campaign[pos] if move_key.size else -1, -1)
         active = active[nxt >= 0]
-    order_keys = [np.concatenate(x) for x in (leads, states, starts, ends, nexts)]
-    lead, st, start, stop, nxt = order_keys
+    order_keys = [np.concatenate(x) for x in (leads, states, starts, ends, nexts, causes)]
+    lead, st, start, stop, nxt, cause_of = order_keys
     order = np.lexsort((start, lead))
     return {
         "lead": lead[order],
@@ -85,6 +109,7 @@ def walk_states(
         "start": start[order],
         "end": stop[order],
         "next": nxt[order],
+        "cause": cause_of[order],
     }
 
 
@@ -102,16 +127,20 @@ def emit_events(
     rng: np.random.Generator,
     people: People,
     walk: dict[str, np.ndarray],
-) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Engagement from the state intervals, nurture emails and their responses."""
+    sends: Sends,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Engagement from the state intervals, the nurture emails and the responses to them:
+    per batch of events their leads, times, type codes and campaign codes (-1: none)."""
     end = float(config.days)
-    leads, times, types = [], [], []
+    leads, times, types, campaigns = [], [], [], []
 
-    def add(lead: np.ndarray, t: np.ndarray, kind: str) -> None:
+    def add(lead: np.ndarray, t: np.ndarray, kind: str, campaign: np.ndarray | None = None) -> None:
         keep = t < end
         leads.append(lead[keep])
         times.append(t[keep])
         types.append(np.full(int(keep.sum()), EVENT_TYPES.index(kind), dtype=np.int8))
+        codes = np.full(t.size, -1, np.int16) if campaign is None else campaign
+        campaigns.append(codes[keep])
 
     lead, state = walk["lead"], walk["state"]
     scale = people.engagement[lead]
@@ -128,40 +157,30 @@ def emit_events(
         sel = t_ok & (kind == k)
         add(lead[signal][sel], before[sel], k)
 
-    # Nurture emails on a cadence from creation; responses depend on the state at send time.
-    span = end - people.created
-    n_sends = rng.poisson(span / config.email_every_days)
-    send_lead = np.repeat(np.arange(people.n), n_sends)
-    send_t = people.created[send_lead] + rng.random(send_lead.size) * span[send_lead]
-    order = np.lexsort((send_t, send_lead))
-    send_lead, send_t = send_lead[order], send_t[order]
-    unsub = rng.random(send_lead.size) < config.unsubscribe_rate
-    # Sends after a lead's first unsubscribe never happen: exclusive cumulative count per lead.
-    cum = np.cumsum(unsub)
-    first = np.r_[0, np.flatnonzero(np.diff(send_lead)) + 1]
-    base = np.repeat(cum[first] - unsub[first], np.diff(np.r_[first, send_lead.size]))
-    sent = (cum - unsub - base) == 0
-    send_lead, send_t, unsub = send_lead[sent], send_t[sent], unsub[sent]
-    add(send_lead, send_t, "email_send")
-    bounced = people.bad_address[send_lead]
-    add(send_lead[bounced], send_t[bounced] + 1e-4, "email_bounce")
+    # Nurture emails and their responses, which depend on the state at send time; every
+    # response carries the campaign of its email.
+    add(sends.lead, sends.t, "email_send", sends.campaign)
+    bounced = sends.bounced
+    add(sends.lead[bounced], sends.t[bounced] + 1e-4, "email_bounce", sends.campaign[bounced])
     ok = ~bounced
-    send_lead, send_t, unsub = send_lead[ok], send_t[ok], unsub[ok]
+    send_lead, send_t, unsub = sends.lead[ok], sends.t[ok], sends.unsubscribed[ok]
+    campaign = sends.campaign[ok]
     engaged = state_at(walk, send_lead, send_t) != OUT
     boost = np.clip(people.engagement[send_lead], 0.2, 3.0)
     p_open = np.where(engaged, config.open_rate[1], config.open_rate[0]) * np.sqrt(boost)
     opened = rng.random(send_lead.size) < np.clip(p_open, 0, 0.95)
     open_t = send_t + rng.exponential(0.5, send_lead.size)
-    add(send_lead[opened], open_t[opened], "email_open")
+    add(send_lead[opened], open_t[opened], "email_open", campaign[opened])
     p_click = np.where(engaged, config.click_rate[1], config.click_rate[0])
     clicked = opened & (rng.random(send_lead.size) < p_click)
     add(
         send_lead[clicked],
         open_t[clicked] + rng.exponential(0.02, send_lead.size)[clicked],
         "email_click",
+        campaign[clicked],
     )
-    add(send_lead[unsub], open_t[unsub] + 0.01, "unsubscribe")
-    return leads, times, types
+    add(send_lead[unsub], open_t[unsub] + 0.01, "unsubscribe", campaign[unsub])
+    return leads, times, types, campaigns
 
 
 def state_at(walk: dict[str, np.ndarray], lead: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -63,7 +63,8 @@ class People:
     size_idx: np.ndarray
     fit: np.ndarray
     customer: np.ndarray
-    a: np.ndarray
+    a: np.ndarray  # OUT -> IN rate of a lead who receives the emails (campaigns included)
+    entry_scale: np.ndarray  # the lead's multiplier of market entry (fit, existing customer)
     b: np.ndarray
     lam: np.ndarray
     mu: np.ndarray
@@ -107,8 +108,8 @@ def draw_people(config: SimulationConfig, rng: np.random.Generator, n: int, lam0
         "lead_source": np.asarray(LEAD_SOURCE[0], dtype=object)[src],
         "is_customer": customer,
     }
-    a = config.market_entry_per_day * np.where(customer, config.customer_entry_boost, 1.0)
-    a = a * np.exp(0.2 * fit)
+    entry_scale = np.where(customer, config.customer_entry_boost, 1.0) * np.exp(0.2 * fit)
+    a = config.market_entry_per_day * entry_scale
     created = rng.random(n) * config.days * 0.9
     return People(
         n=n,
@@ -119,6 +120,7 @@ def draw_people(config: SimulationConfig, rng: np.random.Generator, n: int, lam0
         fit=fit,
         customer=customer,
         a=a,
+        entry_scale=entry_scale,
         b=np.full(n, config.market_exit_per_day),
         lam=lam0 * np.exp(0.5 * fit),
         mu=np.full(n, config.opportunity_close_per_day),

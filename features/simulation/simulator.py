@@ -23,8 +23,9 @@ Output (Parquet, written atomically, one row group per chunk): ``leads`` (lead_i
 created_at, industry, company_size, annual_revenue, country, seniority, department,
 lead_source, is_customer), ``events`` (lead_id, occurred_at, event_type, campaign, channel),
 ``outcomes`` (lead_id, opened_at, closed_at, won, amount -- lost deals carry NaN amount;
-opportunities still open at the end of the history have an empty closed_at and won), ``truth`` and
-``simulation.json`` (config, counts, realised rates).
+opportunities still open at the end of the history have an empty closed_at and won), ``truth``,
+``costs`` (spend per campaign or channel and month, ``features.simulation.campaigns``) and
+``simulation.json`` (config, counts, realised rates, each campaign's true effect and spend).
 
 Determinism: the output is a pure function of ``(config, chunk_size)``: every chunk draws from
 its own stream spawned from ``SeedSequence(seed)``. Changing ``chunk_size`` changes the draws.
@@ -46,13 +47,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.ingest import contracts as c
-from features.simulation.lead_journeys import (
-    CHANNEL,
-    EVENT_TYPES,
-    TOUCH_TYPES,
-    emit_events,
-    walk_states,
+from features.simulation.campaigns import (
+    base_market_entry,
+    campaign_truth,
+    costs_table,
+    draw_sends,
+    receives_emails_until,
+    spend_counts,
 )
+from features.simulation.lead_journeys import CHANNEL, EVENT_TYPES, emit_events, walk_states
 from features.simulation.oracle import (
     IN,
     OPP,
@@ -62,12 +65,9 @@ from features.simulation.oracle import (
     generator_matrices,
     win_within,
 )
-from features.simulation.population import DEAL_BY_SIZE, People, draw_people
+from features.simulation.population import DEAL_BY_SIZE, draw_people
+from features.simulation.realised_rates import chunk_stats
 from features.simulation.simulation_config import SimulationConfig, SimulationSummary
-from features.time_rule import DAY_NS
-
-CAMPAIGNS = tuple(f"nurture_{i:02d}" for i in range(1, 9))
-
 
 # ------------------------------------------------------------------ simulation
 
@@ -111,6 +111,8 @@ class _ChunkTables:
     outcomes: pa.Table
     truth: pa.Table
     stats: dict[str, float]
+    spend_counts: np.ndarray  # sends per campaign and month, webinar attendances per month
+    entries_caused: np.ndarray  # market entries each campaign's sends caused
 
 
 def simulate_chunk(
@@ -119,8 +121,9 @@ def simulate_chunk(
     """Simulate leads ``offset .. offset + n`` with their own random stream."""
     rng = np.random.default_rng(seed)
     people = draw_people(config, rng, n, lam0)
-    walk = walk_states(config, rng, people)
-    leads_l, times_l, types_l = emit_events(config, rng, people, walk)
+    sends = draw_sends(config, rng, people)
+    walk = walk_states(config, rng, people, sends)
+    leads_l, times_l, types_l, campaigns_l = emit_events(config, rng, people, walk, sends)
     start_ns = pd.Timestamp(config.start, tz="UTC").value
     ids = np.array([f"L{offset + i + 1:07d}" for i in range(n)], dtype=object)
     accounts = np.array(
@@ -140,13 +143,14 @@ def simulate_chunk(
     ev_lead = np.concatenate(leads_l)
     ev_t = np.concatenate(times_l)
     ev_type = np.concatenate(types_l)
+    ev_campaign = np.concatenate(campaigns_l)
+    webinar_days = ev_t[ev_type == EVENT_TYPES.index("webinar_attended")]
     # Truncating to seconds can put an event a fraction before creation: clamp to created_at.
     ev_ns = np.maximum(_ns(start_ns, ev_t), _ns(start_ns, people.created[ev_lead]))
     order = np.lexsort((ev_ns.view("i8"), ev_lead))
     ev_lead, ev_ns, ev_type = ev_lead[order], ev_ns[order], ev_type[order]
     channel = np.asarray([CHANNEL[t] for t in EVENT_TYPES], dtype=object)[ev_type]
-    campaign = np.asarray(CAMPAIGNS, dtype=object)[rng.integers(0, len(CAMPAIGNS), len(ev_type))]
-    campaign[channel == "web"] = None
+    campaign = np.asarray([*config.campaigns, None], dtype=object)[ev_campaign[order]]
     events = pa.table(
         {
             c.LEAD_ID: pa.array(ids[ev_lead], pa.string()),
@@ -183,6 +187,11 @@ def simulate_chunk(
         }
     )  # fmt: skip
     w_lead = walk["lead"]
+    # The rate of entering the market an interval starts with: the campaigns' part only while
+    # the emails reach the lead (exact for the chain until an unsubscribe).
+    mailed = walk["start"] < receives_emails_until(people, sends)[w_lead]
+    entry = np.where(mailed, people.a[w_lead], base_market_entry(config, people)[w_lead])
+    cause = walk["cause"]
     truth = pa.table(
         {
             c.LEAD_ID: pa.array(ids[w_lead], pa.string()),
@@ -194,49 +203,20 @@ def simulate_chunk(
             "end": _ts(_ns(start_ns, walk["end"])),
             "fit": pa.array(people.fit[w_lead]),
             "engagement_propensity": pa.array(people.engagement[w_lead]),
-            **{k: pa.array(getattr(people, k)[w_lead]) for k in ("a", "b", "lam", "mu", "w")},
+            "a": pa.array(entry),
+            **{k: pa.array(getattr(people, k)[w_lead]) for k in ("b", "lam", "mu", "w")},
+            "entered_by_campaign": pa.array(
+                np.asarray([*config.campaigns, None], dtype=object)[cause], pa.string()
+            ),
         }
     )
-    stats = _chunk_stats(people, walk, ev_lead, ev_ns, ev_type, o_lead, won, start_ns)
+    stats = chunk_stats(people, walk, ev_lead, ev_ns, ev_type, o_lead, won, start_ns)
     stats["open_deals"] = float(n_open)
-    return _ChunkTables(leads, events, outcomes, truth, stats)
-
-
-def _chunk_stats(
-    people: People,
-    walk: dict[str, np.ndarray],
-    ev_lead: np.ndarray,
-    ev_ns: np.ndarray,
-    ev_type: np.ndarray,
-    o_lead: np.ndarray,
-    won: np.ndarray,
-    start_ns: int,
-) -> dict[str, float]:
-    """Sums needed for the realised rates (added up across chunks)."""
-    buyers = np.unique(o_lead[won])
-    # Touches before a purchase: the lead's own actions in the 90 days before the first winning
-    # opportunity opened.
-    opp_closed = (walk["state"] == OPP) & (walk["next"] == WON)
-    first_win = pd.Series(walk["start"][opp_closed]).groupby(walk["lead"][opp_closed]).min()
-    touch = np.isin(ev_type, [EVENT_TYPES.index(t) for t in TOUCH_TYPES])
-    t_lead, t_days = ev_lead[touch], (ev_ns[touch].view("i8") - start_ns) / DAY_NS
-    win_at = np.full(people.n, np.nan)
-    win_at[first_win.index.to_numpy()] = first_win.to_numpy()
-    w_t = win_at[t_lead]
-    before = (t_days <= w_t) & (t_days > w_t - 90)
-    top = people.fit >= np.quantile(people.fit, 0.8)
-    bottom = people.fit <= np.quantile(people.fit, 0.2)
-    return {
-        "buyers": float(buyers.size),
-        "touches": float(before.sum()),
-        "opportunities": float(o_lead.size),
-        "wins": float(won.sum()),
-        "buyers_top_fit": float(np.isin(np.flatnonzero(top), buyers).sum()),
-        "buyers_bottom_fit": float(np.isin(np.flatnonzero(bottom), buyers).sum()),
-        "top_fit": float(top.sum()),
-        "bottom_fit": float(bottom.sum()),
-        "accounts": float(np.unique(people.account).size),
-    }
+    return _ChunkTables(
+        leads, events, outcomes, truth, stats,
+        spend_counts(config, sends, webinar_days),
+        np.bincount(cause[cause >= 0], minlength=len(config.campaigns)),
+    )  # fmt: skip
 
 
 def simulate_crm(
@@ -250,10 +230,11 @@ def simulate_crm(
     n_chunks = -(-config.n_leads // config.chunk_size)
     seeds = np.random.SeedSequence(config.seed).spawn(n_chunks)
     names = ("leads", "events", "outcomes", "truth")
-    tmp = {name: _temp_path(out_dir, f"{name}.parquet") for name in names}
+    tmp = {name: _temp_path(out_dir, f"{name}.parquet") for name in (*names, "costs")}
     writers: dict[str, pq.ParquetWriter] = {}
     totals: dict[str, float] = {}
     counts = dict.fromkeys(names, 0)
+    spent, caused = 0.0, 0
     try:
         for i, seed in enumerate(seeds):
             offset = i * config.chunk_size
@@ -267,12 +248,14 @@ def simulate_crm(
                 counts[name] += table.num_rows
             for key, value in chunk.stats.items():
                 totals[key] = totals.get(key, 0.0) + value
+            spent, caused = spent + chunk.spend_counts, caused + chunk.entries_caused
             if progress:
                 progress(n)
         for writer in writers.values():
             writer.close()
+        pq.write_table(costs_table(config, spent), tmp["costs"])
         paths = {}
-        for name in names:
+        for name in (*names, "costs"):
             final = out_dir / f"{name}.parquet"
             os.replace(tmp[name], final)
             paths[name] = str(final)
@@ -295,6 +278,7 @@ def simulate_crm(
         opportunity_lift_top_vs_bottom_fit=(totals["buyers_top_fit"] / max(totals["top_fit"], 1))
         / max(totals["buyers_bottom_fit"] / max(totals["bottom_fit"], 1), 1e-9),
         seconds=time.perf_counter() - started,
+        campaigns=campaign_truth(config, spent, caused),
     )
     summary.paths = {**paths, "summary": str(out_dir / "simulation.json")}
     meta = {**summary.to_dict(), "opportunity_base_rate": lam0}

@@ -19,12 +19,14 @@ _COMMANDS: list[tuple[str, str, str | None]] = [
     ("leadscore.commands.features", "app", "features"),
     ("leadscore.commands.training", "train", None),
     ("leadscore.commands.evaluate", "evaluate", None),
+    ("leadscore.commands.report", "app", "report"),
     ("leadscore.commands.registry", "promote", None),
     ("leadscore.commands.registry", "rollback", None),
     ("leadscore.commands.registry", "models", None),
     ("leadscore.commands.training", "retrain", None),
     ("leadscore.commands.scoring", "score", None),
     ("leadscore.commands.serve", "serve", None),
+    ("leadscore.commands.webhooks", "app", "webhooks"),
     ("leadscore.commands.demo", "demo", None),
 ]
 

@@ -92,6 +92,7 @@ def demo(
     console.rule("4. validate against closed deals and promote")
     report = run_evaluation(settings, dataset="demo", data_dir=data, out=workdir / "report")
     console.print(f"validation report: {report / 'report.html'}")
+    console.print(f"marketing report: {report / 'marketing' / 'marketing.html'}")
     client = client_for(settings.mlflow_tracking_uri)
     decision = promote(
         client,
@@ -112,9 +113,14 @@ def demo(
     write_scores_atomically(scores, out)
     console.print(tier_summary(scores).to_string())
     hottest = scores.nlargest(1, "probability").iloc[0]
+    because = "; ".join(
+        f"{r['sentence']} ({r['points']:+.1f} pts)" for r in json.loads(hottest["reasons"])
+    )
     console.print(
-        f"hottest lead {hottest['lead_id']}: score {hottest['score']}, tier {hottest['tier']}, "
-        f"because: " + "; ".join(r["sentence"] for r in json.loads(hottest["reasons"]))
+        f"hottest lead {hottest['lead_id']}: better than {hottest['score']} % of leads (tier "
+        f"{hottest['tier']}), {hottest['probability']:.1%} chance to buy within "
+        f"{model.spec.params.horizon_days} days (a typical lead: "
+        f"{hottest['base_probability']:.1%}), because: {because}"
     )
     console.print(f"wrote {out}")
 

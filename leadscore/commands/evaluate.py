@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from common.settings import Settings
+from leadscore.commands.evaluation_printout import print_backtest, print_comparison
 
 console = Console(stderr=True)
 
@@ -43,6 +44,9 @@ def evaluate(
             "the store exists."
         ),
     ] = True,
+    marketing: Annotated[
+        bool, typer.Option(help="Also write the marketing report (sales-ready by this model).")
+    ] = True,
 ) -> None:
     """Validate a registered model against closed deals, next to the baselines.
 
@@ -53,7 +57,7 @@ def evaluate(
     run_evaluation(
         settings, dataset=dataset, data_dir=data_dir or settings.data_dir, out=out,
         alias=alias, version=version, training_config=training_config, backtest=backtest,
-        served_scores=served_scores,
+        served_scores=served_scores, marketing=marketing,
     )  # fmt: skip
 
 
@@ -68,8 +72,11 @@ def run_evaluation(
     training_config: Path | None = None,
     backtest: int = 0,
     served_scores: bool = False,
+    marketing: bool = True,
 ) -> Path:
-    """Evaluate one registered version; returns the report folder."""
+    """Evaluate one registered version; returns the report folder (with the marketing report,
+    sales-ready by this model, in ``marketing/`` for temporal data unless ``marketing`` is
+    false)."""
     from features.ingest.contracts import DataValidationError
     from features.ingest.dataset_config import load_config
     from features.ingest.loaders import load_dataset
@@ -102,11 +109,16 @@ def run_evaluation(
         )
         raise typer.Exit(code=2)
     folder = out or Path("reports") / f"{loaded.config.name}-v{chosen}"
+    links = {}
+    if marketing and not loaded.static:
+        from leadscore.commands.report import linked_marketing_page
+
+        links = linked_marketing_page(loaded, model, chosen, folder, "marketing")
     with console.status("scoring the holdout with the model and the baselines"):
         served = served_score_history(settings) if served_scores else None
         backtests = _backtests(model, training_set, loaded, params, config, backtest, served)
         evaluation = _evaluate(
-            model, training_set, loaded, data_dir, params, (name, chosen), backtests
+            model, training_set, loaded, data_dir, params, (name, chosen), backtests, links
         )
     from evaluation.report import write_metrics_json, write_report
 
@@ -115,9 +127,11 @@ def run_evaluation(
     run_id = client.get_model_version(name, chosen).run_id
     for path in (report, metrics):
         client.log_artifact(run_id, str(path), "evaluation")
-    _print_comparison(evaluation.tables["comparison"], chosen)
+    if links:
+        client.log_artifacts(run_id, str(folder / "marketing"), "evaluation/marketing")
+    print_comparison(evaluation.tables["comparison"], chosen)
     if "Rolling-origin backtest" in backtests:
-        _print_backtest(backtests["Rolling-origin backtest"][1])
+        print_backtest(backtests["Rolling-origin backtest"][1])
     console.print(f"[green]wrote[/green] {report} and {metrics} (logged to run {run_id})")
     return folder
 
@@ -207,6 +221,7 @@ def _evaluate(
     params: Any,
     registered: tuple[str, str],
     backtests: dict[str, tuple[str, Any]],
+    links: dict[str, str],
 ) -> Any:
     import pandas as pd
 
@@ -240,48 +255,5 @@ def _evaluate(
     return evaluate_model(
         model, train, holdout, model_version=version, dataset_name=loaded.config.name,
         oracle=oracle, amount=amount, lifecycle=lifecycle, backtests=backtests, design=design,
-        model_name=name,
+        model_name=name, links=links,
     )  # fmt: skip
-
-
-def _print_comparison(comparison: Any, version: str) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"v{version} vs baselines on its holdout")
-    columns = ["roc_auc", "pr_auc", "top_decile_lift", "top_tier_conversion", "brier"]
-    table.add_column("model")
-    for column in columns:
-        table.add_column(column, justify="right")
-    table.add_column("model's AUC gain [95% CI]", justify="right")
-    for _, row in comparison.iterrows():
-        cells = [
-            "–" if row.get(col) is None or row.get(col) != row.get(col) else f"{row[col]:.3f}"
-            for col in columns
-        ]
-        gain = row.get("reference_auc_gain")
-        if gain is not None and gain == gain:
-            cells.append(
-                f"{gain:+.3f} [{row['reference_auc_gain_low']:+.3f}, "
-                f"{row['reference_auc_gain_high']:+.3f}]"
-            )
-        else:
-            cells.append("–")
-        table.add_row(str(row["model"]), *cells)
-    console.print(table)
-
-
-def _print_backtest(backtest: Any) -> None:
-    """ROC-AUC per cut-off and model, and each model's mean over the cut-offs."""
-    from rich.table import Table
-
-    auc = backtest.pivot_table(index="cutoff", columns="model", values="roc_auc")
-    wins = backtest.groupby("cutoff")["test_wins"].first()
-    table = Table(title="ROC-AUC per cut-off (rolling origin)")
-    table.add_column("cut-off")
-    table.add_column("test wins", justify="right")
-    for model in auc.columns:
-        table.add_column(str(model), justify="right")
-    for cutoff, row in auc.iterrows():
-        table.add_row(f"{cutoff:%Y-%m-%d}", str(wins[cutoff]), *(f"{v:.3f}" for v in row))
-    table.add_row("mean", "", *(f"{v:.3f}" for v in auc.mean()), style="bold")
-    console.print(table)

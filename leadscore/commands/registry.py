@@ -10,10 +10,12 @@ from rich.console import Console
 
 from common.settings import Settings
 from leadscore.commands.model_choice import DatasetNameOption, chosen_model_name
+from leadscore.commands.tracking_errors import with_tracking_store_errors
 
 console = Console(stderr=True)
 
 
+@with_tracking_store_errors
 def promote(
     ctx: typer.Context,
     dataset: DatasetNameOption = None,
@@ -56,6 +58,7 @@ def promote(
         raise typer.Exit(code=1)
 
 
+@with_tracking_store_errors
 def rollback(ctx: typer.Context, dataset: DatasetNameOption = None) -> None:
     """Point `champion` back to the previous champion version."""
     from models.registry import RegistryError, client_for
@@ -71,6 +74,7 @@ def rollback(ctx: typer.Context, dataset: DatasetNameOption = None) -> None:
     console.print(f"{name} champion: v{old} -> v{new}")
 
 
+@with_tracking_store_errors
 def models(ctx: typer.Context, dataset: DatasetNameOption = None) -> None:
     """List registered models (one per data set) with their versions, data set, aliases and
     holdout metrics."""

@@ -30,10 +30,16 @@ app = typer.Typer(
 
 def open_store(settings: Settings) -> LeadStore:
     """The settings' store, migrated to this version's schema."""
+    from store.alert_rules import AlertPolicy
     from store.lead_store import LeadStore
 
     try:
-        return LeadStore.open(settings.store_database_url(), settings.store_dataset)
+        # Scores stored from the CLI (`score --from-store`) raise alerts like the service's.
+        return LeadStore.open(
+            settings.store_database_url(),
+            settings.store_dataset,
+            alerts=AlertPolicy.from_settings(settings),
+        )
     except (FileNotFoundError, ValueError) as exc:
         console.print(f"[red]cannot open the lead store:[/red] {exc}")
         raise typer.Exit(code=2) from exc

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from common.settings import Settings
+from leadscore.commands.tracking_errors import with_tracking_store_errors
 
 if TYPE_CHECKING:
     from features.ingest.dataset import Dataset
@@ -60,6 +61,7 @@ SchedulerOption = Annotated[
 ]
 
 
+@with_tracking_store_errors
 def train(
     ctx: typer.Context,
     dataset: DatasetOption = None,
@@ -108,6 +110,7 @@ def train(
         console.print("[yellow]" + serve_cold_start(client, logged.model_name, logged.version))
 
 
+@with_tracking_store_errors
 def retrain(
     ctx: typer.Context,
     dataset: DatasetOption = None,

@@ -9,17 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS
 from serving_support import API_KEY, AUTH, RunningService, register_stub, run_service
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = [
     pytest.mark.browser,
@@ -59,13 +50,20 @@ def test_paste_a_lead_and_see_score_tier_and_reasons(
             # Stub formula: logit = -2 + 0.4 * 2 events + 1 (software) -> p = 0.4502 -> 45, C.
             expect(page.locator("#score-value")).to_have_text("45")
             expect(page.locator("#tier-value")).to_have_text("C")
-            expect(page.locator("#probability-value")).to_have_text("45.0%")
+            expect(page.locator("#probability-value")).to_have_text("45.0 %")
+            expect(page.locator("#score-rank")).to_have_text("Better than 45 % of leads")
+            expect(page.locator("#probability-text")).to_have_text(
+                "chance to buy within 90 days · a typical lead: 18.2 %"
+            )
             expect(page.locator("#model-version")).to_have_text("model v1")
             expect(page.locator("#reasons li")).to_have_count(2)
-            expect(page.locator("#reasons li").first).to_contain_text(
-                "Engaged 2 times before scoring"
+            # Points add up on screen: 18.2 % + 16.5 + 10.3 = 45.0 % (exact 16.48 and 10.30).
+            expect(page.locator("#reasons li").first).to_have_text(
+                "Engaged 2 times before scoring+16.5 pts"
             )
-            expect(page.locator("#waterfall rect.waterfall-bar")).to_have_count(2)
+            expect(page.locator("#reasons li").nth(1)).to_contain_text("+10.3 pts")
+            # Typical lead, two reasons, this lead (the stub has no other reasons).
+            expect(page.locator("#waterfall .waterfall-bar")).to_have_count(4)
             page.screenshot(path=str(tmp_path / "sales_page.png"), full_page=True)
 
             # The lookup shows what the score log recorded for the lead just scored.
@@ -117,7 +115,7 @@ def test_open_a_stored_lead_by_id_and_see_its_score_timeline_and_history(
             # Stub formula: logit = -2 + 0.4 * 3 events + 1 (software) -> p = 0.5498 -> 55, C.
             expect(page.locator("#score-value")).to_have_text("55")
             expect(page.locator("#tier-value")).to_have_text("C")
-            expect(page.locator("#probability-value")).to_have_text("55.0%")
+            expect(page.locator("#probability-value")).to_have_text("55.0 %")
             expect(page.locator("#lead-title")).to_contain_text("Lead store-7")
             expect(page.locator("#reasons li").first).to_contain_text("Engaged 3 times")
             expect(page.locator("#events-summary")).to_have_text("3 events")

@@ -55,7 +55,7 @@ def test_points_model_serves_until_a_trained_model_wins(tmp_path) -> None:
     hot, cold = scores.iloc[0], scores.iloc[1]
     assert hot["probability"] > cold["probability"] and hot["score"] > cold["score"]
     reasons = json.loads(hot["reasons"])
-    assert reasons[0]["feature"] == "decay_demo_request" and reasons[0]["direction"] == "up"
+    assert reasons[0]["feature"] == "demo_request" and reasons[0]["direction"] == "up"
     assert "(points rule: +" in reasons[0]["sentence"]
 
     report = tmp_path / "report"

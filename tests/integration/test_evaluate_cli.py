@@ -64,9 +64,12 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
         "leadscore (LightGBM)", "rule-based points", "logistic regression",
         "naive Bayes frequency", "default LightGBM (LGBMClassifier())", "oracle (true propensity)",
     }  # fmt: skip
-    # The report scores the same holdout training validated on: same AUC as logged.
+    # The report scores the same holdout training validated on (the CLI checks its keys'
+    # hash): the AUC as logged. The report's probabilities come from the TreeSHAP sum, which
+    # differs from the booster's raw score by ~1e-15 and so orders rows that tie in the
+    # logged scores (same leaves) at random: up to ~2e-4 of AUC on this holdout.
     model_auc = rows["leadscore (LightGBM)"]["roc_auc"]
-    assert model_auc == pytest.approx(result.metrics["roc_auc"], abs=1e-9)
+    assert model_auc == pytest.approx(result.metrics["roc_auc"], abs=1e-3)
     # Nobody beats the truth; everything ranks better than chance.
     assert all(0.55 < row["roc_auc"] <= rows["oracle (true propensity)"]["roc_auc"] + 0.01
                for row in rows.values())  # fmt: skip
@@ -83,8 +86,22 @@ def test_evaluate_writes_report_and_logs_it(tmp_path) -> None:
     assert "Rolling-origin backtest" in html and "Served scores: by tier" in html
     assert "Model vs baselines" in html and "http://" not in html and "https://" not in html
     assert f"{model_auc:.3f}" in html
-    artifacts = {a.path for a in client_for(uri).list_artifacts(logged.run_id, "evaluation")}
-    assert artifacts == {"evaluation/report.html", "evaluation/metrics.json"}
+    # The marketing report, sales-ready by this model's threshold, is written and linked.
+    assert "href='marketing/marketing.html'" in html
+    marketing = (out / "marketing" / "marketing.html").read_text()
+    assert f"the model (version {logged.version})" in marketing
+    assert json.loads((out / "marketing" / "marketing.json").read_text())["model_version"] == (
+        str(logged.version)
+    )
+    client = client_for(uri)
+    artifacts = {a.path for a in client.list_artifacts(logged.run_id, "evaluation")}
+    assert artifacts == {
+        "evaluation/report.html", "evaluation/metrics.json", "evaluation/marketing"
+    }  # fmt: skip
+    logged_marketing = {
+        a.path for a in client.list_artifacts(logged.run_id, "evaluation/marketing")
+    }
+    assert "evaluation/marketing/marketing.html" in logged_marketing
     # How it was validated, first: the out-of-time split and its segments, the audit.
     validation = metrics["validation"]
     assert validation["split"] == result.training_set.split.kind

@@ -186,7 +186,8 @@ def test_served_scores_are_logged_in_the_lead_store_outputs_only(
         "score",
         "tier",
         "cause",
-    ]  # fmt: skip  (no attributes, events or reasons)
+        "explanation",  # reason-group keys and numbers (NULL for the stand-in model)
+    ]  # fmt: skip  (no attributes, events or worded reasons)
     as_of = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp()) * 1_000_000
     assert rows == [
         ("LOG-1", as_of, "1", "C", "request"),

@@ -7,6 +7,7 @@ compares the HTTP answers with ``mlflow.pyfunc.load_model(...).predict`` on the 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,6 +113,55 @@ def test_undeclared_attribute_and_impossible_dates_are_422(service: RunningServi
         assert line.startswith("leads:") and needle in line
 
 
+def test_reasons_carry_points_and_a_second_score_says_what_changed(
+    service: RunningService,
+) -> None:
+    lead = {**_leads()[0], "lead_id": "again"}
+
+    def score(body: dict) -> dict:
+        response = httpx.post(
+            f"{service.url}/score", json={"leads": [body], "explain": 20}, headers=AUTH, timeout=60
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["scores"][0]
+
+    first = score(lead)
+    assert first["changes"] is None  # never scored before
+    assert first["horizon_days"] == 90 and 0 < first["base_probability"] < 1
+    # Points are the log-odds impacts on one scale per lead (proportional attribution).
+    # (Both are rounded to 1e-4: only impacts large enough for a ratio to 1 % are compared.)
+    ratios = [r["points"] / r["impact"] for r in first["reasons"] if abs(r["impact"]) > 0.02]
+    assert max(ratios) == pytest.approx(min(ratios), rel=1e-2)
+    # Every intent behaviour the model uses is one grouped reason, in words, with its values.
+    intent = {r["feature"] for r in first["reasons"]} & {"pricing_page_view", "demo_request"}
+    assert intent
+    for reason in first["reasons"]:
+        if reason["feature"] == "pricing_page_view":
+            assert reason["sentence"].startswith("Viewed the pricing page") and reason["values"]
+        if reason["feature"] == "demo_request":
+            assert reason["sentence"].startswith("Requested a demo") and reason["values"]
+
+    later = {
+        **lead,
+        "as_of": "2026-03-04T00:00:00Z",
+        "events": [
+            *lead["events"],
+            {"event_type": "form_submit", "occurred_at": "2026-03-03T12:00:00Z"},
+        ],
+    }
+    second = score(later)
+    changes = second["changes"]
+    assert changes["previous_probability"] == pytest.approx(first["probability"])
+    assert changes["previous_as_of"].startswith("2026-03-01")
+    assert [c["kind"] for c in changes["causes"]] == ["new_events", "time_passed"]
+    assert changes["causes"][0]["text"] == "1 new event since the last score"
+    moved = {r["feature"]: r for r in changes["reasons"]}
+    assert changes["reasons"][0]["feature"] == "form_submit"
+    form = moved["form_submit"]
+    assert form["sentence"] == "Submitted a form today"  # 12 hours before as_of
+    assert form["points_after"] > form["points_before"]
+
+
 def test_a_stored_lead_scores_as_the_same_lead_sent_whole(service: RunningService) -> None:
     """The store's scoring path (the bundle's online engine on the stored arrays, the account
     roll-up from the store) gives what POST /score gives for the lead sent whole."""
@@ -140,3 +190,66 @@ def test_a_stored_lead_scores_as_the_same_lead_sent_whole(service: RunningServic
     # kept-2 visited two days ago: one engaged colleague at the account, counted by the store.
     for name in ("probability", "score", "tier", "fit", "engagement", "reasons"):
         assert stored["score"][name] == expected[name], name
+
+
+def test_a_stored_lead_says_what_changed_since_its_previous_stored_score(
+    service: RunningService,
+) -> None:
+    """GET /leads/{id} after new events: the score computed for the read compares with the
+    lead's previous stored score (its compact explanation in the store), and keeps saying so
+    once stored; the sales page shows the same ``changes``."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    first_events = [
+        {"id": "chg-1", "lead_id": "changing", "event_type": "web_visit",
+         "occurred_at": (now - timedelta(days=20)).isoformat()},
+    ]  # fmt: skip
+    lead = {"lead_id": "changing", "attributes": {"industry": "software"},
+            "created_at": (now - timedelta(days=60)).isoformat()}  # fmt: skip
+    assert httpx.post(f"{service.url}/leads", json={"leads": [lead]}, headers=AUTH).is_success
+    assert httpx.post(
+        f"{service.url}/events", json={"events": first_events}, headers=AUTH
+    ).is_success
+    # The background rescorer may have scored the lead before its event came: a first read
+    # then already says what changed. Wait until reads answer the stored, up-to-date score.
+    first = _settled_score(service, "changing")
+    assert first["horizon_days"] == 90 and 0 < first["base_probability"] < 1
+    intent = [
+        {"id": f"chg-{i}", "lead_id": "changing", "event_type": kind,
+         "occurred_at": (now - timedelta(hours=hours)).isoformat()}
+        for i, (kind, hours) in enumerate((("pricing_page_view", 30), ("form_submit", 5)), 2)
+    ]  # fmt: skip
+    assert httpx.post(f"{service.url}/events", json={"events": intent}, headers=AUTH).is_success
+    second = httpx.get(f"{service.url}/leads/changing", headers=AUTH, timeout=60).json()["score"]
+    changes = second["changes"]
+    assert changes["previous_probability"] == pytest.approx(first["probability"])
+    assert datetime.fromisoformat(changes["previous_as_of"]) == datetime.fromisoformat(
+        first["as_of"]
+    )
+    assert changes["causes"][0] == {
+        "kind": "new_events",
+        "text": "2 new events since the last score",
+    }
+    moved = {r["feature"]: r for r in changes["reasons"]}
+    assert moved["form_submit"]["sentence"] == "Submitted a form today"
+    assert moved["form_submit"]["points_after"] > moved["form_submit"]["points_before"]
+    # Stored by the background writer: later reads answer what changed from the store.
+    stored = _settled_score(service, "changing")
+    assert stored["changes"]["previous_as_of"] == changes["previous_as_of"]
+    assert stored["changes"]["reasons"][0]["feature"] == changes["reasons"][0]["feature"]
+
+
+def _settled_score(service: RunningService, lead_id: str) -> dict:
+    """The lead's stored current score, once reads answer it (two reads in a row give the
+    same ``scored_at``: no read scored the lead anew)."""
+    deadline, previous = time.monotonic() + 20, None
+    while time.monotonic() < deadline:
+        score = httpx.get(f"{service.url}/leads/{lead_id}", headers=AUTH, timeout=60).json()[
+            "score"
+        ]
+        if previous is not None and score["scored_at"] == previous["scored_at"]:
+            return score
+        previous = score
+        time.sleep(0.2)
+    raise AssertionError(f"{lead_id}: reads kept scoring the lead anew for 20 s")

@@ -32,8 +32,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def register_stub(store: Path, alias: str | None = "champion") -> str:
-    """Log the stub pyfunc into ``store`` (SQLite + local artifacts), register it, set alias."""
+def register_stub(store: Path, alias: str | None = "champion", code: Path = STUB_MODEL_CODE) -> str:
+    """Log the stub pyfunc (``code``) into ``store`` (SQLite + local artifacts), register it,
+    set alias."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -53,7 +54,7 @@ def register_stub(store: Path, alias: str | None = "champion") -> str:
         with mlflow.start_run(experiment_id=experiment_id):
             info = mlflow.pyfunc.log_model(
                 name="model",
-                python_model=str(STUB_MODEL_CODE),
+                python_model=str(code),
                 registered_model_name="leadscore",
             )
         version = str(info.registered_model_version)

@@ -18,7 +18,9 @@ from models.schema import LeadIn, Reason, ScoreOut
 
 
 class StubLeadScoreModel(PythonModel):
-    """probability = sigmoid(-2 + 0.4 * events + 1 if industry == 'software')."""
+    """probability = sigmoid(-2 + 0.4 * events + 1 if industry == 'software'); a typical lead
+    sits at log-odds -1.5 (events 0.4 * n, industry +0.5 for software and -0.5 otherwise), and
+    each reason's points are its share of the probability change, proportional to log-odds."""
 
     metadata: dict[str, Any] = {  # noqa: RUF012 - read-only class-level constant
         "trained_at": "2026-01-01T00:00:00+00:00",
@@ -36,6 +38,9 @@ class StubLeadScoreModel(PythonModel):
         software = 1.0 if lead.attributes.get("industry") == "software" else 0.0
         logit = -2.0 + 0.4 * n_events + software
         probability = 1.0 / (1.0 + math.exp(-logit))
+        base = 1.0 / (1.0 + math.exp(1.5))
+        impacts = (0.4 * n_events, software - 0.5)
+        slope = 100.0 * (probability - base) / sum(impacts) if sum(impacts) else 0.0
         score = min(99, max(1, round(probability * 100)))
         tier = "A" if score >= 80 else "B" if score >= 60 else "C" if score >= 30 else "D"
         reasons = [
@@ -43,7 +48,8 @@ class StubLeadScoreModel(PythonModel):
                 feature="events_90d",
                 label="Events",
                 value=n_events,
-                impact=0.4 * n_events,
+                impact=impacts[0],
+                points=slope * impacts[0],
                 direction="up" if n_events else "down",
                 sentence=f"Engaged {n_events} times before scoring",
             ),
@@ -51,7 +57,8 @@ class StubLeadScoreModel(PythonModel):
                 feature="industry",
                 label="Industry",
                 value=lead.attributes.get("industry"),
-                impact=software - 0.5,
+                impact=impacts[1],
+                points=slope * impacts[1],
                 direction="up" if software else "down",
                 sentence="Works in software" if software else "Industry is not software",
             ),
@@ -60,6 +67,8 @@ class StubLeadScoreModel(PythonModel):
             lead_id=lead.lead_id,
             as_of=as_of,
             probability=probability,
+            base_probability=base,
+            horizon_days=90,
             score=score,
             tier=tier,
             sales_ready=probability >= 0.5,

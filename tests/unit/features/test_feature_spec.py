@@ -1,4 +1,4 @@
-"""The declarative feature spec: naming, wording, groups, and the JSON round-trip."""
+"""The declarative feature spec: naming, groups, reason groups, and the JSON round-trip."""
 
 from __future__ import annotations
 
@@ -45,16 +45,24 @@ def test_spec_names_follow_the_convention_for_every_family() -> None:
     assert spec["industry"].group == "fit" and spec["n_web_visit_7d"].group == "engagement"
 
 
-def test_known_types_get_specific_wording_and_unknown_types_generic() -> None:
-    spec = build_feature_spec(ATTRS, ["webinar_registered"])
-    assert spec["n_pricing_page_view_7d"].sentence(3.0) == (
-        "Viewed the pricing page 3 times in the last 7 days"
-    )
-    assert spec["n_webinar_registered_30d"].sentence(2.0) == (
-        "2 'webinar_registered' events in the last 30 days"
-    )
-    assert spec["industry"].sentence("retail") == "Industry: retail"
-    assert "{value}" in spec["days_since_demo_request"].template
+def test_every_feature_belongs_to_a_declared_reason_group() -> None:
+    spec = build_feature_spec(ATTRS, ["webinar_registered"], with_opportunities=True)
+    keys = [group.key for group in spec.reason_groups]
+    assert len(keys) == len(set(keys))
+    members = {key: [f.name for f in spec.features if f.reason_group == key] for key in keys}
+    assert all(members.values())  # no empty group
+    # Attributes are one reason each; every feature about one event type is one behaviour.
+    assert members["industry"] == ["industry"]
+    assert members["pricing_page_view"] == [
+        "n_pricing_page_view_7d", "n_pricing_page_view_30d", "n_pricing_page_view_90d",
+        "days_since_pricing_page_view", "decay_pricing_page_view",
+        "intent_pricing_page_view_30d",
+    ]  # fmt: skip
+    assert "email_click_rate_90d" in members["email_click"]
+    assert members["lost_deals"] == ["prior_lost_deals", "is_recycled"]
+    assert members["open_opportunity"] == ["open_opportunity", "open_opportunity_days"]
+    assert members["overall_activity"] == ["decay_engagement", "trend_7d_vs_28d", "active_days_30d"]
+    assert spec.sentences("webinar_registered").group.label == "'webinar_registered' events"
 
 
 def test_windows_and_half_life_come_from_params() -> None:
@@ -74,6 +82,7 @@ def test_round_trip_through_json_is_lossless() -> None:
     spec = build_feature_spec(ATTRS, ["webinar_registered"], FeatureParams(windows=(7, 60)))
     again = FeatureSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
     assert again == spec
+    assert again.reason_groups == spec.reason_groups
     assert again.params.windows == (7, 60)
     assert again["n_webinar_registered_60d"] == spec["n_webinar_registered_60d"]
 
@@ -81,9 +90,13 @@ def test_round_trip_through_json_is_lossless() -> None:
 def test_bad_specs_are_refused_with_the_reason() -> None:
     with pytest.raises(ValueError, match="not a snake_case identifier"):
         build_feature_spec(ATTRS, ["Email Opened"])
-    feature = Feature("x", "fit", "numeric", "X", "{value}", "attribute")
+    feature = Feature("x", "fit", "numeric", "X", "attribute")
     with pytest.raises(ValueError, match="duplicate feature names: \\['x'\\]"):
         FeatureSpec((feature, feature), FeatureParams())
+    data = build_feature_spec(ATTRS).to_dict()
+    data["features"][0]["reason_group"] = "nowhere"
+    with pytest.raises(ValueError, match="feature 'industry': reason group 'nowhere' is not"):
+        FeatureSpec.from_dict(data)
     data = build_feature_spec(ATTRS).to_dict()
     data["version"] = 99
     with pytest.raises(ValueError, match="version 99"):

@@ -89,6 +89,6 @@ def test_points_bundle_round_trips_and_marks_its_reasons(tmp_path) -> None:
     (score,) = loaded.score_leads([lead], explain_k=2)
     assert score.probability == pytest.approx(1 / (1 + np.exp(-(0.04 * 65 - 3.0))))
     top = score.reasons[0]
-    assert top.feature == "decay_demo_request" and "(points rule: +50 points)" in top.sentence
+    assert top.feature == "demo_request" and "(points rule: +50 points)" in top.sentence
     with pytest.raises(AttributeError, match="no booster"):
         _ = loaded.booster

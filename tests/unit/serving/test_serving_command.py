@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shlex
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,12 +21,11 @@ def test_plan_passes_settings_by_env_and_builds_a_working_curl(tmp_path: Path) -
         data_dir=tmp_path / "data",
         seed=11,
     )
-    plan = plan_serve(
-        settings, "0.0.0.0", 3111, ["k-0:ingest", "k-1:read", "k-2"], "leadscore-demo"
-    )
+    keys = ["ingest-key-000000:ingest", "read-key-11111111:read", "admin-key-22222222"]
+    plan = plan_serve(settings, "0.0.0.0", 3111, keys, "leadscore-demo")
     assert plan.command[-6:] == ["serve", SERVICE, "--host", "0.0.0.0", "--port", "3111"]
     # Keys reach the service with their scopes; the example request uses one that may read.
-    assert plan.env["LEADSCORE_API_KEYS"] == "k-0:ingest,k-1:read,k-2"
+    assert plan.env["LEADSCORE_API_KEYS"] == ",".join(keys)
     assert plan.env["LEADSCORE_MLFLOW_TRACKING_URI"] == "sqlite:///store.db"
     assert plan.env["LEADSCORE_DATA_DIR"] == str((tmp_path / "data").resolve())
     store_file = (tmp_path / "data" / "leadscore-store.sqlite").resolve()
@@ -34,7 +35,14 @@ def test_plan_passes_settings_by_env_and_builds_a_working_curl(tmp_path: Path) -
     assert plan.base_url == "http://localhost:3111"
     words = shlex.split(plan.curl)
     assert words[:5] == ["curl", "-s", "-X", "POST", "http://localhost:3111/score"]
-    assert "Authorization: Bearer k-1" in words
+    # ... shown masked: terminal output ends up in CI logs and screen shares.
+    assert "Authorization: Bearer re...1111" in words
+    assert not any(key.split(":")[0] in plan.curl for key in keys)
+    # The example lead is dated from today: its demo request was yesterday, not months ago.
+    lead = json.loads(words[words.index("-d") + 1])["leads"][0]
+    demo = next(e for e in lead["events"] if e["event_type"] == "demo_request")
+    age = datetime.now(UTC) - datetime.fromisoformat(demo["occurred_at"])
+    assert timedelta(hours=23) < age <= timedelta(hours=25)
 
 
 def test_generated_keys_are_long_and_distinct() -> None:

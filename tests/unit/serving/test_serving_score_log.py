@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, inspect, select
 
-from models.schema import Reason, ScoreOut
+from models.schema import Reason, ScoreDetail, ScoreOut
 from serving.score_log import BackgroundScoreLog
 from serving.store_scoring import stored_score
 from store.lead_store import LeadStore
@@ -71,7 +71,8 @@ def test_served_scores_land_in_the_history_with_outputs_only(lead_store: LeadSto
         "score",
         "tier",
         "cause",
-    }  # fmt: skip  (no attributes, events or reasons: outputs only)
+        "explanation",
+    }  # fmt: skip  (no attributes, events or worded reasons: outputs only)
 
 
 def test_a_request_never_waits_for_the_database_and_nothing_is_dropped(
@@ -94,13 +95,17 @@ def test_a_request_never_waits_for_the_database_and_nothing_is_dropped(
     assert time.perf_counter() - started < 0.5  # handed over, not written
     log.flush()
     assert _rows(lead_store) == 0 and log.pending() == 50  # kept, not dropped
-    assert "50 scores not written yet; retrying" in caplog.text
+    assert "the store refused a write (ConnectionError); 50 scores kept, retrying" in caplog.text
+    assert "database is down" not in caplog.text  # a database error's text may carry values
     down.clear()  # the database is back: the pending rows go in, once
     deadline = time.monotonic() + 15
     while log.pending() and time.monotonic() < deadline:
         time.sleep(0.05)
     log.close()
     assert _rows(lead_store) == 50
+    # The failure and the recovery are logged once each, not once per retry.
+    assert caplog.text.count("refused a write") == 1
+    assert caplog.text.count("writing again") == 1
 
 
 def test_a_stored_leads_new_score_becomes_current_through_the_log(lead_store: LeadStore) -> None:
@@ -116,3 +121,51 @@ def test_a_stored_leads_new_score_becomes_current_through_the_log(lead_store: Le
     assert [h["cause"] for h in view["history"]] == ["change"]  # stored once
     log.close()
     log.flush()  # after close: returns at once
+
+
+def _explained(lead_id: str, impacts: dict[str, float], events: int, day: int = 1) -> ScoreOut:
+    score = _score(lead_id, 0.3).model_copy(
+        update={"base_probability": 0.02, "as_of": datetime(2026, 3, day, tzinfo=UTC)}
+    )
+    detail = ScoreDetail(impacts=impacts, slope=8.0, events=events, values={"industry": "x"})
+    score.attach_detail(detail)
+    return score
+
+
+def test_latest_explanations_are_the_newest_stored_with_points(lead_store: LeadStore) -> None:
+    log = BackgroundScoreLog(lead_store, interval=0.02)
+    try:
+        log.append([_explained("L1", {"demo_request": 1.0}, 3), _explained("L2", {"a": 2.0}, 1)])
+        log.append([_explained("L1", {"demo_request": 6.0}, 4, day=5)])
+        log.append([_score("L1", 0.4)])  # a later row without an explanation does not hide it
+        log.flush()
+        found = log.latest_explanations(["L1", "L2", "L3", "L1"])
+    finally:
+        log.close()
+    assert set(found) == {"L1", "L2"}
+    assert found["L1"].impacts == {"demo_request": 6.0} and found["L1"].events == 4
+    assert found["L1"].points("demo_request") == 48.0
+    assert found["L1"].as_of == datetime(2026, 3, 5, tzinfo=UTC)
+    with lead_store.db.read() as connection:
+        texts = connection.execute(
+            select(score_history.c.explanation).where(score_history.c.explanation.is_not(None))
+        ).scalars()
+        # Group keys and numbers: the lead's attribute values never reach the history.
+        assert all('"x"' not in text and "industry" not in text for text in texts)
+
+
+def test_the_log_sees_its_own_scores_before_they_are_written(lead_store: LeadStore) -> None:
+    log = BackgroundScoreLog(lead_store, interval=60.0)
+    try:
+        log.append([_explained("P1", {"a": 1.0}, 2)])
+        assert lead_store.latest_explanations(["P1"]) == {}  # not written yet
+        assert log.latest_explanations(["P1"])["P1"].impacts == {"a": 1.0}
+        # A stored lead's score on its way (GET /leads/{id}) counts too, and is newer.
+        lead_store.ingest(IngestBatch(leads=[LeadUpdate("P1", to_micros(STAMP), "b")]))
+        revision = lead_store.lead_view("P1")["revision"]
+        newer = _explained("P1", {"a": 3.0}, 5, day=2)
+        log.record([stored_score(newer, to_micros(STAMP), revision=revision, cause="change")])
+        assert log.latest_explanations(["P1"])["P1"].impacts == {"a": 3.0}
+    finally:
+        log.close()
+    assert lead_store.latest_explanations(["P1"])["P1"].startswith('{"format":1')

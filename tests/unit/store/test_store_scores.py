@@ -112,7 +112,8 @@ def test_erasure_removes_everything_about_the_lead(lead_store: LeadStore) -> Non
     lead_store.append_history([dataclasses.replace(_score("L1", None), cause="request")])
     removed = lead_store.erase("L1")
     assert removed == {
-        "events": 2, "deals": 0, "current_scores": 1, "score_history": 2, "leads": 1,
+        "events": 2, "deals": 0, "current_scores": 1, "score_history": 2, "alert_events": 0,
+        "lead_alert_states": 0, "leads": 1,
     }  # fmt: skip
     assert lead_store.lead_view("L1") is None
     assert lead_store.lead_view("L2") is not None  # the other lead is untouched
@@ -139,3 +140,57 @@ def test_rescoring_queues_take_changed_leads_then_other_models_then_old_scores(
     assert lead_store.leads_to_rescore("2", T0 + 2 * HOUR, 10) == ("refresh", ["L0", "L1"])
     with lead_store.db.read() as connection:
         assert connection.execute(select(func.count()).select_from(current_scores)).scalar() == 4
+
+
+def test_scores_keep_their_explanation_and_the_latest_one_is_found(lead_store: LeadStore) -> None:
+    """Every score's compact explanation goes into its history row (and the current score,
+    with the ``changes`` it was served with); the next score compares with the lead's latest."""
+    lead_store.ingest(IngestBatch(leads=[LeadUpdate("L1", T0, "b"), LeadUpdate("L2", T0, "b")]))
+    first = dataclasses.replace(_score("L1", None), cause="request", explanation='{"n":1}')
+    lead_store.append_history([first, dataclasses.replace(first, lead_id="L2")])
+    changes = {"previous_probability": 0.5, "causes": [], "reasons": []}
+    stored = dataclasses.replace(
+        _score("L1", _revision(lead_store, "L1")), explanation='{"n":2}', changes=changes
+    )
+    lead_store.record_scores([stored])
+    # A later row without one (a model that gives no points) does not hide the latest.
+    lead_store.append_history([dataclasses.replace(first, explanation=None)])
+    assert lead_store.latest_explanations(["L1", "L2", "L3"]) == {"L1": '{"n":2}', "L2": '{"n":1}'}
+    score = lead_store.lead_view("L1")["score"]
+    assert (score["explanation"], score["changes"]) == ('{"n":2}', changes)
+    many = [f"X{i}" for i in range(1_200)]  # more ids than one statement takes
+    lead_store.append_history(
+        [dataclasses.replace(first, lead_id=lead_id, explanation=lead_id) for lead_id in many]
+    )
+    found = lead_store.latest_explanations(many)
+    assert len(found) == 1_200 and found["X1199"] == "X1199"
+
+
+def test_migration_0002_keeps_scores_written_before_it(store_url: str) -> None:
+    """A store at revision 0001 (before explanations) upgrades in place on both databases:
+    its rows stay, with no explanation (their next score says nothing about what changed)."""
+    from alembic import command
+
+    from store.database import connect_store
+    from store.migrate import alembic_config, current_revision
+
+    db = connect_store(store_url)
+    try:
+        with db.write() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+            connection.exec_driver_sql(
+                "INSERT INTO score_history (lead_id, as_of, scored_at, model_version, "
+                f"probability, score, tier, cause) VALUES ('old', {T0}, {T0}, '1', 0.2, 40, "
+                "'C', 'request')"
+            )
+        assert current_revision(db) == "0001"
+    finally:
+        db.dispose()
+    store = LeadStore.open(store_url, "demo")  # migrates to the head
+    try:
+        assert store.history("old", 5)[0]["probability"] == 0.2
+        assert store.latest_explanations(["old"]) == {}
+        store.append_history([dataclasses.replace(_score("old", None), explanation="{}")])
+        assert store.latest_explanations(["old"]) == {"old": "{}"}
+    finally:
+        store.close()

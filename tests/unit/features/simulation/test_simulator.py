@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.linalg import expm
+from scipy.stats import spearmanr
 
 from features.ingest.dataset_config import load_config
 from features.ingest.loaders import load_dataset
@@ -17,7 +18,7 @@ from features.simulation.simulator import simulate_crm
 from features.spec import FeatureParams
 from features.trainset.feature_table import build_snapshots_for
 
-TABLES = ("leads", "events", "outcomes", "truth")
+TABLES = ("leads", "events", "outcomes", "truth", "costs")
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +104,52 @@ def test_rates_fall_in_their_bands(sim) -> None:
     rate_intent = len(buyers & with_intent) / len(with_intent)
     rate_none = len(buyers - with_intent) / (len(t["leads"]) - len(with_intent))
     assert rate_intent > 2 * rate_none  # engaged leads convert more
+
+
+def test_campaigns_have_their_true_effects_and_spends(sim) -> None:
+    """Every email event carries its email's campaign (web and webinar events none); the
+    truth records which campaign's send moved a lead into the market, a campaign moves leads
+    in the more often the larger its effect (none for the one without), and the costs table
+    prices every send."""
+    folder, summary = sim
+    t = _read(folder)
+    events, truth, costs = t["events"], t["truth"], t["costs"]
+    config = summary.config
+    email = events["channel"] == "email"
+    assert events.loc[email, "campaign"].isin(config.campaigns).all()
+    assert events.loc[~email, "campaign"].isna().all()
+    caused = truth["entered_by_campaign"].dropna()
+    assert set(truth.loc[caused.index, "state_name"]) == {"in_market"}
+    truths = {row["campaign"]: row for row in summary.campaigns}
+    assert caused.value_counts().to_dict() == {
+        name: row["market_entries_caused"] for name, row in truths.items()
+        if row["market_entries_caused"]
+    }  # fmt: skip
+    effect = np.array(config.campaign_market_entry)
+    per_send = np.array([truths[n]["market_entries_caused"] / truths[n]["sends"]
+                         for n in config.campaigns])  # fmt: skip
+    assert per_send[effect == 0].tolist() == [0.0]
+    assert spearmanr(per_send, effect).statistic > 0.95
+    # Campaigns cause a large share of market entries, not all of them.
+    entries = (truth["state_name"] == "in_market") & (truth["start"] > truth["start"].min())
+    assert 0.25 < len(caused) / entries.sum() < 0.75
+    sends = events[events["event_type"] == "email_send"]["campaign"].value_counts()
+    assert sends.to_dict() == {name: row["sends"] for name, row in truths.items()}
+    spend = costs[costs["campaign"].notna()].groupby("campaign")["spend"].sum()
+    expected = pd.Series({n: truths[n]["spend"] for n in config.campaigns})
+    assert np.allclose(spend[expected.index], expected, atol=0.01 * len(costs))
+    webinars = (events["event_type"] == "webinar_attended").sum()
+    assert costs.loc[costs["channel"] == "webinar", "spend"].sum() == pytest.approx(
+        webinars * config.webinar_cost_per_attendee
+    )
+    assert costs["period"].str.fullmatch(r"\d{4}-\d{2}").all()
+
+
+def test_campaign_config_is_checked() -> None:
+    with pytest.raises(ValueError, match="one value per campaign"):
+        SimulationConfig(campaigns=("a", "b"))
+    with pytest.raises(ValueError, match="lower their effects"):
+        SimulationConfig(campaign_market_entry=(0.5,) * 8)
 
 
 def test_configured_conversion_is_honoured(tmp_path: Path) -> None:
