@@ -1,7 +1,7 @@
 """The whole ``leadscore features build`` path on a simulated CRM's Parquet files (load and
 validate, engine, write Parquet), timed step by step, with pyarrow's default allocator (what
 the CLI uses) and with jemalloc, which earlier versions of the CLI set for faster loading.
-Used by ``benchmarks/features.py``, which runs the worker in fresh processes."""
+Used by ``benchmarks/feature_engines.py``, which runs the worker in fresh processes."""
 
 from __future__ import annotations
 

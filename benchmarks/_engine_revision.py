@@ -1,5 +1,5 @@
 """Another revision of the project checked out into a temporary ``git worktree``, so
-``benchmarks/features.py --compare-rev REV`` can run that revision's batch engine side by side
+``benchmarks/feature_engines.py --compare-rev REV`` can run that revision's batch engine side by side
 with this one (same generated data, same seeds, alternated fresh processes), and the table
 that prints both."""
 

@@ -1,4 +1,4 @@
-"""The feature engine's peers, for ``benchmarks/features.py`` (not a benchmark itself): the same spec computed the
+"""The feature engine's peers, for ``benchmarks/feature_engines.py`` (not a benchmark itself): the same spec computed the
 obvious pandas way (merge + group-by), DuckDB's windowed counts, and the largest difference
 between two feature tables."""
 

@@ -1,4 +1,4 @@
-"""The workers of ``benchmarks/features.py``, each run in a fresh process (``--worker KIND``) so
+"""The workers of ``benchmarks/feature_engines.py``, each run in a fresh process (``--worker KIND``) so
 its peak RSS is its own: end-to-end throughput, the peers, the online engine's latency, the
 account roll-up on large accounts. They import ``features`` from the tree the parent chose
 (this one, or a revision of ``--compare-rev``)."""

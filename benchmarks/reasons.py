@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    # This folder comes first on sys.path and has a features.py: the package wins here.
+    # The project's packages, wherever this script is started from.
     sys.path.insert(0, str(ROOT))
     from features.batch.batch_engine import compute_features
     from features.ingest.dataset_config import load_config

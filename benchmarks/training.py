@@ -30,7 +30,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "training.json"
 
 def _project_imports() -> None:
     """Import the project, not the sibling scripts: this file is ``training.py`` and
-    ``benchmarks/features.py`` exists, so the script folder must not shadow the packages."""
+    ``benchmarks/feature_engines.py`` exists, so the script folder must not shadow the packages."""
     here = Path(__file__).resolve().parent
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
     sys.path.insert(0, str(ROOT))

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from features.ingest.contracts import INTENT_EVENT_TYPES, KNOWN_EVENT_TYPES
-from features.reason_groups import declare_reason_groups
-from features.reason_sentences import GroupSentences, ReasonGroup
+from features.reasons.reason_groups import declare_reason_groups
+from features.reasons.reason_sentences import GroupSentences, ReasonGroup
 
 Group = Literal["fit", "engagement"]
 Kind = Literal["numeric", "categorical"]
@@ -229,7 +229,7 @@ def build_feature_spec(
     ``with_events=False`` (a dataset without an events table) keeps attributes and deal history
     but no engagement features, which would be constants. ``with_opportunities`` (deals carry
     the date their opportunity opened) adds whether an opportunity is open at ``as_of``.
-    Every feature is declared with its reason group (``features.reason_groups``).
+    Every feature is declared with its reason group (``features.reasons.reason_groups``).
     """
     params = params or FeatureParams()
     features = [_attribute_feature(name, kind, label) for name, kind, label in attributes]

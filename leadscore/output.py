@@ -17,7 +17,9 @@ QUIET_ENVIRONMENT = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     "TQDM_DISABLE": "1",
 }
-CHATTY_LOGGERS = ("mlflow", "alembic", "distributed", "optuna", "urllib3", "matplotlib", "shap")
+CHATTY_LOGGERS = (
+    "mlflow", "alembic", "distributed", "optuna", "urllib3", "matplotlib", "shap", "lightgbm",
+)  # fmt: skip
 PICKLE_NOTICE = "serialized using CloudPickle"
 
 
@@ -41,3 +43,12 @@ def configure_output(verbose: bool) -> None:
     pyfunc = logging.getLogger("mlflow.pyfunc")
     if not any(isinstance(f, _DropPickleNotice) for f in pyfunc.filters):
         pyfunc.addFilter(_DropPickleNotice())
+
+
+def route_lightgbm_logs() -> None:
+    """LightGBM prints its Python-side messages (lightgbm.dask's "Finding random open ports for
+    workers") to stdout, where `--json` writes its document: send them to the ``lightgbm``
+    logger instead (on stderr with ``-v``, hidden otherwise)."""
+    import lightgbm
+
+    lightgbm.register_logger(logging.getLogger("lightgbm"))

@@ -1,7 +1,7 @@
 """Reasons grouped by what happened: SHAP contributions summed per reason group, ranked, worded.
 
 SHAP values are additive, so the contributions of the features one reason group declares
-(``features.reason_groups``: every pricing-page feature, one attribute, ...) add up into that
+(``features.reasons.reason_groups``: every pricing-page feature, one attribute, ...) add up into that
 reason's impact, and the groups' impacts still sum to the model's log-odds minus the base
 value. Reasons are the groups with the largest |impact|. A group about a value that is not
 recorded ("No department recorded") is shown only when its impact is among the
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.reason_sentences import is_missing
+from features.reasons.reason_sentences import is_missing
 from features.spec import FeatureSpec
 
 MISSING_REASON_TOP = 3

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from features.human_numbers import format_plural, format_span, format_text
+from features.reasons.human_numbers import format_plural, format_span, format_text
 from models.schema import ChangeCause, ReasonChange, ScoreChanges
 
 FORMAT = 1

@@ -18,7 +18,7 @@ import time
 
 import httpx
 
-from serving.settings import ServingSettings
+from serving.service_settings import ServingSettings
 from serving.webhook_sender import SECOND, RetryPolicy, deliver
 from store.alert_store import AlertStore
 from store.outbox_claims import Claimed, Outcome

@@ -2,7 +2,7 @@
 sales page.
 
 Start it with ``bentoml serve serving.service:LeadScoreService`` (or ``leadscore serve``). It
-reads :class:`~serving.settings.ServingSettings` from ``LEADSCORE_*`` environment variables,
+reads :class:`~serving.service_settings.ServingSettings` from ``LEADSCORE_*`` environment variables,
 refuses to start without API keys or without a registered champion, migrates the lead store,
 follows the champion alias (hot reload) and keeps stored scores current in the background.
 Health (``/livez``, ``/readyz``) and ``/metrics`` come from BentoML.
@@ -41,7 +41,7 @@ from serving.route_metrics import BENTOML_PATHS, RouteLabels, backlog_gauge, lab
 from serving.schemas import BoundedLead, ScoreRequest, ScoreResponse
 from serving.score_changes import with_changes
 from serving.score_log import BackgroundScoreLog
-from serving.settings import ServingSettings
+from serving.service_settings import ServingSettings
 from serving.web import build_web_app, web_routes
 from store.alert_rules import AlertPolicy
 from store.alert_store import AlertStore

@@ -30,7 +30,7 @@ from serving.lead_json import lead_json
 from serving.limits import describe_errors
 from serving.model_handle import ServedModel
 from serving.score_log import BackgroundScoreLog
-from serving.settings import ServingSettings
+from serving.service_settings import ServingSettings
 from serving.store_scoring import score_stored
 from store.lead_reads import is_fresh
 from store.lead_schema import FieldError

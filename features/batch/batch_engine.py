@@ -4,7 +4,7 @@ How: rows of every table are grouped by lead and put in time order
 (``features.batch.grouping``), then a compiled kernel (``features.batch.kernels.sweep``)
 sweeps each lead's snapshots in time order with one pointer per window over its events: no
 joins, no (snapshot x event) pairs, exact integer time comparisons shared with the online
-engine. ``benchmarks/features.py`` measures it against a plain pandas merge + group-by of the
+engine. ``benchmarks/feature_engines.py`` measures it against a plain pandas merge + group-by of the
 same spec and DuckDB's range join (benchmarks/README.md has the results).
 
 :func:`compute_features` takes given snapshots (scoring, Dask partitions) and returns one

@@ -91,7 +91,9 @@ def train(
         client = None
         if engine == "dask":
             from leadscore.cluster import dask_client
+            from leadscore.output import route_lightgbm_logs
 
+            route_lightgbm_logs()
             client = stack.enter_context(dask_client(scheduler))
             workers = len(client.scheduler_info().get("workers", {}))
             console.print(f"Dask cluster at {client.scheduler.address}: {workers} workers")

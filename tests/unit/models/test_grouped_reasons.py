@@ -78,10 +78,13 @@ def test_reasons_read_like_facts_and_missing_values_honestly(scored) -> None:
     assert unreadable_numbers("12.34 and 2026-03-01") == ["12.34"]
     missing = [r for r in reasons if r["missing"]]
     assert missing and all(r["sentence"].startswith("No ") for r in missing)
-    assert any(r["sentence"] == "No annual revenue recorded" for r in missing)
+    # Each in its group's honest words ("No annual revenue recorded", never "...: unknown").
+    assert all(r["sentence"] == model.spec.sentences(r["feature"]).group.missing for r in missing)
+    assert model.spec.sentences("annual_revenue").group.missing == "No annual revenue recorded"
     # The lead's own reasons: a behaviour with its facts, one reason per group.
     keys = {r["feature"] for r in reasons}
-    assert {"pricing_page_view", "email_open", "industry"} <= keys
+    attributes = {f.name for f in model.spec.of_family("attribute")}
+    assert keys <= set(model.grouping.keys) and keys & attributes and keys - attributes
     for text in out["reasons"]:
         row = json.loads(text)
         assert len({r["feature"] for r in row}) == len(row)

@@ -2,7 +2,7 @@
 
 ``features.spec.build_feature_spec`` calls :func:`declare_reason_groups` so that the spec
 carries, for every feature, the key of its group, and for every group its sentences (see
-``features.reason_sentences`` for the rule language). The grouping:
+``features.reasons.reason_sentences`` for the rule language). The grouping:
 
 - every declared attribute is a reason of its own ("Industry: software", "No department
   recorded"): fit attributes are facts, one each;
@@ -12,7 +12,7 @@ carries, for every feature, the key of its group, and for every group its senten
   ago, twice in the last 90 days", "No email opened in 4 months"; the email click rate joins
   the email clicks;
 - decayed overall engagement, the trend and the active days are the lead's overall activity;
-- the buying-state features tell four stories (``features.buying_state_reasons``);
+- the buying-state features tell four stories (``features.reasons.buying_state_reasons``);
 - tenure, earlier purchases, earlier lost deals (with the recycled flag), the open opportunity
   and the engaged colleagues are one reason each.
 """
@@ -23,8 +23,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from features.buying_state_reasons import BUYING_STATE_FAMILIES, buying_state_group
-from features.reason_sentences import ReasonGroup, SentenceRule
+from features.reasons.buying_state_reasons import BUYING_STATE_FAMILIES, buying_state_group
+from features.reasons.reason_sentences import ReasonGroup, SentenceRule
 
 if TYPE_CHECKING:
     from features.spec import Feature, FeatureParams

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from features.reason_sentences import ReasonGroup, SentenceRule
+from features.reasons.reason_sentences import ReasonGroup, SentenceRule
 
 if TYPE_CHECKING:
     from features.spec import Feature, FeatureParams

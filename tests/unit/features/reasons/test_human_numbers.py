@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from features.human_numbers import (
+from features.reasons.human_numbers import (
     format_ago,
     format_number,
     format_percent,

@@ -19,7 +19,7 @@ The end-to-end throughput runs ``--repeats`` times per input (fresh processes, a
 the inputs): the machine is shared and one run can be slowed by another tenant, so the median
 run is reported with the slowest and fastest next to it.
 
-Usage: ``python benchmarks/features.py [--leads 1000000] [--repeats 3] [--compare-rev REV]
+Usage: ``python benchmarks/feature_engines.py [--leads 1000000] [--repeats 3] [--compare-rev REV]
 [--quick]``. Writes ``benchmarks/results/features.json``.
 """
 

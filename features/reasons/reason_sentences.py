@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from features.human_numbers import (
+from features.reasons.human_numbers import (
     format_ago,
     format_number,
     format_percent,

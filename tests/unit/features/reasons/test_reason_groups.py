@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from features.reason_sentences import GroupSentences, ReasonGroup, SentenceRule
+from features.reasons.reason_sentences import GroupSentences, ReasonGroup, SentenceRule
 from features.spec import FeatureParams, FeatureSpec, build_feature_spec
 
 ATTRS = [
