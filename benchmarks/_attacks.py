@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 import string
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlite_lock import hold_sqlite_lock, stored_history
 
 PERSONAL = ("jane.doe@example.com", "+1-555-0142", "Jane Q. Doe")
 
@@ -177,27 +177,6 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
-
-
-def hold_sqlite_lock(path: Path, seconds: float) -> subprocess.Popen[bytes]:
-    """A second process that holds ``path``'s SQLite write lock for ``seconds``."""
-    code = (
-        "import sqlite3, sys, time\n"
-        "c = sqlite3.connect(sys.argv[1], timeout=60, isolation_level=None)\n"
-        "c.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\n"
-        "time.sleep(float(sys.argv[2]))\nc.execute('ROLLBACK')\n"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, str(path), str(seconds)], stdout=subprocess.PIPE
-    )
-    assert process.stdout is not None and process.stdout.readline().strip() == b"locked"
-    return process
-
-
-def stored_history(path: Path, prefix: str) -> int:
-    with sqlite3.connect(path, timeout=120) as db:
-        query = "SELECT COUNT(*) FROM score_history WHERE lead_id LIKE ?"
-        return int(db.execute(query, (prefix + "%",)).fetchone()[0])
 
 
 def locked_score_log(

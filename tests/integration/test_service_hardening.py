@@ -18,10 +18,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import string
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 from serving_support import AUTH, RunningService, register_stub, run_service
+from sqlite_lock import hold_sqlite_lock, stored_history
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("serving")]
 
@@ -102,31 +100,11 @@ def test_bad_requests_leave_one_line_each_and_no_personal_value(service: Running
     assert len(text.strip().splitlines()) <= len(bad) + 1, text[-3000:]
 
 
-def _hold_write_lock(path: Path, seconds: float) -> subprocess.Popen[bytes]:
-    code = (
-        "import sqlite3, sys, time\n"
-        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-        "c.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\n"
-        "time.sleep(float(sys.argv[2]))\nc.execute('ROLLBACK')\n"
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, str(path), str(seconds)], stdout=subprocess.PIPE
-    )
-    assert process.stdout is not None and process.stdout.readline().strip() == b"locked"
-    return process
-
-
-def _stored(path: Path, prefix: str) -> int:
-    with sqlite3.connect(path, timeout=30) as db:
-        query = "SELECT COUNT(*) FROM score_history WHERE lead_id LIKE ?"
-        return int(db.execute(query, (prefix + "%",)).fetchone()[0])
-
-
 def test_a_locked_store_loses_no_score_and_blocks_no_request(
     service: RunningService, store: Path
 ) -> None:
     store_file = store / "data" / "leadscore-store.sqlite"
-    locker = _hold_write_lock(store_file, 8.0)  # eight times the busy timeout
+    locker = hold_sqlite_lock(store_file, 8.0)  # eight times the busy timeout
     served, slowest = 0, 0.0
     readiness: set[int] = set()
     backlog_seen = False
@@ -152,9 +130,9 @@ def test_a_locked_store_loses_no_score_and_blocks_no_request(
     assert slowest < 3.0  # the lock never holds up a read (history waits 1 s at most)
     assert 503 in readiness and backlog_seen  # over the backlog limit of 2 while locked
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and _stored(store_file, "lk-") < served:
+    while time.monotonic() < deadline and stored_history(store_file, "lk-") < served:
         time.sleep(0.5)
-    assert _stored(store_file, "lk-") == served
+    assert stored_history(store_file, "lk-") == served
     assert httpx.get(f"{service.url}/readyz", timeout=10).status_code == 200
 
 
@@ -240,4 +218,4 @@ def test_sigterm_drains_accepted_requests_and_flushes_their_scores(store: Path) 
     assert answered[0] > 0
     assert failures == []
     store_file = store / "data" / "leadscore-store.sqlite"
-    assert _stored(store_file, "term-") == answered[0] * len(leads)
+    assert stored_history(store_file, "term-") == answered[0] * len(leads)
