@@ -204,20 +204,17 @@ def promote(
 
 
 def what_differs(challenger: LeadScoreModel, champion: LeadScoreModel) -> list[str]:
-    """How two models differ in what they were trained on: data set and features (not
-    against a cold-start points champion: its rules read a few features by design, and a
-    trained model is meant to replace it)."""
+    """How two models differ in what they were trained on: data set and features (not the
+    features of a cold-start points champion: a trained model is meant to replace it)."""
     new, old = challenger.metadata.get("dataset"), champion.metadata.get("dataset")
     out = [f"trained on data set {new!r}, the champion on {old!r}"] if new != old else []
     if champion.kind == "points":
         return out
     added = sorted(set(challenger.features) - set(champion.features))
     removed = sorted(set(champion.features) - set(challenger.features))
-    parts = [f"+{len(added)} {added[:5]}"] if added else []
-    parts += [f"-{len(removed)} {removed[:5]}"] if removed else []
-    if parts:
-        out.append("features differ: " + ", ".join(parts))
-    return out
+    parts = [f"{sign}{len(names)} {names[:5]}" for sign, names in (("+", added), ("-", removed))
+             if names]  # fmt: skip
+    return out + (["features differ: " + ", ".join(parts)] if parts else [])
 
 
 def serve_cold_start(client: Any, name: str, version: str) -> str:
