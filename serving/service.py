@@ -90,6 +90,10 @@ class LeadScoreService:
         # service that cannot authenticate anyone must fail at start, not per request.
         require_keys(settings.api_key_values())
         self.settings = settings
+        # bentoml's root logger shows WARNING and up: the service's own INFO lines (which
+        # model serves, rescoring runs) would be lost.
+        for package in ("serving", "store"):
+            logging.getLogger(package).setLevel(settings.log_level)
         # Hardening (#32): bounded metric labels, one-line client errors, graceful stop, MLflow
         # timeouts.
         label_by_route(RouteLabels({*BENTOML_PATHS, SCORE_ROUTE}, web_routes()))

@@ -6,6 +6,8 @@ from the same ``LEADSCORE_*`` environment the CLI passes to ``bentoml serve``.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from common.settings import Settings
@@ -25,6 +27,11 @@ class ServingSettings(Settings):
         description="Largest accepted request body; larger ones get 413.",
     )
     champion_alias: str = Field(default="champion", description="Registry alias to serve.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        description="Level of the service's own log lines (champion moves, rescoring runs, "
+        "leadership; never lead data); the libraries' stay at bentoml's.",
+    )
     rescore_seconds: float = Field(
         default=0.5,
         gt=0,

@@ -69,11 +69,16 @@ def write_alerts(
         )
         if after != before or change.lead_id not in states:
             new_states[change.lead_id] = after
-        if change.current.cause == "model" and change.previous is not None:
-            key = (change.current.model_version, change.previous["model_version"])
+        previous_version = None if change.previous is None else change.previous["model_version"]
+        if previous_version is not None and previous_version != change.current.model_version:
+            # Scored by the new champion: counted whatever brought the rescoring (the
+            # background rescoring, a change of the lead, a read). Only the rescoring's own
+            # alerts are summarised in the announcement; a changed lead's are its news.
+            key = (change.current.model_version, previous_version)
             tallies[key]["rescored"] += 1
-            tallies[key].update(types)
-            continue
+            if change.current.cause == "model":
+                tallies[key].update(types)
+                continue
         raised.extend((event_type, change) for event_type in types)
     _save_states(connection, new_states)
     for (version, previous_version), counts in tallies.items():

@@ -87,13 +87,17 @@ def model_for(
         others = ", ".join(registered_model_names(client)) or "none"
         console.print(
             f"[red]no model:[/red] models:/{name}@{alias} does not exist (registered: {others}); "
-            f"train one with `leadscore train --dataset {config_ref}`"
+            f"train one with `leadscore train --dataset {config_ref}`",
+            soft_wrap=True,  # a path broken over two lines cannot be copied
         )
         raise typer.Exit(code=2)
     try:
         model = load_bundle(client, name, chosen)
     except MlflowException as exc:
-        console.print(f"[red]no model:[/red] version {chosen} of {name} does not exist ({exc})")
+        console.print(
+            f"[red]no model:[/red] version {chosen} of {name} does not exist ({exc})",
+            soft_wrap=True,
+        )
         raise typer.Exit(code=2) from exc
     mismatch = dataset_mismatch(model, dataset)
     if mismatch:

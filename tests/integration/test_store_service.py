@@ -241,7 +241,9 @@ def test_a_champion_change_rescores_every_lead_while_reads_keep_answering(
         version = register_stub(service.folder)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            versions = {_lead(service, i).json()["score"]["model_version"] for i in stored}
+            answers = [_lead(service, i) for i in stored]
+            assert [(a.status_code, a.text) for a in answers if a.status_code != 200] == []
+            versions = {answer.json()["score"]["model_version"] for answer in answers}
             if versions == {version}:
                 break
             time.sleep(0.2)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 REPO = Path(__file__).resolve().parents[2]
 STUB_MODEL_CODE = Path(__file__).resolve().parent / "stub_leadscore_model.py"
@@ -132,14 +133,26 @@ def wait_ready(service: RunningService, timeout: float) -> None:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the service's process group (only the processes this helper started)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    """Stop the service: SIGTERM to its process group (the server drains and stops its
+    workers), then SIGKILL to whatever of it is left. Its workers run in sessions of their
+    own, so they are looked up first: a worker outliving its server would keep polling its
+    store for the rest of the suite."""
+    if process.poll() is not None:
+        return
+    try:
+        workers = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        workers = []
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    for worker in alive:
+        worker.kill()
+    psutil.wait_procs(alive, timeout=10)
 
 
 def start_process(

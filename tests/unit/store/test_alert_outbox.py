@@ -97,16 +97,22 @@ def test_a_champion_change_is_summarised_not_alerted_per_lead(store: LeadStore) 
     store.record_scores([_score(lead, rev, 50) for lead, rev in revisions.items()])
     store.record_scores([_score("L1", revisions["L1"], 90, "2", "model")])
     assert store.announce_model_change("2") is None  # L2 and L3 still wait for their score
-    store.record_scores([_score(lead, revisions[lead], 65, "2", "model") for lead in ("L2", "L3")])
+    store.record_scores([_score("L2", revisions["L2"], 65, "2", "model")])
     assert [d["event_type"] for d in alerts.deliveries(sub["id"], 10)] == []  # no per-lead storm
+    # L3 changed meanwhile: the new champion scores it for that change. It counts as rescored,
+    # and its tier change is its own news, alerted as usual.
+    store.ingest(IngestBatch(events=[EventRecord("L3", now_micros(), "web_visit", "e")]))
+    store.record_scores([_score("L3", store.lead_view("L3")["revision"], 65, "2", "change")])
+    (news,) = alerts.deliveries(sub["id"], 10)
+    assert news["event_type"] == "lead.tier_changed"
     event_id = store.announce_model_change("2")
     assert event_id is not None and store.announce_model_change("2") is None  # once
-    (delivery,) = alerts.deliveries(sub["id"], 10)
-    assert delivery["event_type"] == "model.promoted" and delivery["event_id"] == event_id
+    delivery = next(d for d in alerts.deliveries(sub["id"], 10) if d["event_id"] == event_id)
+    assert delivery["event_type"] == "model.promoted"
     with store.db.read() as connection:
         row = connection.execute(select(model_changes)).one()
     assert row.previous_version == "1" and row.rescored == 3
-    assert row.tallies["lead.tier_changed"] == 3 and row.tallies["lead.sales_ready"] == 1
+    assert row.tallies["lead.tier_changed"] == 2 and row.tallies["lead.sales_ready"] == 1
 
 
 def _claim_all(url: str, worker: str) -> list[int]:
