@@ -49,7 +49,9 @@ def pandas_features(spec: FeatureSpec, data: Dataset, snapshots: pd.DataFrame) -
         grouped = frame.groupby(["snap", c.EVENT_TYPE])[column].agg(how).unstack()
         return grouped.reindex(index=out.index, columns=types)
 
-    windows = sorted({*p.windows, p.intent_window_days, p.click_rate_window_days})
+    windows = sorted(
+        {*p.windows, p.intent_window_days, p.click_rate_window_days, p.nurture_window_days}
+    )
     counts = {
         w: per_type(pairs[pairs["age"] < w * DAY_NS], "age", "size").fillna(0) for w in windows
     }
@@ -80,6 +82,7 @@ def pandas_features(spec: FeatureSpec, data: Dataset, snapshots: pd.DataFrame) -
     out[f"active_days_{p.active_window_days}d"] = days.reindex(out.index, fill_value=0).astype(
         float
     )
+    _buying_state(out, pairs, active, counts[p.nurture_window_days], p)
     # Account roll-up: colleagues (same account, not self) with an engagement event in window.
     accounts = data.leads[[c.LEAD_ID, c.ACCOUNT_ID]].dropna()
     mates = snaps.merge(accounts, on=c.LEAD_ID).merge(
@@ -101,6 +104,36 @@ def pandas_features(spec: FeatureSpec, data: Dataset, snapshots: pd.DataFrame) -
     out.insert(0, AS_OF, snaps[AS_OF].to_numpy())
     out.insert(0, c.LEAD_ID, snaps[c.LEAD_ID].to_numpy())
     return out[[c.LEAD_ID, AS_OF, *spec.names]]
+
+
+def _buying_state(
+    out: pd.DataFrame, pairs: pd.DataFrame, active: pd.DataFrame, nurture: pd.DataFrame, p
+) -> None:
+    """The buying-state features (``features.spec``), the pandas way."""
+    recent, baseline = p.burst_recent_days, p.burst_baseline_days
+
+    def count(frame: pd.DataFrame) -> pd.Series:
+        return frame.groupby("snap").size().reindex(out.index, fill_value=0)
+
+    n_recent = count(active[active["age"] < recent * DAY_NS])
+    n_baseline = count(active[active["age"] < baseline * DAY_NS])
+    out[f"burst_{recent}d_vs_{baseline}d"] = (n_recent / recent) / ((n_baseline + 1) / baseline)
+    # The current run of intent signals: newest first, until the first gap of burst_gap_days.
+    gap = p.burst_gap_days * DAY_NS
+    intent = pairs[pairs[c.EVENT_TYPE].isin(c.INTENT_EVENT_TYPES)].sort_values(["snap", "age"])
+    broken = (intent.groupby("snap")["age"].diff() >= gap).groupby(intent["snap"]).cummax()
+    run = intent[~broken].groupby("snap")["age"]
+    start = (run.max() / DAY_NS).where(run.min() < gap)
+    out["days_since_intent_burst_start"] = start.reindex(out.index)
+    window = pairs[pairs["age"] < p.sequence_window_days * DAY_NS]
+    pricing = window[window[c.EVENT_TYPE] == "pricing_page_view"].groupby("snap")["age"].max()
+    demo = window[window[c.EVENT_TYPE] == "demo_request"].groupby("snap")["age"].min()
+    then = (demo.reindex(out.index) <= pricing.reindex(out.index)).astype(float)
+    out[f"pricing_then_demo_{p.sequence_window_days}d"] = then
+    sends = nurture["email_send"]
+    days = p.nurture_window_days
+    out[f"email_open_rate_{days}d"] = (nurture["email_open"] / sends).where(sends > 0)
+    out[f"email_clicks_per_send_{days}d"] = (nurture["email_click"] / sends).where(sends > 0)
 
 
 def duckdb_counts(data: Dataset, snapshots: pd.DataFrame, windows: tuple[int, ...]) -> float:
