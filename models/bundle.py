@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,14 @@ from models.explain import group_scores
 from models.grouped_reasons import ReasonGrouping, select_reasons
 from models.probability_points import probability_points
 from models.reason_changes import ScoredExplanation, describe_changes
-from models.schema import LeadIn, Reason, ScoreChanges, ScoreDetail, ScoreOut
+from models.request_rows import request_rows
+from models.schema import LeadIn, ScoreChanges, ScoreOut
+from models.score_outputs import score_outs
 from models.scorers import BoosterScorer, PointsScorer
 
 BUNDLE_JSON = "bundle.json"
 BOOSTER_TXT = "booster.txt"
 BUNDLE_FORMAT = 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass
@@ -228,17 +228,7 @@ class LeadScoreModel:
         """Score leads as the API receives them, through the online feature engine."""
         now = datetime.now(UTC)
         stamps = [lead.as_of or now for lead in leads]
-        rows = []
-        for index, (lead, as_of) in enumerate(zip(leads, stamps, strict=True)):
-            try:
-                rows.append(self._features_of(lead, as_of))
-            except ValueError as exc:
-                # Named by position, as the schema's 422s are: a lead id may be an email.
-                raise ValueError(f"leads[{index}].{exc}") from None
-        events = [
-            sum(1 for event in lead.events if event.occurred_at <= as_of)
-            for lead, as_of in zip(leads, stamps, strict=True)
-        ]
+        rows, events = request_rows(self._engine, self._attributes, leads, stamps)
         ids = [lead.lead_id for lead in leads]
         return self.score_feature_rows(ids, stamps, rows, explain_k, events)
 
@@ -268,36 +258,13 @@ class LeadScoreModel:
             name: np.array([row[name] for row in rows], dtype=object)
             for name in self._grouping.columns
         }
-        reasons = self._reason_dicts(out, columns)
-        version = str(self.metadata.get("version", "unregistered"))
-        keys = self._grouping.keys
-        events = events or [0] * len(rows)
-        scores = []
-        for i, lead_id in enumerate(lead_ids):
-            score = ScoreOut(
-                lead_id=lead_id,
-                as_of=stamps[i],
-                probability=float(out["probability"][i]),
-                base_probability=float(out["base_probability"][i]),
-                horizon_days=self.spec.params.horizon_days,
-                score=int(out["score"][i]),
-                tier=str(out["tier"][i]),
-                sales_ready=bool(out["sales_ready"][i]),
-                fit=round(float(out["fit"][i]), 1),
-                engagement=round(float(out["engagement"][i]), 1),
-                reasons=[Reason(**reason) for reason in reasons[i]],
-                model_version=version,
-            )
-            score.attach_detail(
-                ScoreDetail(
-                    impacts=dict(zip(keys, out["impacts"][i].tolist(), strict=True)),
-                    slope=float(out["slope"][i]),
-                    events=int(events[i]),
-                    values=rows[i],
-                )
-            )
-            scores.append(score)
-        return scores
+        return score_outs(
+            lead_ids, stamps, rows, out, self._reason_dicts(out, columns),
+            keys=self._grouping.keys,
+            version=str(self.metadata.get("version", "unregistered")),
+            horizon_days=self.spec.params.horizon_days,
+            events=events or [0] * len(rows),
+        )  # fmt: skip
 
     def describe_changes(self, score: ScoreOut, previous: ScoredExplanation) -> ScoreChanges | None:
         """What changed since ``previous`` for a score this model just served (see
@@ -325,41 +292,7 @@ class LeadScoreModel:
 
     # ------------------------------------------------------------------ helpers
 
-    def _features_of(self, lead: LeadIn, as_of: datetime) -> dict[str, Any]:
-        unknown = sorted(set(lead.attributes) - self._attributes)
-        if unknown:
-            raise ValueError(
-                f"attributes: {unknown} are not model attributes "
-                f"(known: {sorted(self._attributes)})"
-            )
-        if lead.created_at is not None and lead.created_at > as_of:
-            raise ValueError(
-                f"created_at: {lead.created_at.isoformat()} is after as_of {as_of.isoformat()}"
-            )
-        closed = [o for o in lead.outcomes if o.closed_at is not None]
-        dated = [o for o in lead.outcomes if o.opened_at is not None]
-        return self._engine.compute(
-            lead.attributes,
-            _ns_array([e.occurred_at for e in lead.events]),
-            [e.event_type for e in lead.events],
-            as_of,
-            created_at=lead.created_at,
-            outcome_closed_at=_ns_array([o.closed_at for o in closed]),
-            outcome_won=[o.won for o in closed],
-            opportunity_opened_at=_ns_array([o.opened_at for o in dated]),
-            opportunity_closed_at=_ns_array([o.closed_at for o in dated]),
-            account_engaged_colleagues=lead.account_engaged_colleagues_30d,
-        )
-
     def warm_up(self) -> None:
         """Compile what scoring needs before the first request (long-running servers; see
         ``models.scorers``)."""
         self._scorer.warm_up(len(self.features))
-
-
-def _ns_array(stamps: list[datetime | None]) -> np.ndarray:
-    """Aware datetimes -> exact datetime64[ns] (integer arithmetic, no float rounding); None
-    -> NaT."""
-    nat = np.iinfo(np.int64).min
-    ns = [nat if s is None else (s - _EPOCH) // _MICROSECOND * 1000 for s in stamps]
-    return np.array(ns, dtype=np.int64).astype("datetime64[ns]")
