@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from serving_support import stop
 from sqlite_lock import hold_sqlite_lock, stored_history
 
 PERSONAL = ("jane.doe@example.com", "+1-555-0142", "Jane Q. Doe")
@@ -158,25 +159,12 @@ def serve_banner(store: Path, env: dict[str, str], key: str, port: int) -> dict[
         time.sleep(1)
         text = out.read_text(errors="replace")
     finally:
-        _stop_group(process)
+        stop(process)  # the CLI, bentoml and its workers
     return {
         "what": "`leadscore serve`",
         "key_shown": text.count(key),
         "outcome": f"the real API key appears {text.count(key)} times in its output",
     }
-
-
-def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    import os
-    import signal
-
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def locked_score_log(

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -21,6 +20,7 @@ from features.simulation.simulation_config import SimulationConfig
 from features.simulation.simulator import simulate_crm
 from features.spec import FeatureParams
 from features.trainset.feature_table import feature_spec_for
+from models.request_rows import request_row
 from serving.model_handle import ServedModel
 from serving.store_scoring import RollupRule, feature_row, lead_in
 from store.crm_import import import_dataset
@@ -36,31 +36,6 @@ def crm(tmp_path_factory: pytest.TempPathFactory):
     # Few leads per account, many accounts with several engaged leads: the roll-up matters.
     simulate_crm(SimulationConfig(n_leads=300, seed=9, leads_per_account=4.0), folder)
     return load_dataset(load_config("demo"), Path(folder))
-
-
-def _online(engine: OnlineEngine, lead) -> dict:
-    """The online engine on a LeadIn, as the served model's bundle calls it."""
-    closed = [o for o in lead.outcomes if o.closed_at is not None]
-    dated = [o for o in lead.outcomes if o.opened_at is not None]
-
-    def times(values) -> np.ndarray:
-        return np.array(
-            [np.datetime64("NaT") if v is None else np.datetime64(v.replace(tzinfo=None), "ns")
-             for v in values], dtype="datetime64[ns]",
-        )  # fmt: skip
-
-    return engine.compute(
-        lead.attributes,
-        times([e.occurred_at for e in lead.events]),
-        [e.event_type for e in lead.events],
-        lead.as_of,
-        created_at=lead.created_at,
-        outcome_closed_at=times([o.closed_at for o in closed]),
-        outcome_won=[o.won for o in closed],
-        opportunity_opened_at=times([o.opened_at for o in dated]),
-        opportunity_closed_at=times([o.closed_at for o in dated]),
-        account_engaged_colleagues=lead.account_engaged_colleagues_30d,
-    )
 
 
 def test_stored_leads_get_the_batch_engines_features(lead_store: LeadStore, crm) -> None:
@@ -88,7 +63,8 @@ def test_stored_leads_get_the_batch_engines_features(lead_store: LeadStore, crm)
     for item in inputs:
         online = feature_row(engine, item, as_of, model.attribute_names)
         # Models without a bundle get request objects: the same features from them.
-        assert _online(engine, lead_in(item, as_of, model.attribute_names)) == pytest.approx(
+        lead = lead_in(item, as_of, model.attribute_names)
+        assert request_row(engine, model.attribute_names, lead, as_of) == pytest.approx(
             online, nan_ok=True
         )
         row = batch.loc[item.lead_id]
