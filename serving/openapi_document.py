@@ -19,13 +19,14 @@ from pydantic.json_schema import models_json_schema
 from serving import bulk_items, tracking_api
 from serving.limits import ASGIApp, Message, Receive, Scope, Send
 from serving.schemas import ModelInfo
+from serving.webhook_routes import SubscriptionIn
 
 DOCUMENT_PATH = "/docs.json"
 _ERROR = {"$ref": "#/components/schemas/ErrorBody"}
 _REASONS = {
     401: "No API key, or not one of the service's keys.",
     403: "The API key lacks the scope this route needs.",
-    404: "No such lead in the store.",
+    404: "No such lead in the store (or webhook subscription).",
     413: "The body is larger than the service accepts.",
     422: "Invalid input; one `field: message` line per problem in `detail`.",
     503: "The lead store cannot be reached; retry after `Retry-After` seconds.",
@@ -41,6 +42,9 @@ _BODIES: dict[str, type[BaseModel]] = {
     "/v1/group": tracking_api.Message,
 }
 _LEAD_ID = {"name": "lead_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_STATUS = {"name": "status", "in": "query", "required": False,
+           "schema": {"type": "string", "enum": ["pending", "delivered", "dead"]}}  # fmt: skip
 
 
 def _query(name: str, low: int, high: int) -> dict[str, Any]:
@@ -48,8 +52,10 @@ def _query(name: str, low: int, high: int) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
-def _op(summary: str, ok: dict[str, Any], codes: tuple[int, ...], **extra: Any) -> dict[str, Any]:
-    responses: dict[str, Any] = {"200": {"description": "OK", "content": ok}}
+def _op(
+    summary: str, ok: dict[str, Any], codes: tuple[int, ...], status: int = 200, **extra: Any
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {str(status): {"description": "OK", "content": ok}}
     for code in codes:
         body = {"application/json": {"schema": _ERROR}}
         responses[str(code)] = {"description": _REASONS[code], "content": body}
@@ -83,6 +89,7 @@ def _service_paths() -> dict[str, Any]:
         "/sales": {"get": {"summary": "The sales page (HTML; asks for a key)", "security": [],
                            "responses": {"200": {"description": "OK", "content": {"text/html": {}}}}}},
     }  # fmt: skip
+    paths.update(_webhook_paths(store, any_json))
     for path, model in _BODIES.items():
         summary = f"Ingest a {model.__name__} (scope ingest)"
         paths[path] = {
@@ -91,13 +98,44 @@ def _service_paths() -> dict[str, Any]:
     return paths
 
 
+def _webhook_paths(codes: tuple[int, ...], any_json: dict[str, Any]) -> dict[str, Any]:
+    """The routes of :mod:`serving.webhook_routes` (scope admin; ``/alerts/hot``: read)."""
+    found = (*codes, 404)
+    return {
+        "/webhooks": {
+            "post": _op("Subscribe a URL to alerts; the answer holds the signing secret, shown "
+                        "only here (scope admin)", any_json, codes, status=201,
+                        requestBody=_body("SubscriptionIn")),
+            "get": _op("The subscriptions, credentials in URLs masked (scope admin)", any_json,
+                       codes),
+        },
+        "/webhooks/{id}": {
+            "get": _op("One subscription (scope admin)", any_json, found, parameters=[_ID]),
+            "delete": _op("Remove a subscription and its pending deliveries (scope admin)",
+                          any_json, found, parameters=[_ID]),
+        },
+        "/webhooks/{id}/test": {"post": _op(
+            "Send a signed webhook.test delivery; answers its outcome (scope admin)", any_json,
+            found, parameters=[_ID])},
+        "/webhooks/{id}/replay": {"post": _op(
+            "Queue the subscription's dead letters again (scope admin)", any_json, found,
+            parameters=[_ID])},
+        "/webhooks/{id}/deliveries": {"get": _op(
+            "The subscription's latest deliveries, newest first (scope admin)", any_json, found,
+            parameters=[_ID, _STATUS, _query("limit", 1, 500)])},
+        "/alerts/hot": {"get": _op(
+            "Leads that just became sales-ready or re-emerged, newest first (scope read)",
+            any_json, codes, parameters=[_query("limit", 1, 500)])},
+    }  # fmt: skip
+
+
 def complete_document(document: dict[str, Any]) -> dict[str, Any]:
     """BentoML's document plus the missing routes, the real status codes and the keys."""
     out = copy.deepcopy(document)
     components = out.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     _, defs = models_json_schema(
-        [(model, "validation") for model in {*_BODIES.values(), ModelInfo}],
+        [(model, "validation") for model in {*_BODIES.values(), ModelInfo, SubscriptionIn}],
         ref_template="#/components/schemas/{model}",
     )
     schemas.update(defs.get("$defs", {}))
