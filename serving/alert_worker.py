@@ -24,6 +24,8 @@ from store.alert_store import AlertStore
 from store.outbox_claims import Claimed, Outcome
 
 logger = logging.getLogger(__name__)
+DAY = 86_400 * SECOND
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 def retry_policy(settings: ServingSettings) -> RetryPolicy:
@@ -47,6 +49,7 @@ class DeliveryWorker:
         timeout: float,
         batch: int,
         lease: float,
+        retention_days: float = 0.0,
     ) -> None:
         self.alerts = alerts
         self.policy = policy
@@ -56,6 +59,8 @@ class DeliveryWorker:
         self.lease_micros = int(max(lease, timeout * 2) * SECOND)
         self.name = f"w{os.getpid()}-{secrets.token_hex(4)}"
         self.sent = 0  # attempts made by this worker (for tests and logs)
+        self.retention_micros = int(retention_days * DAY)
+        self._next_prune = 0.0  # monotonic time of the next pruning (0: at start)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -69,6 +74,7 @@ class DeliveryWorker:
             timeout=settings.webhook_timeout_seconds,
             batch=settings.webhook_batch,
             lease=settings.webhook_lease_seconds,
+            retention_days=settings.alert_retention_days,
         )
 
     def start(self) -> None:
@@ -105,6 +111,7 @@ class DeliveryWorker:
                     await self._pause(self.poll * 10)
                     continue
                 if not claimed:
+                    await self._prune()
                     await self._pause(self.poll)
                     continue
                 outcomes = await asyncio.gather(
@@ -133,6 +140,19 @@ class DeliveryWorker:
             # Counts and subscription ids only: no URL (credentials), no payload.
             subs = sorted({item.subscription_id for item in claimed})
             logger.warning("webhooks: %d alerts dead-lettered (subscriptions %s)", dead, subs)
+
+    async def _prune(self) -> None:
+        """Once an hour, when idle: the retention of alert events (every worker may do it;
+        a deletion is the same whoever makes it)."""
+        if not self.retention_micros or time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+        before = int(time.time() * SECOND) - self.retention_micros
+        try:
+            while await asyncio.to_thread(self.alerts.prune, before) and not self._stop.is_set():
+                pass
+        except Exception:
+            logger.exception("webhooks: pruning old alerts failed; trying again in an hour")
 
     async def _pause(self, seconds: float) -> None:
         waited = await asyncio.to_thread(self._wake.wait, seconds)

@@ -49,6 +49,12 @@ class ServingSettings(Settings):
     )
 
     # ---------------------------------------------------------------- webhook delivery
+    alert_retention_days: float = Field(
+        default=90.0,
+        ge=0,
+        description="Alert events (and their delivery log) older than this are deleted, "
+        "unless a delivery still waits; 0 keeps them for ever.",
+    )
     webhook_poll_seconds: float = Field(
         default=0.2, gt=0, description="How often each delivery worker looks for due alerts."
     )

@@ -89,3 +89,9 @@ class AlertStore:
     def hot_leads(self, limit: int) -> list[dict[str, Any]]:
         with self.db.read() as connection:
             return outbox_claims.hot_leads(connection, limit)
+
+    def prune(self, before: int, limit: int = 5000) -> int:
+        """Delete alert events older than ``before`` that wait for no delivery (see
+        :func:`store.outbox_claims.prune_alerts`); how many went."""
+        with self.db.write() as connection:
+            return outbox_claims.prune_alerts(connection, before, limit)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 
 from store.alert_outbox import DEAD, DELIVERED, PENDING
 from store.tables import alert_events, alert_outbox, webhook_subscriptions
@@ -217,3 +217,27 @@ def hot_leads(connection: Connection, limit: int) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def prune_alerts(connection: Connection, before: int, limit: int) -> int:
+    """Delete up to ``limit`` alert events created before ``before`` (UTC epoch microseconds)
+    that wait for no delivery, oldest first, with their delivery rows (foreign key); return
+    how many went. Pending deliveries keep their event however old it is."""
+    waiting = (
+        select(alert_outbox.c.id)
+        .where(alert_outbox.c.event_row == alert_events.c.id, alert_outbox.c.status == PENDING)
+        .exists()
+    )
+    old = (
+        select(alert_events.c.id)
+        .where(alert_events.c.created_at < before, ~waiting)
+        .order_by(alert_events.c.id)
+        .limit(limit)
+    )
+    ids = list(connection.execute(old).scalars())
+    if not ids:
+        return 0
+    # Explicitly too: a foreign key's cascade is not relied on where it may be switched off.
+    connection.execute(delete(alert_outbox).where(alert_outbox.c.event_row.in_(ids)))
+    connection.execute(delete(alert_events).where(alert_events.c.id.in_(ids)))
+    return len(ids)

@@ -179,6 +179,30 @@ def test_outcomes_leases_gone_receivers_and_replay(store: LeadStore) -> None:
     assert [item.event_id for item in alerts.claim("w3", 10, 60_000_000)] == [c.event_id]
 
 
+def test_old_alerts_are_pruned_unless_a_delivery_waits(store: LeadStore) -> None:
+    alerts = AlertStore(store.db)
+    sub = alerts.subscribe("http://a.example/", ["lead.sales_ready"], None)
+    revisions = {f"L{i}": _lead(store, f"L{i}") for i in range(4)}
+    store.record_scores([_score(lead, rev, 80) for lead, rev in revisions.items()])
+    now = now_micros()
+    a, b, c, d = sorted(alerts.claim("w", 10, 60_000_000), key=lambda item: item.event_id)
+    alerts.record("w", [Outcome(a.row_id, "delivered", 200, None, now),
+                        Outcome(b.row_id, "dead", 500, "HTTP 500", now),
+                        Outcome(c.row_id, "pending", 500, "HTTP 500", now, retry_at=now)])  # fmt: skip
+    with store.db.write() as connection:  # a, b and c are a year old; d is new
+        connection.execute(
+            alert_events.update()
+            .where(alert_events.c.event_id.in_([a.event_id, b.event_id, c.event_id]))
+            .values(created_at=now - 365 * 86_400_000_000)
+        )
+    assert alerts.prune(now - 90 * 86_400_000_000, limit=1) == 1  # in bounded steps
+    assert alerts.prune(now - 90 * 86_400_000_000) == 1
+    assert alerts.prune(now - 90 * 86_400_000_000) == 0
+    left = {row["event_id"]: row["status"] for row in alerts.deliveries(sub["id"], 10)}
+    assert left == {c.event_id: "pending", d.event_id: "pending"}  # a retry still waits on c
+    assert _count(store, alert_outbox) == 2 and _count(store, alert_events) == 2
+
+
 def test_erasure_and_unsubscribing_remove_alerts(store: LeadStore) -> None:
     alerts = AlertStore(store.db)
     sub = alerts.subscribe("http://a.example/", ["lead.sales_ready"], None)
