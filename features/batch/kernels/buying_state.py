@@ -3,8 +3,9 @@
 events, kept apart so the sweep's tiled stores stay as they are.
 
 Per snapshot, in time order: the run of intent signals is carried forward event by event (a
-gap of ``gap`` or more starts a new run); the windowed counts are a backward scan from the
-newest event up to the longest window. Same rules as ``features.online.online_engine``.
+gap of ``gap`` or more starts a new run); a window's counts are the events seen so far minus
+those before its tail, a pointer that only moves forward (one pass over a lead's events, not
+one per snapshot). Same rules as ``features.online.online_engine``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ def sweep_buying_state(
     gap_ns, sequence_ns, nurture_ns = settings[GAP_NS], settings[SEQUENCE_NS], settings[NURTURE_NS]
     pricing, demo = settings[PRICING], settings[DEMO]
     send, opened, click = settings[SEND], settings[OPEN], settings[CLICK]
-    longest = max(baseline_ns, sequence_ns, nurture_ns)
     recent_days = recent_ns / DAY_NS
     baseline_days = baseline_ns / DAY_NS
     base = query_offsets[0]
@@ -56,43 +56,66 @@ def sweep_buying_state(
         high = e_low
         run_start = NAT_NS
         last_intent = NAT_NS
+        last_demo = NAT_NS
+        # Counts up to ``high`` minus counts up to each window's tail (snapshots come in time
+        # order, so every pointer only moves forward: one pass over the lead's events).
+        active_seen = sends_seen = opens_seen = clicks_seen = 0
+        recent_tail = baseline_tail = sequence_tail = nurture_tail = e_low
+        active_before_recent = active_before_baseline = 0
+        sends_before = opens_before = clicks_before = 0
+        next_pricing = e_low
         for q in range(q_low, q_high):
             now = query_ns[q]
             while high < e_high and event_ns[high] <= now:
-                if intent[event_code[high]]:
+                code = event_code[high]
+                if intent[code]:
                     if last_intent == NAT_NS or event_ns[high] - last_intent >= gap_ns:
                         run_start = event_ns[high]
                     last_intent = event_ns[high]
-                high += 1
-            n_recent = 0
-            n_baseline = 0
-            sends = 0
-            opens = 0
-            clicks = 0
-            first_pricing = NAT_NS
-            last_demo = NAT_NS
-            k = high - 1
-            while k >= e_low and now - event_ns[k] < longest:
-                age = now - event_ns[k]
-                code = event_code[k]
                 if active[code]:
-                    if age < recent_ns:
-                        n_recent += 1
-                    if age < baseline_ns:
-                        n_baseline += 1
-                if age < sequence_ns:
-                    if code == pricing:
-                        first_pricing = event_ns[k]  # walking back: the last seen is earliest
-                    elif code == demo and last_demo == NAT_NS:
-                        last_demo = event_ns[k]
-                if age < nurture_ns:
-                    if code == send:
-                        sends += 1
-                    elif code == opened:
-                        opens += 1
-                    elif code == click:
-                        clicks += 1
-                k -= 1
+                    active_seen += 1
+                if code == send:
+                    sends_seen += 1
+                elif code == opened:
+                    opens_seen += 1
+                elif code == click:
+                    clicks_seen += 1
+                if code == demo:
+                    last_demo = event_ns[high]
+                high += 1
+            # An event is in a window of w when its age now - t < w.
+            while recent_tail < high and now - event_ns[recent_tail] >= recent_ns:
+                if active[event_code[recent_tail]]:
+                    active_before_recent += 1
+                recent_tail += 1
+            while baseline_tail < high and now - event_ns[baseline_tail] >= baseline_ns:
+                if active[event_code[baseline_tail]]:
+                    active_before_baseline += 1
+                baseline_tail += 1
+            while nurture_tail < high and now - event_ns[nurture_tail] >= nurture_ns:
+                code = event_code[nurture_tail]
+                if code == send:
+                    sends_before += 1
+                elif code == opened:
+                    opens_before += 1
+                elif code == click:
+                    clicks_before += 1
+                nurture_tail += 1
+            while sequence_tail < high and now - event_ns[sequence_tail] >= sequence_ns:
+                sequence_tail += 1
+            next_pricing = max(next_pricing, sequence_tail)
+            while next_pricing < high and event_code[next_pricing] != pricing:
+                next_pricing += 1
+            first_pricing = event_ns[next_pricing] if next_pricing < high else NAT_NS
+            if last_demo != NAT_NS and now - last_demo >= sequence_ns:
+                last_demo_in_window = NAT_NS
+            else:
+                last_demo_in_window = last_demo
+            n_recent = active_seen - active_before_recent
+            n_baseline = active_seen - active_before_baseline
+            sends = sends_seen - sends_before
+            opens = opens_seen - opens_before
+            clicks = clicks_seen - clicks_before
             column = destination[q - base]
             if rows[BURST] >= 0:
                 out[rows[BURST], column] = (n_recent / recent_days) / (
@@ -103,7 +126,9 @@ def sweep_buying_state(
                 out[rows[BURST_START], column] = (now - run_start) / DAY_NS if current else np.nan
             if rows[SEQUENCE] >= 0:
                 then = (
-                    first_pricing != NAT_NS and last_demo != NAT_NS and last_demo >= first_pricing
+                    first_pricing != NAT_NS
+                    and last_demo_in_window != NAT_NS
+                    and last_demo_in_window >= first_pricing
                 )
                 out[rows[SEQUENCE], column] = 1.0 if then else 0.0
             if rows[OPEN_RATE] >= 0:
