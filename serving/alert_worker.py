@@ -20,12 +20,11 @@ import httpx
 
 from serving.service_settings import ServingSettings
 from serving.webhook_sender import SECOND, RetryPolicy, deliver
-from store.alert_rules import DAY_MICROS
 from store.alert_store import AlertStore
-from store.lead_store import now_micros
 from store.outbox_claims import Claimed, Outcome
 
 logger = logging.getLogger(__name__)
+DAY = 86_400 * SECOND
 PRUNE_EVERY_SECONDS = 3600.0
 
 
@@ -60,7 +59,7 @@ class DeliveryWorker:
         self.lease_micros = int(max(lease, timeout * 2) * SECOND)
         self.name = f"w{os.getpid()}-{secrets.token_hex(4)}"
         self.sent = 0  # attempts made by this worker (for tests and logs)
-        self.retention_micros = int(retention_days * DAY_MICROS)
+        self.retention_micros = int(retention_days * DAY)
         self._next_prune = 0.0  # monotonic time of the next pruning (0: at start)
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -148,7 +147,7 @@ class DeliveryWorker:
         if not self.retention_micros or time.monotonic() < self._next_prune:
             return
         self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
-        before = now_micros() - self.retention_micros
+        before = int(time.time() * SECOND) - self.retention_micros
         try:
             while await asyncio.to_thread(self.alerts.prune, before) and not self._stop.is_set():
                 pass

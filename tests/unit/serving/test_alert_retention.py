@@ -10,10 +10,11 @@ from sqlalchemy import select
 from serving.alert_worker import DeliveryWorker
 from serving.webhook_sender import RetryPolicy
 from store.alert_outbox import insert_events
-from store.alert_rules import DAY_MICROS
 from store.alert_store import AlertStore
 from store.lead_store import LeadStore, now_micros
 from store.tables import alert_events, alert_outbox
+
+DAY = 86_400_000_000
 
 
 def test_an_idle_worker_prunes_alerts_past_the_retention(tmp_path) -> None:
@@ -24,7 +25,7 @@ def test_an_idle_worker_prunes_alerts_past_the_retention(tmp_path) -> None:
     with store.db.write() as connection:
         for event_id, age_days in (("old", 100), ("recent", 10)):
             insert_events(connection, [(event_id, "model.promoted", None, {}, None)],
-                          now - age_days * DAY_MICROS)  # fmt: skip
+                          now - age_days * DAY)  # fmt: skip
         connection.execute(alert_outbox.update().values(status="delivered"))
     worker = DeliveryWorker(
         alerts, RetryPolicy(base=1, cap=1, give_up=1, seed=1),
