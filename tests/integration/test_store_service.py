@@ -186,7 +186,15 @@ def test_a_read_is_never_older_than_the_leads_last_change(service: StoreService)
     scored = httpx.post(f"{url}/score", json={"leads": [whole]}, headers=AUTH).json()["scores"][0]
     for name in ("probability", "score", "tier", "sales_ready", "fit", "engagement", "reasons"):
         assert scored[name] == stored["score"][name], name
-    history = httpx.get(f"{url}/history/F1", headers=_headers(READ)).json()["scores"]
+    # Two workers: the POST may have gone to the other one, whose score log writes within
+    # its interval (a history read flushes only its own worker's pending rows).
+    def read_history() -> list[dict]:
+        return httpx.get(f"{url}/history/F1", headers=_headers(READ)).json()["scores"]
+
+    deadline = time.monotonic() + 30
+    while not any(h["cause"] == "request" for h in read_history()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    history = read_history()
     assert history[0]["cause"] == "request"  # the POST /score above
     assert {h["cause"] for h in history[1:]} == {"change"}
 
