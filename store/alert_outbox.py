@@ -111,17 +111,18 @@ def insert_events(
     only_subscription: str | None = None,
 ) -> int:
     """Store events ``(event_id, type, lead_id, payload, best tier rank or None)`` and an
-    outbox row for every enabled subscription that wants each (or for ``only_subscription``,
-    whatever it wants: test deliveries)."""
+    outbox row for every subscription that wants each (or for ``only_subscription``, whatever
+    it wants: test deliveries). A disabled subscription's rows are dead letters from the start:
+    nothing is sent to a receiver that answered 410, and a replay after it is fixed sends what
+    it missed."""
     if not items:
         return 0
     query = select(
-        webhook_subscriptions.c.id, webhook_subscriptions.c.events, webhook_subscriptions.c.min_tier
-    )
+        webhook_subscriptions.c.id, webhook_subscriptions.c.events,
+        webhook_subscriptions.c.min_tier, webhook_subscriptions.c.enabled,
+    )  # fmt: skip
     if only_subscription is not None:
         query = query.where(webhook_subscriptions.c.id == only_subscription)
-    else:
-        query = query.where(webhook_subscriptions.c.enabled)
     subscriptions = connection.execute(query).all()
     rows = connection.execute(
         alert_events.insert().returning(alert_events.c.id, sort_by_parameter_order=True),
@@ -132,14 +133,16 @@ def insert_events(
     ).scalars().all()  # fmt: skip
     outbox = []
     for row_id, (_, event_type, _, _, rank) in zip(rows, items, strict=True):
-        for sub_id, wanted, min_tier in subscriptions:
+        for sub_id, wanted, min_tier, enabled in subscriptions:
             if only_subscription is None and event_type not in wanted:
                 continue
             if min_tier and rank is not None and rank > tier_rank(min_tier):
                 continue
             outbox.append(
-                {"event_row": row_id, "subscription_id": sub_id, "status": PENDING,
-                 "attempts": 0, "created_at": now, "next_attempt_at": now}
+                {"event_row": row_id, "subscription_id": sub_id, "created_at": now,
+                 "next_attempt_at": now, "attempts": 0,
+                 "status": PENDING if enabled else DEAD,
+                 "last_error": None if enabled else "not sent: the subscription is disabled"}
             )  # fmt: skip
     if outbox:
         connection.execute(alert_outbox.insert(), outbox)
