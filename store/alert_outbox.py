@@ -44,6 +44,7 @@ from store.tables import (
 )
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+NOT_SENT = "not sent: the subscription is disabled"
 
 
 def write_alerts(
@@ -142,7 +143,7 @@ def insert_events(
                 {"event_row": row_id, "subscription_id": sub_id, "created_at": now,
                  "next_attempt_at": now, "attempts": 0,
                  "status": PENDING if enabled else DEAD,
-                 "last_error": None if enabled else "not sent: the subscription is disabled"}
+                 "last_error": None if enabled else NOT_SENT}
             )  # fmt: skip
     if outbox:
         connection.execute(alert_outbox.insert(), outbox)

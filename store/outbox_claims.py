@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 
-from store.alert_outbox import DEAD, DELIVERED, PENDING
+from store.alert_outbox import DEAD, DELIVERED, NOT_SENT, PENDING
 from store.tables import alert_events, alert_outbox, webhook_subscriptions
 
 HOT_TYPES = ("lead.sales_ready", "lead.reemerged")
@@ -131,14 +131,29 @@ def record_outcomes(connection: Connection, worker: str, outcomes: Sequence[Outc
             },
         )
         recorded += result.rowcount
-    gone = [o.row_id for o in outcomes if o.gone]
+    gone = [o for o in outcomes if o.gone]
     if gone:
-        subscription_ids = select(alert_outbox.c.subscription_id).where(alert_outbox.c.id.in_(gone))
+        subscription_ids = (
+            select(alert_outbox.c.subscription_id)
+            .where(alert_outbox.c.id.in_([o.row_id for o in gone]))
+            .scalar_subquery()
+        )
         connection.execute(
             update(webhook_subscriptions)
-            .where(webhook_subscriptions.c.id.in_(subscription_ids.scalar_subquery()))
+            .where(webhook_subscriptions.c.id.in_(subscription_ids))
             .values(enabled=False, disabled_reason="the receiver answered 410 Gone")
         )
+        # What waits for it becomes a dead letter (what another worker holds is recorded by
+        # it): a disabled subscription's every undelivered alert is one replay away.
+        connection.execute(
+            update(alert_outbox)
+            .where(
+                alert_outbox.c.subscription_id.in_(subscription_ids),
+                alert_outbox.c.status == PENDING,
+                or_(alert_outbox.c.claimed_until.is_(None), alert_outbox.c.claimed_until < gone[0].at),
+            )
+            .values(status=DEAD, last_error=func.coalesce(alert_outbox.c.last_error, NOT_SENT))
+        )  # fmt: skip
     return recorded
 
 

@@ -151,9 +151,10 @@ def test_reasons_carry_points_and_a_second_score_says_what_changed(
     # workers and each writes its served scores within its log interval: the second request
     # may reach the other worker, so it is sent once the first score is in the store.
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not httpx.get(
-        f"{service.url}/history/again", headers=AUTH
-    ).json()["scores"]:
+    while (
+        time.monotonic() < deadline
+        and not httpx.get(f"{service.url}/history/again", headers=AUTH).json()["scores"]
+    ):
         time.sleep(0.1)
     later = {
         **lead,

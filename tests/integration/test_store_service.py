@@ -186,6 +186,7 @@ def test_a_read_is_never_older_than_the_leads_last_change(service: StoreService)
     scored = httpx.post(f"{url}/score", json={"leads": [whole]}, headers=AUTH).json()["scores"][0]
     for name in ("probability", "score", "tier", "sales_ready", "fit", "engagement", "reasons"):
         assert scored[name] == stored["score"][name], name
+
     # Two workers: the POST may have gone to the other one, whose score log writes within
     # its interval (a history read flushes only its own worker's pending rows).
     def read_history() -> list[dict]:

@@ -171,17 +171,20 @@ def test_outcomes_leases_gone_receivers_and_replay(store: LeadStore) -> None:
     by_event = {d["event_id"]: d for d in alerts.deliveries(sub["id"], 10)}
     assert by_event[a.event_id]["status"] == "delivered"
     assert by_event[a.event_id]["latency_ms"] is not None
-    assert by_event[b.event_id]["status"] == "pending" and by_event[b.event_id]["attempts"] == 1
     assert alerts.subscription(sub["id"])["enabled"] is False  # 410 disabled it
+    # b waited for a retry: with the subscription off it is a dead letter, its error kept.
+    assert by_event[b.event_id]["status"] == "dead" and by_event[b.event_id]["attempts"] == 1
+    assert by_event[b.event_id]["last_error"] == "HTTP 500"
     # An alert raised while it is off is not sent, but kept as a dead letter for the replay.
     store.record_scores([_score("L3", _lead(store, "L3"), 90)])
     missed = alerts.deliveries(sub["id"], 1)[0]
     assert missed["status"] == "dead" and missed["attempts"] == 0 and missed["lead_id"] == "L3"
-    assert alerts.claim("w3", 10, 60_000_000) == []  # b is not due; the subscription is off
-    assert alerts.replay(sub["id"]) == 2  # the dead letter and the missed alert, queued again
+    assert missed["last_error"] == "not sent: the subscription is disabled"
+    assert alerts.claim("w3", 10, 60_000_000) == []  # nothing is due while it is off
+    assert alerts.replay(sub["id"]) == 3  # b, c and the missed alert, queued again
     assert alerts.subscription(sub["id"])["enabled"] is True
-    replayed = alerts.claim("w3", 10, 60_000_000)
-    assert sorted(item.event_id for item in replayed) == sorted([c.event_id, missed["event_id"]])
+    replayed = {item.event_id for item in alerts.claim("w3", 10, 60_000_000)}
+    assert replayed == {b.event_id, c.event_id, missed["event_id"]}
 
 
 def test_old_alerts_are_pruned_unless_a_delivery_waits(store: LeadStore) -> None:
