@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, case, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store.deal_writes import store_deals
@@ -80,6 +80,7 @@ def _create_missing(
             "created_at": earliest.get(lead_id, now),
             "attributes": {},
             "field_times": {},
+            "score_due_since": now,
             "updated_at": now,
         }
         for lead_id in lead_ids
@@ -175,14 +176,16 @@ def _touch_leads(connection: Connection, earliest: dict[str, int], now: int) -> 
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     statement = (
         "INSERT INTO leads (lead_id, created_at, created_at_given, attributes, field_times, "
-        f"revision, needs_score, updated_at) VALUES ({mark}, {mark}, false, '{{}}', '{{}}', 1, "
-        f"true, {mark}) ON CONFLICT (lead_id) DO UPDATE SET revision = leads.revision + 1, "
-        "needs_score = true, updated_at = excluded.updated_at, created_at = CASE WHEN "
+        "revision, needs_score, score_due_since, updated_at) VALUES "
+        f"({mark}, {mark}, false, '{{}}', '{{}}', 1, true, {mark}, {mark}) "
+        "ON CONFLICT (lead_id) DO UPDATE SET revision = leads.revision + 1, needs_score = true, "
+        "score_due_since = CASE WHEN leads.needs_score THEN leads.score_due_since "
+        "ELSE excluded.updated_at END, updated_at = excluded.updated_at, created_at = CASE WHEN "
         "leads.created_at_given OR excluded.created_at >= leads.created_at THEN "
         "leads.created_at ELSE excluded.created_at END"
     )
     connection.exec_driver_sql(
-        statement, [(lead_id, earliest[lead_id], now) for lead_id in lead_ids]
+        statement, [(lead_id, earliest[lead_id], now, now) for lead_id in lead_ids]
     )
     return len(lead_ids) - len(existing)
 
@@ -255,6 +258,9 @@ def _bump(
             field_times=bindparam("b_field_times", type_=leads.c.field_times.type),
             revision=leads.c.revision + 1,
             needs_score=True,
+            score_due_since=case(
+                (leads.c.needs_score, leads.c.score_due_since), else_=literal(now)
+            ),
             updated_at=now,
         )
     )

@@ -75,8 +75,14 @@ def store_stats(connection: Connection, known_event_types: Iterable[str]) -> dic
 
 
 def leads_needing_score(connection: Connection, limit: int) -> list[str]:
-    """Leads that changed since their last stored score (or were never scored)."""
-    query = select(leads.c.lead_id).where(leads.c.needs_score).limit(limit)
+    """Leads that changed since their last stored score (or were never scored), those
+    waiting longest first."""
+    query = (
+        select(leads.c.lead_id)
+        .where(leads.c.needs_score)
+        .order_by(leads.c.score_due_since)
+        .limit(limit)
+    )
     return list(connection.execute(query).scalars())
 
 

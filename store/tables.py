@@ -73,12 +73,16 @@ leads = Table(
     # revision it saw, so a score older than the lead's last change is recognisable.
     Column("revision", BigInteger, nullable=False, server_default=text("0")),
     Column("needs_score", Boolean, nullable=False, server_default=true()),
+    # While needs_score: when the lead first changed since its last score. The background
+    # rescorer takes the longest-waiting leads first, so a lead that keeps changing is not
+    # starved and a burst on some leads does not hold up the others.
+    Column("score_due_since", BigInteger, nullable=True, comment="UTC epoch microseconds"),
     Column("updated_at", BigInteger, nullable=False, comment="UTC epoch microseconds"),
     Index("ix_leads_account_id", "account_id"),
-    # Only the few leads waiting for a score are in this index.
+    # Only the few leads waiting for a score are in this index, in the order they are taken.
     Index(
-        "ix_leads_needs_score",
-        "needs_score",
+        "ix_leads_score_due",
+        "score_due_since",
         sqlite_where=text("needs_score"),
         postgresql_where=text("needs_score"),
     ),

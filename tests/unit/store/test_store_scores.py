@@ -66,6 +66,24 @@ def test_a_score_replaces_the_stored_one_only_when_it_is_newer(lead_store: LeadS
     ]  # fmt: skip
 
 
+def test_the_rescorer_takes_the_longest_waiting_leads_first(lead_store: LeadStore) -> None:
+    sent: list[str] = []
+
+    def event(lead: str) -> None:
+        sent.append(lead)
+        lead_store.ingest(IngestBatch(events=[EventRecord(lead, T0, "web_visit", f"e{len(sent)}")]))
+
+    for lead in ("Z1", "A1"):
+        event(lead)
+    lead_store.record_scores([_score(lead, _revision(lead_store, lead)) for lead in ("Z1", "A1")])
+    event("A1")  # A1 waits from here,
+    event("Z1")
+    event("A1")  # and keeps its place when it changes again (a busy lead is not starved).
+    lead_store.ingest(IngestBatch(leads=[LeadUpdate("B0", T0, "b", {"industry": "software"})]))
+    assert lead_store.leads_to_rescore("1", None, 10) == ("change", ["A1", "Z1", "B0"])
+    assert lead_store.leads_to_rescore("1", None, 2) == ("change", ["A1", "Z1"])
+
+
 def test_a_score_computed_before_a_change_leaves_the_lead_waiting(lead_store: LeadStore) -> None:
     lead_store.ingest(IngestBatch(events=[EventRecord("L1", T0, "web_visit", "e")]))
     seen = _revision(lead_store, "L1")
