@@ -43,7 +43,7 @@ def request_row(
 ) -> dict[str, Any]:
     """The lead's features as of ``as_of``; ValueError naming the field for an attribute the
     model does not know or a lead created after ``as_of``."""
-    unknown = sorted(set(lead.attributes) - set(attributes))
+    unknown = sorted(set(lead.attributes).difference(attributes))
     if unknown:
         raise ValueError(
             f"attributes: {unknown} are not model attributes (known: {sorted(attributes)})"
