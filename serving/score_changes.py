@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from models.reason_changes import ScoredExplanation
 from models.schema import ScoreOut
@@ -36,6 +37,18 @@ def parse_explanations(texts: Mapping[str, str]) -> dict[str, ScoredExplanation]
 def stored_explanations(store: LeadStore) -> PreviousLookup:
     """The previous explanations as the lead store holds them."""
     return lambda lead_ids: parse_explanations(store.latest_explanations(lead_ids))
+
+
+def seen_by_read(record: Mapping[str, Any], fallback: PreviousLookup) -> PreviousLookup:
+    """The previous explanation for a lead a read found changed since its stored score: that
+    stored score, from the same snapshot as the lead. A rescoring committed between the read
+    and its own scoring is of the same change, not the "previous" score; comparing with it
+    would say nothing changed. Without a stored explanation: ``fallback``."""
+    stored = (record.get("score") or {}).get("explanation")
+    if stored is None:
+        return fallback
+    lead_id = record["lead_id"]
+    return lambda lead_ids: parse_explanations({lead_id: stored} if lead_id in lead_ids else {})
 
 
 def with_changes(scorer: object, scores: list[ScoreOut], lookup: PreviousLookup) -> list[ScoreOut]:

@@ -29,6 +29,7 @@ from serving.ingest_queue import IngestQueue
 from serving.lead_json import lead_json
 from serving.limits import describe_errors
 from serving.model_handle import ServedModel
+from serving.score_changes import seen_by_read
 from serving.score_log import BackgroundScoreLog
 from serving.service_settings import ServingSettings
 from serving.store_scoring import score_stored
@@ -161,9 +162,10 @@ def build_store_routes(get_service: Callable[[], StoreBackend]) -> list[Route]:
             # the lead's last change; stored by the background writer.
             model = service.served_model()
             log = service.score_log()
+            previous = seen_by_read(record, log.latest_explanations)
             scores = await asyncio.to_thread(
                 score_stored, store, model, [lead_id], service.settings.stored_reasons,
-                "change", previous=log.latest_explanations,
+                "change", previous=previous,
             )  # fmt: skip
             if scores:
                 fresh = scores[0]

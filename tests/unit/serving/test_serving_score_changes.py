@@ -9,7 +9,7 @@ from typing import Any
 
 from models.reason_changes import explanation_of
 from models.schema import ScoreChanges, ScoreDetail, ScoreOut
-from serving.score_changes import with_changes
+from serving.score_changes import seen_by_read, with_changes
 
 
 def _explained(lead_id: str) -> ScoreOut:
@@ -44,3 +44,18 @@ def test_changes_are_added_where_a_previous_score_is_known_and_never_withhold_sc
 
     assert with_changes(Scorer(), scores, broken) == scores
     assert with_changes(object(), scores, lambda ids: {"L1": previous}) == scores
+
+
+def test_a_read_compares_with_the_stored_score_it_saw_not_a_rescoring_since() -> None:
+    seen = explanation_of(_explained("L1"))
+    assert seen is not None
+    since = type(seen)(**{**seen.__dict__, "events": seen.events + 2})  # the rescorer's, newer
+    record = {"lead_id": "L1", "score": {"explanation": seen.to_json()}}
+    lookup = seen_by_read(record, lambda ids: {"L1": since})
+    assert lookup(["L1"]) == {"L1": seen}  # the previous score is the one the read saw
+    assert lookup(["L2"]) == {}
+    # A lead without a stored explanation (never scored, or stored before explanations): the
+    # usual lookup.
+    assert seen_by_read({"lead_id": "L1", "score": None}, lambda ids: {"L1": since})(["L1"]) == {
+        "L1": since
+    }
