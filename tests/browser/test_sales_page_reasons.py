@@ -5,6 +5,7 @@ the chance to buy in words, and what changed when the lead is scored again."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -88,8 +89,10 @@ def test_a_hot_lead_reads_right_and_says_what_changed(
             _assert_points_add_up(page)
             page.screenshot(path=str(tmp_path / "hot.png"), full_page=True)
 
-            # Scored again with a form submitted just now: what changed, and why.
+            # Scored again with a form submitted just now: what changed, and why. (The next
+            # request may reach the other worker, which sees the first score once it is stored.)
             lead = page.locator("#lead-json").input_value()
+            _wait_stored(service, json.loads(lead)["lead_id"])
             now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
             page.fill(
                 "#lead-json",
@@ -193,6 +196,20 @@ def test_a_stored_lead_opened_by_id_says_what_changed(service: RunningService) -
             assert _cut_texts(page) == []
         finally:
             browser.close()
+
+
+def _wait_stored(service: RunningService, lead_id: str) -> None:
+    """Until the lead's served score is in the store (each worker writes its own within its
+    log interval)."""
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        history = httpx.get(f"{service.url}/history/{lead_id}", headers=AUTH, timeout=60)
+        if history.json()["scores"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{lead_id}: its served score was not stored within 30 s")
 
 
 def _settle(service: RunningService, lead_id: str) -> None:
