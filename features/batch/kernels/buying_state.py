@@ -46,7 +46,11 @@ def sweep_buying_state(
     recent_ns, baseline_ns = settings[RECENT_NS], settings[BASELINE_NS]
     gap_ns, sequence_ns, nurture_ns = settings[GAP_NS], settings[SEQUENCE_NS], settings[NURTURE_NS]
     pricing, demo = settings[PRICING], settings[DEMO]
-    send, opened, click = settings[SEND], settings[OPEN], settings[CLICK]
+    # Each email code's slot in the nurture counts (sends, opens, clicks); -1: none.
+    nurture_slot = np.full(len(active), -1, dtype=np.int64)
+    for slot, position in enumerate((SEND, OPEN, CLICK)):
+        if settings[position] >= 0:
+            nurture_slot[settings[position]] = slot
     recent_days = recent_ns / DAY_NS
     baseline_days = baseline_ns / DAY_NS
     base = query_offsets[0]
@@ -59,10 +63,11 @@ def sweep_buying_state(
         last_demo = NAT_NS
         # Counts up to ``high`` minus counts up to each window's tail (snapshots come in time
         # order, so every pointer only moves forward: one pass over the lead's events).
-        active_seen = sends_seen = opens_seen = clicks_seen = 0
+        active_seen = 0
+        nurture_seen = np.zeros(3, dtype=np.int64)
+        nurture_before = np.zeros(3, dtype=np.int64)
         recent_tail = baseline_tail = sequence_tail = nurture_tail = e_low
         active_before_recent = active_before_baseline = 0
-        sends_before = opens_before = clicks_before = 0
         next_pricing = e_low
         for q in range(q_low, q_high):
             now = query_ns[q]
@@ -74,12 +79,8 @@ def sweep_buying_state(
                     last_intent = event_ns[high]
                 if active[code]:
                     active_seen += 1
-                if code == send:
-                    sends_seen += 1
-                elif code == opened:
-                    opens_seen += 1
-                elif code == click:
-                    clicks_seen += 1
+                if nurture_slot[code] >= 0:
+                    nurture_seen[nurture_slot[code]] += 1
                 if code == demo:
                     last_demo = event_ns[high]
                 high += 1
@@ -93,13 +94,9 @@ def sweep_buying_state(
                     active_before_baseline += 1
                 baseline_tail += 1
             while nurture_tail < high and now - event_ns[nurture_tail] >= nurture_ns:
-                code = event_code[nurture_tail]
-                if code == send:
-                    sends_before += 1
-                elif code == opened:
-                    opens_before += 1
-                elif code == click:
-                    clicks_before += 1
+                slot = nurture_slot[event_code[nurture_tail]]
+                if slot >= 0:
+                    nurture_before[slot] += 1
                 nurture_tail += 1
             while sequence_tail < high and now - event_ns[sequence_tail] >= sequence_ns:
                 sequence_tail += 1
@@ -113,9 +110,9 @@ def sweep_buying_state(
                 last_demo_in_window = last_demo
             n_recent = active_seen - active_before_recent
             n_baseline = active_seen - active_before_baseline
-            sends = sends_seen - sends_before
-            opens = opens_seen - opens_before
-            clicks = clicks_seen - clicks_before
+            sends = nurture_seen[0] - nurture_before[0]
+            opens = nurture_seen[1] - nurture_before[1]
+            clicks = nurture_seen[2] - nurture_before[2]
             column = destination[q - base]
             if rows[BURST] >= 0:
                 out[rows[BURST], column] = (n_recent / recent_days) / (
