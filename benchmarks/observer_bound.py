@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _bayes_observer import DEAL_CLOSED, DEAL_OPENED, SEND, filter_leads
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the packages before this folder (it has a training.py)
@@ -63,17 +64,17 @@ def observations(
     parts = [
         pd.DataFrame({"code": engagement["code"], "t": engagement["t"],
                       "kind": engagement["event_type"].map(engagement_types.index)}),
-        pd.DataFrame({"code": sends["code"], "t": sends["t"], "kind": 6,
+        pd.DataFrame({"code": sends["code"], "t": sends["t"], "kind": SEND,
                       "campaign": sends["campaign"].map(list(config.campaigns).index),
                       "opened": answered("email_open"), "clicked": answered("email_click")}),
     ]  # fmt: skip
     deals = pd.read_parquet(sim / "outcomes.parquet")
     deals = deals[deals["lead_id"].isin(lead_ids) & (deals["opened_at"] <= as_of)]
     code = lead_ids.get_indexer(deals["lead_id"])
-    parts.append(pd.DataFrame({"code": code, "t": days(deals["opened_at"]), "kind": 7}))
+    parts.append(pd.DataFrame({"code": code, "t": days(deals["opened_at"]), "kind": DEAL_OPENED}))
     closed = (deals["closed_at"] <= as_of).to_numpy()
     parts.append(
-        pd.DataFrame({"code": code[closed], "t": days(deals["closed_at"][closed]), "kind": 8,
+        pd.DataFrame({"code": code[closed], "t": days(deals["closed_at"][closed]), "kind": DEAL_CLOSED,
                       "won": deals["won"][closed].astype(bool).to_numpy()})
     )  # fmt: skip
     frame = pd.concat(parts, ignore_index=True).sort_values(["code", "t"], kind="stable")
@@ -122,8 +123,6 @@ def hidden_rates(config, lam0: float, fit, customer, engagement) -> dict[str, np
 def observe(config, obs, as_of_days: float, created, rates) -> tuple[np.ndarray, ...]:
     """Per lead: log-likelihood of its observations, P(out, in, pre-opportunity, opportunity)
     at as_of and P(win within the horizon)."""
-    from _bayes_observer import filter_leads
-
     from features.simulation.lead_journeys import ENGAGEMENT_RATES
     from features.simulation.oracle import IN, OPP, OUT, generator_matrices, win_within
 
