@@ -182,12 +182,19 @@ def lead(service: AlertService, lead_id: str) -> dict:
 
 
 def recorded(service: AlertService, lead_id: str, score: int, n: int) -> dict:
-    """Wait until the lead's n-th stored score (history row) is ``score``; its current score."""
+    """Wait until the lead's n-th stored score (history row) is ``score``; its current score.
+
+    A read that finds the lead changed scores it on the spot and shows that score at the top
+    of the history before it is written; a newer score written first supersedes it, and its
+    row never is. So the row counts once no lead awaits a score (it was written)."""
 
     def check() -> dict | None:
         body = lead(service, lead_id)
         history = [row for row in body.get("history", []) if row["cause"] != "request"]
-        return body["score"] if len(history) >= n and history[0]["score"] == score else None
+        if len(history) < n or history[0]["score"] != score:
+            return None
+        stats = httpx.get(f"{service.url}/stats", headers=auth(READ)).json()
+        return body["score"] if stats["leads_awaiting_score"] == 0 else None
 
     return wait_until(check, 60, f"{lead_id}: stored score {score} (#{n})")
 
