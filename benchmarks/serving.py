@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,9 @@ from typing import Any
 from _load_generator import measure
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.append(str(ROOT / "tests" / "support"))
+from serving_support import free_port  # noqa: E402  (tests/support, after the path)
+
 RESULTS = ROOT / "benchmarks" / "results" / "serving.json"
 API_KEY = "benchmark-key"
 SEED = 42
@@ -87,12 +89,6 @@ def train_and_register(store: Path, n_leads: int) -> tuple[str, list[dict], list
 
 
 # --- servers -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
