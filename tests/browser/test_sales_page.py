@@ -5,6 +5,7 @@ Drives Debian's chromium (``/usr/bin/chromium``) through Playwright; never downl
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +102,11 @@ def test_open_a_stored_lead_by_id_and_see_its_score_timeline_and_history(
     sent = httpx.post(f"{service.url}/v1/batch", json={"batch": messages}, headers=AUTH)
     assert sent.status_code == 200, sent.text
     httpx.get(f"{service.url}/leads/store-7", headers=AUTH).raise_for_status()  # first score
+    # Written before the next event: a newer score stored first would supersede it unwritten.
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{service.url}/stats", headers=AUTH).json()["leads_awaiting_score"]:
+        assert time.monotonic() < deadline, "the first score was not written within 30 s"
+        time.sleep(0.1)
     more = [{"type": "track", "userId": "store-7", "event": "Web Visit",
              "timestamp": "2026-02-13T09:00:00Z"}]  # fmt: skip
     httpx.post(f"{service.url}/v1/batch", json={"batch": more}, headers=AUTH).raise_for_status()
